@@ -1,0 +1,259 @@
+//! The pipeline: the only loop over records.
+//!
+//! Every record is answered exactly once, in input order. Its base64 is decoded
+//! here, once; each step then works on the same [`Record`]; a step's error or
+//! panic fails that record alone, which goes back `ProcessingFailed` with its
+//! original bytes and one WARN line (record id, step, reason, never contents).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use tracing::{error, warn};
+
+use crate::codec;
+use crate::contract::{Event, EventRecord, Outcome};
+use crate::metrics::Summary;
+use crate::panic;
+use crate::record::{Output, Record};
+use crate::response::{Data, ResponseWriter};
+use crate::transform::{Transform, Verdict};
+
+/// The most a synchronous Lambda response may hold (6 MiB).
+pub const MAX_RESPONSE_BYTES: usize = 6_291_456;
+/// The default response limit: under the hard cap, with headroom as AWS's own blueprint keeps.
+pub const DEFAULT_RESPONSE_LIMIT_BYTES: usize = 6_000_000;
+
+/// A chain of steps applied to every record of an event.
+pub struct Pipeline {
+    steps: Vec<Box<dyn Transform>>,
+    response_limit: usize,
+}
+
+/// A processed event: the response to return, and what happened.
+#[derive(Debug)]
+pub struct Processed {
+    /// The JSON response, ready to send.
+    pub response: Vec<u8>,
+    pub summary: Summary,
+    /// The event's `invocationId`, for the summary log line.
+    pub invocation_id: Option<String>,
+}
+
+/// The payload is not a Firehose data-transformation event; the whole
+/// invocation fails with this error (`errorType` `InvalidEvent`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a Firehose data-transformation event: {reason}")]
+pub struct InvalidEvent {
+    reason: String,
+}
+
+impl InvalidEvent {
+    /// The stable `errorType` reported to Lambda.
+    pub const ERROR_TYPE: &'static str = "InvalidEvent";
+}
+
+impl Default for Pipeline {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pipeline {
+    /// A pipeline with no steps: every record comes back `Ok` and unchanged.
+    pub fn new() -> Self {
+        Pipeline { steps: Vec::new(), response_limit: DEFAULT_RESPONSE_LIMIT_BYTES }
+    }
+
+    /// Adds a step after the existing ones.
+    pub fn then(mut self, step: impl Transform + 'static) -> Self {
+        self.steps.push(Box::new(step));
+        self
+    }
+
+    /// Adds an already boxed step after the existing ones.
+    pub fn then_boxed(mut self, step: Box<dyn Transform>) -> Self {
+        self.steps.push(step);
+        self
+    }
+
+    /// Caps the serialised response at `bytes` (at most [`MAX_RESPONSE_BYTES`]).
+    pub fn with_response_limit(mut self, bytes: usize) -> Self {
+        self.response_limit = bytes.min(MAX_RESPONSE_BYTES);
+        self
+    }
+
+    /// The names of the steps, in order.
+    pub fn step_names(&self) -> Vec<&str> {
+        self.steps.iter().map(|s| s.name()).collect()
+    }
+
+    /// Processes a raw invocation payload.
+    pub fn process(&self, payload: &[u8]) -> Result<Processed, InvalidEvent> {
+        let event = parse_event(payload)?;
+        Ok(self.process_event(&event, payload.len()))
+    }
+
+    /// Processes an event already read; `bytes_in` is only reported.
+    pub fn process_event(&self, event: &Event<'_>, bytes_in: usize) -> Processed {
+        let started = Instant::now();
+        let ids = event.records.iter().map(|r| r.record_id.as_ref());
+        let mut writer = ResponseWriter::new(ids, self.response_limit, bytes_in + bytes_in / 4);
+        if writer.reserved > self.response_limit {
+            error!(
+                needed = writer.reserved,
+                limit = self.response_limit,
+                "the record ids alone need more than the response limit; the response will exceed it"
+            );
+        }
+        let mut summary = Summary { records: event.records.len(), bytes_in, ..Summary::default() };
+        for source in &event.records {
+            match self.answer(event, source, &mut writer) {
+                Outcome::Ok => summary.ok += 1,
+                Outcome::Dropped => summary.dropped += 1,
+                Outcome::ProcessingFailed => summary.failed += 1,
+            }
+        }
+        summary.overflowed = writer.overflowed;
+        if writer.overflowed > 0 {
+            warn!(
+                records = writer.overflowed,
+                limit = self.response_limit,
+                "records did not fit in the response limit and were returned ProcessingFailed with empty data; \
+                 Firehose keeps their original bytes under processing-failed/ (lower the Lambda buffer size hint)"
+            );
+        }
+        let response = writer.finish();
+        summary.bytes_out = response.len();
+        summary.duration = started.elapsed();
+        Processed { response, summary, invocation_id: event.invocation_id.clone() }
+    }
+
+    fn answer(&self, event: &Event<'_>, source: &EventRecord<'_>, writer: &mut ResponseWriter) -> Outcome {
+        let id = source.record_id.as_ref();
+        let no_keys = BTreeMap::new();
+        let decoded = match codec::decode(&source.data) {
+            Ok(decoded) => decoded,
+            Err(e) => {
+                // Nothing decodable to echo: Firehose keeps the original under processing-failed/.
+                warn!(record_id = id, step = "decode", reason = %e, "record failed");
+                return writer.write(id, Outcome::ProcessingFailed, Data::Empty, &no_keys);
+            }
+        };
+        let mut record = Record::new(event, source, decoded.bytes);
+        for step in &self.steps {
+            let reason = match panic::catch(|| step.apply(&mut record)) {
+                Ok(Ok(Verdict::Keep)) => continue,
+                Ok(Ok(Verdict::Drop)) => return writer.write(id, Outcome::Dropped, Data::Empty, &no_keys),
+                Ok(Err(e)) => e.to_string(),
+                Err(panicked) => panicked,
+            };
+            warn!(record_id = id, step = step.name(), reason = %reason, "record failed");
+            let original = record.into_original();
+            let data = if decoded.canonical { Data::Base64(&source.data) } else { Data::Bytes(&original) };
+            return writer.write(id, Outcome::ProcessingFailed, data, &no_keys);
+        }
+        let (output, keys) = record.finish();
+        match output {
+            Output::Unchanged(_) if decoded.canonical => writer.write(id, Outcome::Ok, Data::Base64(&source.data), &keys),
+            Output::Unchanged(bytes) | Output::Changed(bytes) => writer.write(id, Outcome::Ok, Data::Bytes(&bytes), &keys),
+        }
+    }
+}
+
+/// Reads the event; on failure, reads it again tracking the path, so the
+/// error says where (`records[3].recordId`), at no cost to the happy path.
+fn parse_event(payload: &[u8]) -> Result<Event<'_>, InvalidEvent> {
+    serde_json::from_slice(payload).map_err(|_| {
+        let mut deserializer = serde_json::Deserializer::from_slice(payload);
+        let reason = match serde_path_to_error::deserialize::<_, Event<'_>>(&mut deserializer) {
+            Err(e) if e.path().iter().next().is_some() => format!("{} (at {})", e.inner(), e.path()),
+            Err(e) => e.inner().to_string(),
+            Ok(_) => "the payload could not be read".to_owned(),
+        };
+        InvalidEvent { reason }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::Response;
+    use crate::transform::{TransformError, transform_fn};
+    use serde_json::json;
+
+    fn event(records: &[(&str, &str)]) -> Vec<u8> {
+        let records: Vec<_> = records.iter().map(|(id, data)| json!({"recordId": id, "data": data})).collect();
+        serde_json::to_vec(&json!({"invocationId": "inv", "records": records})).unwrap()
+    }
+
+    fn run(pipeline: &Pipeline, payload: &[u8]) -> (Response, Summary) {
+        let processed = pipeline.process(payload).unwrap();
+        (Response::from_slice(&processed.response).unwrap(), processed.summary)
+    }
+
+    #[test]
+    fn an_empty_pipeline_echoes_every_record() {
+        let (response, summary) = run(&Pipeline::new(), &event(&[("a", "QQ=="), ("b", "")]));
+        assert_eq!(response.records.len(), 2);
+        assert_eq!(response.records[0].data, "QQ==");
+        assert_eq!(summary.ok, 2);
+    }
+
+    #[test]
+    fn errors_panics_and_bad_base64_fail_only_their_record() {
+        let pipeline = Pipeline::new().then(transform_fn("picky", |r| match r.text()? {
+            "fail" => Err(TransformError::new("asked to fail")),
+            "panic" => panic!("asked to panic"),
+            "drop" => Ok(Verdict::Drop),
+            _ => {
+                r.set_bytes("done");
+                Ok(Verdict::Keep)
+            }
+        }));
+        let (response, summary) = run(
+            &pipeline,
+            &event(&[("1", "ZmFpbA=="), ("2", "cGFuaWM="), ("3", "!!"), ("4", "ZHJvcA=="), ("5", "b2s=")]),
+        );
+        let results: Vec<_> = response.records.iter().map(|r| (r.record_id.as_str(), r.result, r.data.as_str())).collect();
+        assert_eq!(
+            results,
+            [
+                ("1", Outcome::ProcessingFailed, "ZmFpbA=="),
+                ("2", Outcome::ProcessingFailed, "cGFuaWM="),
+                ("3", Outcome::ProcessingFailed, ""),
+                ("4", Outcome::Dropped, ""),
+                ("5", Outcome::Ok, "ZG9uZQ=="),
+            ]
+        );
+        assert_eq!((summary.ok, summary.dropped, summary.failed), (1, 1, 3));
+    }
+
+    #[test]
+    fn odd_padding_comes_back_canonical() {
+        let (response, _) = run(&Pipeline::new(), &event(&[("a", "QQ===")]));
+        assert_eq!(response.records[0].data, "QQ==");
+        let failing = Pipeline::new().then(transform_fn("no", |_| Err("no".into())));
+        let (response, _) = run(&failing, &event(&[("a", "QQ===")]));
+        assert_eq!(response.records[0].data, "QQ==");
+    }
+
+    #[test]
+    fn invalid_events_say_what_is_missing() {
+        let cases: [(&[u8], &str); 5] = [
+            (br#"{"foo":1}"#, "missing field `records`"),
+            (b"[]", "expected a Firehose data-transformation event"),
+            (br#""a string""#, "invalid type: string"),
+            (br#"{"records":[{"data":""}]}"#, "(at records[0])"),
+            (b"not json", "expected"),
+        ];
+        for (payload, needle) in cases {
+            let err = Pipeline::new().process(payload).unwrap_err().to_string();
+            assert!(err.contains(needle), "{err}");
+        }
+    }
+
+    #[test]
+    fn response_limit_is_clamped_to_the_lambda_maximum() {
+        assert_eq!(Pipeline::new().with_response_limit(usize::MAX).response_limit, MAX_RESPONSE_BYTES);
+    }
+}

@@ -1,0 +1,265 @@
+//! The record in flight: decoded once, parsed as JSON at most once, and
+//! serialised once when the chain is done.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::contract::{Event, EventRecord, KinesisRecordMetadata};
+use crate::transform::TransformError;
+
+/// One record as the steps of a pipeline see it.
+///
+/// The payload is bytes until a step asks for JSON; from then on it is a
+/// parsed value that every later step shares, written out once at the end.
+pub struct Record<'e> {
+    event: &'e Event<'e>,
+    source: &'e EventRecord<'e>,
+    original: Vec<u8>,
+    /// Replacement bytes set by a step; `None` means the original bytes.
+    bytes: Option<Vec<u8>>,
+    /// The parsed payload; when set it is authoritative over `bytes`.
+    json: Option<Value>,
+    json_newline: bool,
+    partition_keys: BTreeMap<String, String>,
+}
+
+/// What a finished record carries out of the pipeline.
+pub(crate) enum Output {
+    /// Nothing changed: the original bytes go back as they came.
+    Unchanged(Vec<u8>),
+    Changed(Vec<u8>),
+}
+
+static DETACHED_EVENT: Event<'static> = Event {
+    invocation_id: None,
+    delivery_stream_arn: None,
+    source_kinesis_stream_arn: None,
+    region: None,
+    records: Vec::new(),
+};
+
+static DETACHED_RECORD: EventRecord<'static> = EventRecord {
+    record_id: std::borrow::Cow::Borrowed("detached"),
+    data: std::borrow::Cow::Borrowed(""),
+    approximate_arrival_timestamp: None,
+    kinesis_record_metadata: None,
+};
+
+impl<'e> Record<'e> {
+    pub(crate) fn new(event: &'e Event<'e>, source: &'e EventRecord<'e>, original: Vec<u8>) -> Self {
+        Record {
+            event,
+            source,
+            original,
+            bytes: None,
+            json: None,
+            json_newline: true,
+            partition_keys: BTreeMap::new(),
+        }
+    }
+
+    /// A record outside any event (id `detached`, no metadata): for unit tests of a transform.
+    pub fn detached(bytes: impl Into<Vec<u8>>) -> Record<'static> {
+        Record::new(&DETACHED_EVENT, &DETACHED_RECORD, bytes.into())
+    }
+
+    /// The record id Firehose gave it.
+    pub fn id(&self) -> &str {
+        &self.source.record_id
+    }
+
+    /// The event this record came in, for its invocation id, stream and region.
+    pub fn event(&self) -> &Event<'e> {
+        self.event
+    }
+
+    /// When Firehose received the record, in epoch milliseconds.
+    pub fn arrival_millis(&self) -> Option<i64> {
+        self.source.approximate_arrival_timestamp
+    }
+
+    /// The Kinesis data stream metadata, when the delivery stream reads one.
+    pub fn kinesis(&self) -> Option<&KinesisRecordMetadata> {
+        self.source.kinesis_record_metadata.as_ref()
+    }
+
+    /// The bytes the record arrived with, whatever steps have done since.
+    pub fn original(&self) -> &[u8] {
+        &self.original
+    }
+
+    /// The current payload as bytes (a parsed payload is serialised first).
+    pub fn bytes(&mut self) -> &[u8] {
+        if let Some(value) = self.json.take() {
+            self.bytes = Some(to_json_bytes(&value));
+        }
+        self.bytes.as_deref().unwrap_or(&self.original)
+    }
+
+    /// The current payload as UTF-8 text.
+    pub fn text(&mut self) -> Result<&str, TransformError> {
+        std::str::from_utf8(self.bytes()).map_err(TransformError::NotUtf8)
+    }
+
+    /// The payload parsed as JSON, parsed on first use and shared by later steps.
+    /// A leading UTF-8 byte-order mark is ignored.
+    pub fn json(&mut self) -> Result<&mut Value, TransformError> {
+        let value = match self.json.take() {
+            Some(value) => value,
+            None => parse_json(self.bytes.as_deref().unwrap_or(&self.original))?,
+        };
+        Ok(self.json.insert(value))
+    }
+
+    /// The payload as a JSON object.
+    pub fn json_object(&mut self) -> Result<&mut serde_json::Map<String, Value>, TransformError> {
+        match self.json()? {
+            Value::Object(map) => Ok(map),
+            other => Err(TransformError::NotAnObject { found: json_kind(other) }),
+        }
+    }
+
+    /// Replaces the payload with these exact bytes.
+    pub fn set_bytes(&mut self, bytes: impl Into<Vec<u8>>) {
+        self.json = None;
+        self.bytes = Some(bytes.into());
+    }
+
+    /// Replaces the payload with a JSON value.
+    pub fn set_json(&mut self, value: Value) {
+        self.json = Some(value);
+    }
+
+    /// Whether a JSON payload is written with a trailing `\n` (default: yes,
+    /// so records stay one per line in S3).
+    pub fn set_json_newline(&mut self, newline: bool) {
+        self.json_newline = newline;
+    }
+
+    /// Sets a dynamic-partitioning key for `!{partitionKeyFromLambda:name}`.
+    pub fn set_partition_key(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.partition_keys.insert(name.into(), value.into());
+    }
+
+    /// The partition keys set so far, in key order.
+    pub fn partition_keys(&self) -> &BTreeMap<String, String> {
+        &self.partition_keys
+    }
+
+    pub(crate) fn finish(self) -> (Output, BTreeMap<String, String>) {
+        let output = match (self.json, self.bytes) {
+            (Some(value), _) => {
+                let mut bytes = to_json_bytes(&value);
+                if self.json_newline {
+                    bytes.push(b'\n');
+                }
+                Output::Changed(bytes)
+            }
+            (None, Some(bytes)) => Output::Changed(bytes),
+            (None, None) => Output::Unchanged(self.original),
+        };
+        (output, self.partition_keys)
+    }
+
+    pub(crate) fn into_original(self) -> Vec<u8> {
+        self.original
+    }
+}
+
+/// The JSON type of a value, in words, for error messages.
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, TransformError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(TransformError::new("empty record, expected JSON"));
+    }
+    serde_json::from_slice(bytes).map_err(TransformError::NotJson)
+}
+
+fn to_json_bytes(value: &Value) -> Vec<u8> {
+    // Writing a `Value` to a Vec cannot fail: its keys are strings and it holds no I/O.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn output_bytes(record: Record<'_>) -> Vec<u8> {
+        match record.finish().0 {
+            Output::Unchanged(b) | Output::Changed(b) => b,
+        }
+    }
+
+    #[test]
+    fn untouched_records_go_back_unchanged() {
+        let r = Record::detached("abc");
+        assert!(matches!(r.finish().0, Output::Unchanged(b) if b == b"abc"));
+    }
+
+    #[test]
+    fn json_is_parsed_once_and_written_with_a_newline() {
+        let mut r = Record::detached(r#"{"a": 1}"#);
+        r.json().unwrap()["b"] = json!(2);
+        r.json().unwrap()["c"] = json!(3);
+        assert_eq!(output_bytes(r), b"{\"a\":1,\"b\":2,\"c\":3}\n");
+    }
+
+    #[test]
+    fn newline_can_be_turned_off() {
+        let mut r = Record::detached("{}");
+        r.json().unwrap();
+        r.set_json_newline(false);
+        assert_eq!(output_bytes(r), b"{}");
+    }
+
+    #[test]
+    fn bytes_set_by_a_step_are_kept_verbatim() {
+        let mut r = Record::detached("x");
+        r.set_bytes("y");
+        assert_eq!(output_bytes(r), b"y");
+    }
+
+    #[test]
+    fn a_parse_failure_leaves_the_payload_alone() {
+        let mut r = Record::detached("not json");
+        assert!(matches!(r.json(), Err(TransformError::NotJson(_))));
+        assert_eq!(r.text().unwrap(), "not json");
+    }
+
+    #[test]
+    fn byte_order_mark_and_empty_records() {
+        let mut r = Record::detached(b"\xEF\xBB\xBF{\"a\":1}".to_vec());
+        assert_eq!(r.json().unwrap(), &json!({"a": 1}));
+        let mut empty = Record::detached(" \n");
+        assert!(empty.json().unwrap_err().to_string().contains("empty record"));
+    }
+
+    #[test]
+    fn numbers_pass_through_exactly() {
+        // Digits are kept exactly; only an exponent is spelt `e+N`.
+        let text = r#"{"big":123456789012345678901234567890,"u":18446744073709551615,"f":1.10,"e":1E3}"#;
+        let mut r = Record::detached(text);
+        r.json().unwrap();
+        r.set_json_newline(false);
+        assert_eq!(output_bytes(r), text.replace("1E3", "1e+3").as_bytes());
+    }
+
+    #[test]
+    fn json_object_names_what_it_found() {
+        let mut r = Record::detached("[1]");
+        assert_eq!(r.json_object().unwrap_err().to_string(), "expected a JSON object, found an array");
+    }
+}

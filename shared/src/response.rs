@@ -1,0 +1,209 @@
+//! Writes the response straight into one buffer, keeping it under the size limit.
+//!
+//! Before the first record, room is reserved for the smallest possible answer
+//! to every record (`{"recordId":…,"result":"ProcessingFailed","data":""}`), so
+//! whatever happens later every record can still be answered. What is left is
+//! the budget for data: a record whose data does not fit is answered
+//! `ProcessingFailed` with empty data instead (Firehose keeps its original
+//! bytes under `processing-failed/` whatever `data` says).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use crate::codec;
+use crate::contract::Outcome;
+
+const OPEN: &[u8] = b"{\"records\":[";
+const CLOSE: &[u8] = b"]}";
+const ENTRY_OPEN: &str = "{\"recordId\":";
+const RESULT_OPEN: &str = ",\"result\":\"";
+const DATA_OPEN: &str = "\",\"data\":\"";
+const METADATA_OPEN: &str = "\",\"metadata\":{\"partitionKeys\":{";
+const METADATA_CLOSE: &str = "}}}";
+const ENTRY_CLOSE: &str = "\"}";
+
+/// The data of one answer.
+pub enum Data<'a> {
+    /// `""`.
+    Empty,
+    /// Bytes to encode.
+    Bytes(&'a [u8]),
+    /// Text that is already canonical base64.
+    Base64(&'a str),
+}
+
+impl Data<'_> {
+    fn encoded_len(&self) -> usize {
+        match self {
+            Data::Empty => 0,
+            Data::Bytes(bytes) => codec::encoded_len(bytes.len()),
+            Data::Base64(text) => text.len(),
+        }
+    }
+}
+
+/// The response being written, and what the size guard did to it.
+pub struct ResponseWriter {
+    buf: Vec<u8>,
+    /// Bytes left for data beyond the reserved minimal answers; negative when
+    /// even the minimal answers do not fit the limit.
+    budget: i64,
+    /// Bytes the minimal answers need; over the limit means the limit cannot hold.
+    pub reserved: usize,
+    /// How many records the guard failed.
+    pub overflowed: usize,
+    written: usize,
+}
+
+impl ResponseWriter {
+    /// Reserves room for an answer to each of these record ids within `limit` bytes.
+    pub fn new<'a>(ids: impl ExactSizeIterator<Item = &'a str>, limit: usize, capacity: usize) -> Self {
+        let commas = ids.len().saturating_sub(1);
+        let reserved = OPEN.len() + CLOSE.len() + commas + ids.map(minimal_len).sum::<usize>();
+        let mut buf = Vec::with_capacity(capacity.min(limit).max(reserved));
+        buf.extend_from_slice(OPEN);
+        ResponseWriter { buf, budget: limit as i64 - reserved as i64, reserved, overflowed: 0, written: 0 }
+    }
+
+    /// Writes one answer, or, when its data does not fit, a `ProcessingFailed`
+    /// one with empty data. Returns the outcome actually written.
+    pub fn write(&mut self, id: &str, outcome: Outcome, data: Data<'_>, keys: &BTreeMap<String, String>) -> Outcome {
+        let extra = entry_len(id, outcome, data.encoded_len(), keys) as i64 - minimal_len(id) as i64;
+        if extra > self.budget {
+            self.overflowed += 1;
+            self.write_entry(id, Outcome::ProcessingFailed, Data::Empty, &BTreeMap::new());
+            return Outcome::ProcessingFailed;
+        }
+        self.budget -= extra;
+        self.write_entry(id, outcome, data, keys);
+        outcome
+    }
+
+    /// Closes the response and hands over its bytes.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.buf.extend_from_slice(CLOSE);
+        self.buf
+    }
+
+    fn write_entry(&mut self, id: &str, outcome: Outcome, data: Data<'_>, keys: &BTreeMap<String, String>) {
+        if self.written > 0 {
+            self.buf.push(b',');
+        }
+        self.written += 1;
+        self.buf.extend_from_slice(ENTRY_OPEN.as_bytes());
+        write_json_str(&mut self.buf, id);
+        self.buf.extend_from_slice(RESULT_OPEN.as_bytes());
+        self.buf.extend_from_slice(outcome.as_str().as_bytes());
+        self.buf.extend_from_slice(DATA_OPEN.as_bytes());
+        match data {
+            Data::Empty => {}
+            Data::Bytes(bytes) => codec::encode_into(bytes, &mut self.buf),
+            Data::Base64(text) => self.buf.extend_from_slice(text.as_bytes()),
+        }
+        if keys.is_empty() {
+            self.buf.extend_from_slice(ENTRY_CLOSE.as_bytes());
+            return;
+        }
+        self.buf.extend_from_slice(METADATA_OPEN.as_bytes());
+        for (i, (name, value)) in keys.iter().enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            write_json_str(&mut self.buf, name);
+            self.buf.push(b':');
+            write_json_str(&mut self.buf, value);
+        }
+        self.buf.extend_from_slice(METADATA_CLOSE.as_bytes());
+    }
+}
+
+fn minimal_len(id: &str) -> usize {
+    entry_len(id, Outcome::ProcessingFailed, 0, &BTreeMap::new())
+}
+
+fn entry_len(id: &str, outcome: Outcome, data_len: usize, keys: &BTreeMap<String, String>) -> usize {
+    let head = ENTRY_OPEN.len() + json_str_len(id) + RESULT_OPEN.len() + outcome.as_str().len() + DATA_OPEN.len();
+    let tail = if keys.is_empty() {
+        ENTRY_CLOSE.len()
+    } else {
+        let pairs: usize = keys.iter().map(|(k, v)| json_str_len(k) + 1 + json_str_len(v)).sum();
+        METADATA_OPEN.len() + pairs + keys.len() - 1 + METADATA_CLOSE.len()
+    };
+    head + data_len + tail
+}
+
+fn write_json_str(buf: &mut Vec<u8>, s: &str) {
+    // Writing a string into a Vec cannot fail.
+    let _ = serde_json::to_writer(buf, s);
+}
+
+/// The length of `s` written as a JSON string, quotes and escapes included.
+fn json_str_len(s: &str) -> usize {
+    struct Count(usize);
+    impl Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    let _ = serde_json::to_writer(&mut count, s);
+    count.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::Response;
+
+    fn keys(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn predicted_lengths_match_what_is_written() {
+        let cases: [(&str, Outcome, Data<'_>, BTreeMap<String, String>); 4] = [
+            ("a", Outcome::Ok, Data::Bytes(b"hello"), BTreeMap::new()),
+            ("quote\"and\\tab\t", Outcome::Dropped, Data::Empty, BTreeMap::new()),
+            ("é", Outcome::Ok, Data::Base64("QQ=="), keys(&[("year", "2024"), ("c\"", "\n")])),
+            ("x", Outcome::ProcessingFailed, Data::Bytes(b""), keys(&[("k", "v")])),
+        ];
+        for (id, outcome, data, keys) in cases {
+            let predicted = entry_len(id, outcome, data.encoded_len(), &keys);
+            let mut w = ResponseWriter::new([id].into_iter(), usize::MAX / 2, 0);
+            w.write(id, outcome, data, &keys);
+            let bytes = w.finish();
+            assert_eq!(bytes.len(), predicted + OPEN.len() + CLOSE.len(), "{id}");
+            Response::from_slice(&bytes).unwrap();
+        }
+    }
+
+    #[test]
+    fn overflow_fails_later_records_and_the_limit_holds() {
+        let ids = ["r1", "r2", "r3"];
+        // Three minimal answers take 181 bytes; 119 remain, enough for one 80-character data.
+        let limit = 300;
+        let mut w = ResponseWriter::new(ids.into_iter(), limit, 0);
+        let big = vec![b'x'; 60];
+        let outcomes: Vec<Outcome> = ids.iter().map(|id| w.write(id, Outcome::Ok, Data::Bytes(&big), &BTreeMap::new())).collect();
+        assert_eq!(outcomes, [Outcome::Ok, Outcome::ProcessingFailed, Outcome::ProcessingFailed]);
+        assert_eq!(w.overflowed, 2);
+        let bytes = w.finish();
+        assert!(bytes.len() <= limit, "{}", bytes.len());
+        let response = Response::from_slice(&bytes).unwrap();
+        assert_eq!(response.records[1].data, "");
+    }
+
+    #[test]
+    fn a_limit_exactly_met_is_kept() {
+        let mut probe = ResponseWriter::new(["a"].into_iter(), usize::MAX / 2, 0);
+        probe.write("a", Outcome::Ok, Data::Bytes(b"abc"), &BTreeMap::new());
+        let exact = probe.finish().len();
+        let mut w = ResponseWriter::new(["a"].into_iter(), exact, 0);
+        assert_eq!(w.write("a", Outcome::Ok, Data::Bytes(b"abc"), &BTreeMap::new()), Outcome::Ok);
+        assert_eq!(w.finish().len(), exact);
+    }
+}

@@ -1,0 +1,86 @@
+//! The transform abstraction: one step of a pipeline, applied to one record.
+//!
+//! A step cannot add or remove records, so the one-answer-per-record contract
+//! holds by construction. It keeps the record ([`Verdict::Keep`]), drops it
+//! ([`Verdict::Drop`]) or fails it (`Err`), and the pipeline turns a failure or
+//! a panic into `ProcessingFailed` with the record's original bytes.
+
+use crate::record::Record;
+
+/// What a step decided about a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Go on to the next step; after the last one the record is `Ok`.
+    Keep,
+    /// Stop here: the record is `Dropped` and later steps do not see it.
+    Drop,
+}
+
+/// Why a step failed a record. Its text goes into the WARN log line, so it
+/// should say what was wrong without quoting the record's contents.
+#[derive(Debug, thiserror::Error)]
+pub enum TransformError {
+    #[error("not valid JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error("not valid UTF-8: {0}")]
+    NotUtf8(#[source] std::str::Utf8Error),
+    #[error("expected a JSON object, found {found}")]
+    NotAnObject { found: &'static str },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl TransformError {
+    /// A failure described in words.
+    pub fn new(reason: impl Into<String>) -> Self {
+        TransformError::Other(reason.into())
+    }
+}
+
+impl From<String> for TransformError {
+    fn from(reason: String) -> Self {
+        TransformError::Other(reason)
+    }
+}
+
+impl From<&str> for TransformError {
+    fn from(reason: &str) -> Self {
+        TransformError::Other(reason.to_owned())
+    }
+}
+
+/// One step of a pipeline.
+pub trait Transform: Send + Sync {
+    /// Short, stable name; appears in logs and failure reasons.
+    fn name(&self) -> &str;
+
+    /// Transforms one record in place.
+    fn apply(&self, record: &mut Record<'_>) -> Result<Verdict, TransformError>;
+}
+
+/// A step made from a closure.
+pub struct TransformFn<F> {
+    name: String,
+    f: F,
+}
+
+/// Makes a step from a closure: the shortest way to write a custom transform.
+pub fn transform_fn<F>(name: impl Into<String>, f: F) -> TransformFn<F>
+where
+    F: Fn(&mut Record<'_>) -> Result<Verdict, TransformError> + Send + Sync,
+{
+    TransformFn { name: name.into(), f }
+}
+
+impl<F> Transform for TransformFn<F>
+where
+    F: Fn(&mut Record<'_>) -> Result<Verdict, TransformError> + Send + Sync,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn apply(&self, record: &mut Record<'_>) -> Result<Verdict, TransformError> {
+        (self.f)(record)
+    }
+}
