@@ -79,7 +79,7 @@ where
             return ExitCode::FAILURE;
         }
     };
-    info!(function, steps = ?pipeline.step_names(), "ready");
+    info!(function, steps = %pipeline.step_names().join(","), "ready");
     loop {
         match client.next() {
             Ok(invocation) => handle(&pipeline, &client, &invocation, metrics.as_ref()),
@@ -140,7 +140,7 @@ fn log_summary(processed: &Processed, metrics: Option<&Metrics>) {
         overflowed = s.overflowed,
         bytes_in = s.bytes_in,
         bytes_out = s.bytes_out,
-        duration_ms = s.duration.as_secs_f64() * 1000.0,
+        duration_ms = s.duration.as_micros() as f64 / 1000.0,
         "invocation summary"
     );
     if let Some(metrics) = metrics {

@@ -24,7 +24,11 @@
 
 mod codec;
 pub mod contract;
+#[cfg(feature = "aws-lambda-events")]
+pub mod interop;
 pub mod lambda;
+#[cfg(feature = "local")]
+pub mod local;
 mod logging;
 mod metrics;
 mod panic;

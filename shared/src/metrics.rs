@@ -48,7 +48,7 @@ impl Summary {
             "RecordsOverflowed": self.overflowed,
             "BytesIn": self.bytes_in,
             "BytesOut": self.bytes_out,
-            "Duration": self.duration.as_secs_f64() * 1000.0,
+            "Duration": self.duration.as_micros() as f64 / 1000.0,
         })
     }
 }

@@ -1,1 +1,146 @@
-fn main(){}
+//! `firehose-local`: runs a function binary through an emulated Lambda Runtime
+//! API and shows what Firehose would get back, record by record.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use firehose_transform::Response;
+use firehose_transform::local::{LocalFunction, Reply, check, view};
+
+#[derive(Parser)]
+#[command(name = "firehose-local", version, about = "Run Firehose transform functions locally, no Docker needed")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Invoke a function once with an event and check its answer against the Firehose contract.
+    Invoke(Invoke),
+}
+
+#[derive(clap::Args)]
+struct Invoke {
+    /// The function: `normalize` runs the `firehose-normalize` binary beside this one.
+    #[arg(long)]
+    function: String,
+    /// The event file (a Firehose data-transformation event as JSON), or `-` for standard input.
+    #[arg(long)]
+    event: PathBuf,
+    /// A setting for the function, as KEY=VALUE; repeat for more.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = key_value)]
+    env: Vec<(String, String)>,
+    /// The function binary, instead of the one found beside `firehose-local`.
+    #[arg(long)]
+    binary: Option<PathBuf>,
+    /// Write the raw response to this file.
+    #[arg(long)]
+    output: Option<PathBuf>,
+    /// Show each record's data in full instead of its first 400 characters.
+    #[arg(long)]
+    full: bool,
+    /// Seconds to wait for the answer (Firehose waits 300).
+    #[arg(long, default_value_t = 300)]
+    timeout: u64,
+}
+
+fn key_value(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("{arg:?} is not KEY=VALUE")),
+    }
+}
+
+fn main() -> ExitCode {
+    let Command::Invoke(invoke) = Cli::parse().command;
+    match run(&invoke) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("firehose-local: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &Invoke) -> Result<ExitCode, String> {
+    let event = read_event(&args.event)?;
+    let binary = match &args.binary {
+        Some(binary) => binary.clone(),
+        None => beside_me(&format!("firehose-{}", args.function))?,
+    };
+    let mut function = LocalFunction::start(&binary, &args.env).map_err(|e| e.to_string())?;
+    function.timeout = Duration::from_secs(args.timeout);
+    let reply = function.invoke(&event).map_err(|e| e.to_string());
+    // Logs come through a pipe: give the summary line a moment to arrive.
+    function.wait_for_log("invocation summary", Duration::from_millis(300));
+    println!("== logs of {}", binary.display());
+    for line in function.logs() {
+        println!("{line}");
+    }
+    match reply? {
+        Reply::Response(response) => Ok(show(&event, &response, args)),
+        Reply::Error { error_type, message } => {
+            println!("== invocation error\n{error_type}: {message}");
+            println!("(Firehose retries the whole batch, then writes every record under processing-failed/)");
+            Ok(ExitCode::FAILURE)
+        }
+        Reply::InitError { error_type, message } => {
+            println!("== start-up failed\n{error_type}: {message}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn show(event: &[u8], response: &[u8], args: &Invoke) -> ExitCode {
+    const PRINT_LIMIT: usize = 16 * 1024;
+    if let Some(path) = &args.output {
+        if let Err(e) = std::fs::write(path, response) {
+            eprintln!("firehose-local: cannot write {}: {e}", path.display());
+        }
+    }
+    println!("== response ({} bytes)", response.len());
+    if response.len() <= PRINT_LIMIT || args.full {
+        println!("{}", String::from_utf8_lossy(response));
+    } else {
+        println!("(not shown: over {PRINT_LIMIT} bytes; use --full or --output FILE)");
+    }
+    if let Ok(parsed) = Response::from_slice(response) {
+        println!("== records");
+        print!("{}", view::render(&parsed, (!args.full).then_some(400)));
+    }
+    let violations = check::violations(event, response);
+    println!("== contract");
+    if violations.is_empty() {
+        println!("ok: every record answered once, in order, with a valid result and canonical base64");
+        return ExitCode::SUCCESS;
+    }
+    for violation in &violations {
+        println!("VIOLATION: {violation}");
+    }
+    ExitCode::FAILURE
+}
+
+fn read_event(path: &Path) -> Result<Vec<u8>, String> {
+    if path == Path::new("-") {
+        let mut event = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut event).map_err(|e| format!("cannot read stdin: {e}"))?;
+        return Ok(event);
+    }
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// The binary `name` in the directory of this executable (`target/release/`).
+fn beside_me(name: &str) -> Result<PathBuf, String> {
+    let me = std::env::current_exe().map_err(|e| format!("cannot locate firehose-local itself: {e}"))?;
+    let binary = me.with_file_name(name);
+    if binary.is_file() {
+        return Ok(binary);
+    }
+    Err(format!(
+        "{} not found; build it with `cargo build --release --workspace`, or pass --binary PATH",
+        binary.display()
+    ))
+}

@@ -1,0 +1,155 @@
+//! Conversions from and to the `aws_lambda_events` Firehose types, for code
+//! that already holds them (feature `aws-lambda-events`).
+//!
+//! Their event decodes base64 while parsing, so a batch with one bad record
+//! never reaches this point; an event that did is converted back to base64
+//! text so the pipeline handles it like any other.
+
+use std::borrow::Cow;
+
+use aws_lambda_events::event::firehose::{
+    KinesisFirehoseEvent, KinesisFirehoseEventRecord, KinesisFirehoseRecordMetadata, KinesisFirehoseResponse,
+    KinesisFirehoseResponseRecord,
+};
+
+use crate::codec;
+use crate::contract::{Event, EventRecord, KinesisRecordMetadata, Outcome, Response, ResponseMetadata, ResponseRecord};
+
+impl From<&KinesisFirehoseEvent> for Event<'static> {
+    fn from(event: &KinesisFirehoseEvent) -> Self {
+        Event {
+            invocation_id: event.invocation_id.clone(),
+            delivery_stream_arn: event.delivery_stream_arn.clone(),
+            source_kinesis_stream_arn: event.source_kinesis_stream_arn.clone(),
+            region: event.region.clone(),
+            records: event.records.iter().map(EventRecord::from).collect(),
+        }
+    }
+}
+
+impl From<&KinesisFirehoseEventRecord> for EventRecord<'static> {
+    fn from(record: &KinesisFirehoseEventRecord) -> Self {
+        let mut data = Vec::with_capacity(codec::encoded_len(record.data.len()));
+        codec::encode_into(&record.data, &mut data);
+        EventRecord {
+            record_id: Cow::Owned(record.record_id.clone().unwrap_or_default()),
+            data: Cow::Owned(String::from_utf8(data).unwrap_or_default()),
+            approximate_arrival_timestamp: Some(record.approximate_arrival_timestamp.0.timestamp_millis()),
+            kinesis_record_metadata: record.kinesis_firehose_record_metadata.as_ref().map(KinesisRecordMetadata::from),
+        }
+    }
+}
+
+impl From<&KinesisFirehoseRecordMetadata> for KinesisRecordMetadata {
+    fn from(m: &KinesisFirehoseRecordMetadata) -> Self {
+        KinesisRecordMetadata {
+            shard_id: m.shard_id.clone(),
+            partition_key: m.partition_key.clone(),
+            sequence_number: m.sequence_number.clone(),
+            subsequence_number: u64::try_from(m.subsequence_number).ok(),
+            approximate_arrival_timestamp: Some(m.approximate_arrival_timestamp.0.timestamp_millis()),
+        }
+    }
+}
+
+/// A response from `aws_lambda_events` that Firehose would refuse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidResponse {
+    #[error("record {index} has no recordId")]
+    MissingRecordId { index: usize },
+    #[error("record {index} has result {result:?}; Firehose accepts only Ok, Dropped or ProcessingFailed")]
+    BadResult { index: usize, result: Option<String> },
+}
+
+impl TryFrom<&KinesisFirehoseResponse> for Response {
+    type Error = InvalidResponse;
+
+    fn try_from(response: &KinesisFirehoseResponse) -> Result<Self, InvalidResponse> {
+        let records = response.records.iter().enumerate().map(|(index, r)| {
+            let record_id = r.record_id.clone().ok_or(InvalidResponse::MissingRecordId { index })?;
+            let result = match r.result.as_deref() {
+                Some("Ok") => Outcome::Ok,
+                Some("Dropped") => Outcome::Dropped,
+                Some("ProcessingFailed") => Outcome::ProcessingFailed,
+                other => return Err(InvalidResponse::BadResult { index, result: other.map(str::to_owned) }),
+            };
+            let mut data = Vec::with_capacity(codec::encoded_len(r.data.len()));
+            codec::encode_into(&r.data, &mut data);
+            let keys = &r.metadata.partition_keys;
+            Ok(ResponseRecord {
+                record_id,
+                result,
+                data: String::from_utf8(data).unwrap_or_default(),
+                metadata: (!keys.is_empty())
+                    .then(|| ResponseMetadata { partition_keys: keys.iter().map(|(k, v)| (k.clone(), v.clone())).collect() }),
+            })
+        });
+        Ok(Response { records: records.collect::<Result<_, _>>()? })
+    }
+}
+
+impl From<&Response> for KinesisFirehoseResponse {
+    fn from(response: &Response) -> Self {
+        let mut out = KinesisFirehoseResponse::default();
+        out.records = response
+            .records
+            .iter()
+            .map(|r| {
+                let mut record = KinesisFirehoseResponseRecord::default();
+                record.record_id = Some(r.record_id.clone());
+                record.result = Some(r.result.as_str().to_owned());
+                // Our own responses always hold canonical base64.
+                *record.data = codec::decode(&r.data).map(|d| d.bytes).unwrap_or_default();
+                if let Some(metadata) = &r.metadata {
+                    record.metadata.partition_keys =
+                        metadata.partition_keys.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                }
+                record
+            })
+            .collect();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::Pipeline;
+    use crate::transform::{Verdict, transform_fn};
+
+    const EVENT: &str = r#"{"invocationId":"i","deliveryStreamArn":"arn:aws:firehose:us-east-1:1:deliverystream/s",
+        "records":[{"recordId":"r1","approximateArrivalTimestamp":1507217624302,"data":"SGVsbG8=",
+        "kinesisRecordMetadata":{"shardId":"s","partitionKey":"p","sequenceNumber":"1","subsequenceNumber":3,
+        "approximateArrivalTimestamp":1507217624302}}]}"#;
+
+    #[test]
+    fn their_event_runs_through_our_pipeline_and_back() {
+        let theirs: KinesisFirehoseEvent = serde_json::from_str(EVENT).unwrap();
+        let ours = Event::from(&theirs);
+        assert_eq!(ours.records[0].data, "SGVsbG8=");
+        assert_eq!(ours.records[0].kinesis_record_metadata.as_ref().unwrap().subsequence_number, Some(3));
+        let pipeline = Pipeline::new().then(transform_fn("key", |r| {
+            r.set_partition_key("k", "v");
+            Ok(Verdict::Keep)
+        }));
+        let processed = pipeline.process_event(&ours, 0);
+        let response = Response::from_slice(&processed.response).unwrap();
+        let theirs_back = KinesisFirehoseResponse::from(&response);
+        assert_eq!(&*theirs_back.records[0].data, b"Hello");
+        assert_eq!(theirs_back.records[0].metadata.partition_keys["k"], "v");
+        assert_eq!(Response::try_from(&theirs_back).unwrap(), response);
+        // What we write, their types read.
+        let parsed: KinesisFirehoseResponse = serde_json::from_slice(&processed.response).unwrap();
+        assert_eq!(parsed, theirs_back);
+    }
+
+    #[test]
+    fn their_free_text_results_are_checked() {
+        let mut theirs = KinesisFirehoseResponse::default();
+        let mut record = KinesisFirehoseResponseRecord::default();
+        record.record_id = Some("r".to_owned());
+        record.result = Some("TRANSFORMED_STATE_OK".to_owned());
+        theirs.records.push(record);
+        assert!(matches!(Response::try_from(&theirs), Err(InvalidResponse::BadResult { index: 0, .. })));
+    }
+}

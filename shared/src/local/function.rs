@@ -1,0 +1,118 @@
+//! A function binary running locally against the emulated Runtime API, with
+//! its log lines collected.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::local::LocalError;
+use crate::local::runtime_api::{Reply, RuntimeApi};
+
+/// How long an invocation may take: Firehose's own wait for a Lambda.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A running function process; it is killed when dropped.
+pub struct LocalFunction {
+    api: RuntimeApi,
+    child: Child,
+    logs: Arc<Mutex<Vec<String>>>,
+    readers: Vec<JoinHandle<()>>,
+    /// How long [`LocalFunction::invoke`] waits.
+    pub timeout: Duration,
+}
+
+impl LocalFunction {
+    /// Starts `binary` with only the variables Lambda sets and `env`, as in a
+    /// fresh Lambda environment (the caller's own environment is not passed on).
+    pub fn start(binary: &Path, env: &[(String, String)]) -> Result<Self, LocalError> {
+        let name = binary.file_name().map_or_else(|| "function".into(), |n| n.to_string_lossy().into_owned());
+        let api = RuntimeApi::start(&name)?;
+        let mut child = Command::new(binary)
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", api.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_REGION", "us-east-1")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| LocalError::Spawn { binary: binary.display().to_string(), source })?;
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            readers.push(collect_lines(out, Arc::clone(&logs)));
+        }
+        if let Some(err) = child.stderr.take() {
+            readers.push(collect_lines(err, Arc::clone(&logs)));
+        }
+        Ok(LocalFunction { api, child, logs, readers, timeout: DEFAULT_TIMEOUT })
+    }
+
+    /// Invokes the function with `payload` and waits for its reply.
+    pub fn invoke(&mut self, payload: &[u8]) -> Result<Reply, LocalError> {
+        let id = self.api.enqueue(payload.to_vec());
+        let deadline = Instant::now() + self.timeout;
+        let child = &mut self.child;
+        self.api.wait(&id, deadline, || !matches!(child.try_wait(), Ok(None)))
+    }
+
+    /// The log lines (stdout and stderr) so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Waits up to `timeout` for a log line containing `needle` (logs arrive
+    /// through a pipe, a moment after the reply), and returns it.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.logs().into_iter().find(|l| l.contains(needle)) {
+                return Some(line);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits up to `timeout` for the process to exit, then collects the rest of its logs.
+    pub fn wait_for_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                for reader in self.readers.drain(..) {
+                    let _ = reader.join();
+                }
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for LocalFunction {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect_lines(stream: impl Read + Send + 'static, logs: Arc<Mutex<Vec<String>>>) -> JoinHandle<()> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if let Ok(mut logs) = logs.lock() {
+                logs.push(line);
+            }
+        }
+    })
+}

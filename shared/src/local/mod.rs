@@ -1,0 +1,25 @@
+//! Running functions locally (feature `local`): an emulated Lambda Runtime API
+//! that drives the real function binary, a contract check of what it answers,
+//! and a readable view of the answer. `firehose-local` and the end-to-end
+//! tests are built on this.
+
+pub mod check;
+pub mod function;
+pub mod runtime_api;
+pub mod view;
+
+pub use function::LocalFunction;
+pub use runtime_api::{Reply, RuntimeApi};
+
+/// Running a function locally failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("could not start the local Runtime API: {0}")]
+    Server(String),
+    #[error("could not start {binary}: {source}")]
+    Spawn { binary: String, source: std::io::Error },
+    #[error("the function did not answer in time")]
+    Timeout,
+    #[error("the function exited without answering")]
+    Exited,
+}
