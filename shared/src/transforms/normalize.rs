@@ -54,6 +54,14 @@ pub const REPLACE_DOTS: Setting<Flag> = Setting {
     parser: Flag,
 };
 
+pub const SAFE_KEYS: Setting<Flag> = Setting {
+    name: "NORMALIZE_SAFE_KEYS",
+    default: Some("true"),
+    doc: "Turn every other character a Glue column name cannot hold (`-`, space, `/`, `:`, `@`, …; letters, \
+          digits, `_` and `.` stay) into `_`: `User-Agent` becomes `user_agent`, which a column can match.",
+    parser: Flag,
+};
+
 pub const RENAME: Setting<Pairs> = Setting {
     name: "NORMALIZE_RENAME",
     default: None,
@@ -110,6 +118,7 @@ pub const SETTINGS: SettingGroup = SettingGroup {
         &SEPARATOR,
         &FLATTEN_DEPTH,
         &REPLACE_DOTS,
+        &SAFE_KEYS,
         &RENAME,
         &TIMESTAMP_FIELDS,
         &TIMESTAMP_FORMAT,
@@ -147,6 +156,7 @@ pub struct Normalize {
     separator: String,
     flatten_depth: usize,
     replace_dots: bool,
+    safe_keys: bool,
     renames: HashMap<String, String>,
     timestamp_fields: Vec<String>,
     timestamp_format: TimestampFormat,
@@ -163,6 +173,7 @@ impl Default for Normalize {
             separator: "_".to_owned(),
             flatten_depth: MAX_DEPTH,
             replace_dots: true,
+            safe_keys: true,
             renames: HashMap::new(),
             timestamp_fields: Vec::new(),
             timestamp_format: TimestampFormat::Iso,
@@ -193,6 +204,7 @@ impl Normalize {
             separator: settings.get(&SEPARATOR)?,
             flatten_depth: settings.get(&FLATTEN_DEPTH)?,
             replace_dots: settings.get(&REPLACE_DOTS)?,
+            safe_keys: settings.get(&SAFE_KEYS)?,
             renames: renames.into_iter().collect(),
             timestamp_fields,
             timestamp_format: TimestampFormat::from_word(words(&TIMESTAMP_FORMAT)?).unwrap_or(TimestampFormat::Iso),
@@ -206,6 +218,9 @@ impl Normalize {
         let mut key = if self.keep_case || !raw.chars().any(char::is_uppercase) { raw } else { raw.to_lowercase() };
         if self.replace_dots && key.contains('.') {
             key = key.replace('.', "_");
+        }
+        if self.safe_keys && key.chars().any(is_unsafe) {
+            key = key.chars().map(|c| if is_unsafe(c) { '_' } else { c }).collect();
         }
         match prefix {
             Some(prefix) => format!("{prefix}{}{key}", self.separator),
@@ -308,6 +323,11 @@ impl Transform for Normalize {
     }
 }
 
+/// A character a Glue column name cannot hold (dots have their own setting).
+fn is_unsafe(c: char) -> bool {
+    !(c.is_alphanumeric() || c == '_' || c == '.')
+}
+
 /// Names with capitals can never match lower-cased keys: say so at start-up.
 fn unreachable_names<'a>(setting: &dyn Declared, mut names: impl Iterator<Item = &'a str>) -> Result<(), SettingError> {
     match names.find(|n| n.chars().any(char::is_uppercase)) {
@@ -344,6 +364,24 @@ mod tests {
             normalize(r#"{"User":{"Name":"Ann","Geo.City":"Kyiv"},"Tags":["A",{"K.X":1}],"ok":true}"#),
             r#"{"user_name":"Ann","user_geo_city":"Kyiv","tags":["A",{"k_x":1}],"ok":true}"#
         );
+    }
+
+    #[test]
+    fn the_readme_example() {
+        let out = normalize_with(
+            &[("NORMALIZE_RENAME", "timestamp=ts"), ("NORMALIZE_TIMESTAMP_FIELDS", "ts")],
+            r#"{"Timestamp":1714566600,"HTTP":{"Method":"GET","Status.Code":200},"Tags":["a"],"Bytes":18446744073709551615}"#,
+        );
+        assert_eq!(
+            out.unwrap(),
+            r#"{"ts":"2024-05-01T12:30:00Z","http_method":"GET","http_status_code":200,"tags":["a"],"bytes":18446744073709551615}"#
+        );
+    }
+
+    #[test]
+    fn characters_a_column_cannot_hold_become_underscores() {
+        assert_eq!(normalize(r#"{"User-Agent":1,"a b/c:d@e":2,"Zürich":3}"#), r#"{"user_agent":1,"a_b_c_d_e":2,"zürich":3}"#);
+        assert_eq!(normalize_with(&[("NORMALIZE_SAFE_KEYS", "false")], r#"{"User-Agent":1}"#).unwrap(), r#"{"user-agent":1}"#);
     }
 
     #[test]
