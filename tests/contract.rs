@@ -1,4 +1,6 @@
 //! What the crate guarantees to every function, checked through real release binaries.
+// Test helpers too may panic: the panic message is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
@@ -11,43 +13,77 @@ use firehose_transform::{Outcome, Response, lambda, settings};
 fn a_panicking_step_fails_only_its_record_in_a_release_build() {
     let mut function = start(&example("catch_panics"), &[]);
     for _ in 0..2 {
-        let response = respond(&mut function, &event(&[b"fine", b"please panic", b"also fine"]));
+        let response = respond(
+            &mut function,
+            &event(&[b"fine", b"please panic", b"also fine"]),
+        );
         let response = Response::from_slice(&response).unwrap();
         let results: Vec<Outcome> = response.records.iter().map(|r| r.result).collect();
-        assert_eq!(results, [Outcome::Ok, Outcome::ProcessingFailed, Outcome::Ok]);
-        assert_eq!(response.records[1].data, base64_simd::STANDARD.encode_to_string(b"please panic"));
+        assert_eq!(
+            results,
+            [Outcome::Ok, Outcome::ProcessingFailed, Outcome::Ok]
+        );
+        assert_eq!(
+            response.records[1].data,
+            base64_simd::STANDARD.encode_to_string(b"please panic")
+        );
     }
-    let warning = function.wait_for_log("\"step\":\"fragile\"", Duration::from_secs(5)).unwrap();
-    assert!(warning.contains("panicked at shared/examples/catch_panics.rs"), "{warning}");
-    assert!(warning.contains("this step cannot handle the word it was given"), "{warning}");
+    let warning = function
+        .wait_for_log("\"step\":\"fragile\"", Duration::from_secs(5))
+        .unwrap();
+    assert!(
+        warning.contains("panicked at shared/examples/catch_panics.rs"),
+        "{warning}"
+    );
+    assert!(
+        warning.contains("this step cannot handle the word it was given"),
+        "{warning}"
+    );
 }
 
 #[test]
 fn the_readme_example_is_the_compiled_one_and_it_works() {
     let readme = String::from_utf8(read("README.md")).unwrap();
     let source = String::from_utf8(read("shared/examples/uppercase.rs")).unwrap();
-    assert!(readme.contains(&source), "README.md must quote shared/examples/uppercase.rs exactly");
+    assert!(
+        readme.contains(&source),
+        "README.md must quote shared/examples/uppercase.rs exactly"
+    );
     let mut function = start(&example("uppercase"), &[]);
-    let response = Response::from_slice(&respond(&mut function, &event(&[b"hello", b"\xff"]))).unwrap();
-    assert_eq!(response.records[0].data, base64_simd::STANDARD.encode_to_string(b"HELLO"));
+    let response =
+        Response::from_slice(&respond(&mut function, &event(&[b"hello", b"\xff"]))).unwrap();
+    assert_eq!(
+        response.records[0].data,
+        base64_simd::STANDARD.encode_to_string(b"HELLO")
+    );
     assert_eq!(response.records[1].result, Outcome::ProcessingFailed);
 }
 
 #[test]
 fn the_readme_settings_tables_are_generated_from_the_declarations() {
     let readme = String::from_utf8(read("README.md")).unwrap();
-    for (name, group) in [("common", &lambda::COMMON_SETTINGS), ("normalize", &normalize::SETTINGS)] {
+    for (name, group) in [
+        ("common", &lambda::COMMON_SETTINGS),
+        ("normalize", &normalize::SETTINGS),
+    ] {
         let table = settings::markdown_table(group);
         let block = format!("<!-- settings:{name} -->\n{table}<!-- /settings:{name} -->");
         if std::env::var_os("UPDATE_GOLDEN").is_some() && !readme.contains(&block) {
             let start = format!("<!-- settings:{name} -->");
             let end = format!("<!-- /settings:{name} -->");
-            let (before, rest) = readme.split_once(&start).expect("README has the table's start marker");
-            let (_, after) = rest.split_once(&end).expect("README has the table's end marker");
+            let (before, rest) = readme
+                .split_once(&start)
+                .expect("README has the table's start marker");
+            let (_, after) = rest
+                .split_once(&end)
+                .expect("README has the table's end marker");
             std::fs::write(repo().join("README.md"), format!("{before}{block}{after}")).unwrap();
             return the_readme_settings_tables_are_generated_from_the_declarations();
         }
-        assert!(readme.contains(&block), "README's {name} settings table is out of date: run with UPDATE_GOLDEN=1");
+        assert!(
+            readme.contains(&block),
+            "README's {name} settings table is out of date: run with UPDATE_GOLDEN=1"
+        );
     }
 }
 
@@ -59,14 +95,22 @@ fn the_readme_settings_tables_are_generated_from_the_declarations() {
 #[test]
 fn every_response_we_write_converts_to_aws_lambda_events() {
     let mut function = start(&binary("firehose-normalize"), &[]);
-    for fixture in ["sam/firehose-apachelog.json", "public/powertools-kinesisFirehoseKinesisEvent.json", "adversarial/invalid-base64-among-valid.json"] {
+    for fixture in [
+        "sam/firehose-apachelog.json",
+        "public/powertools-kinesisFirehoseKinesisEvent.json",
+        "adversarial/invalid-base64-among-valid.json",
+    ] {
         let raw = respond(&mut function, &read(&format!("tests/fixtures/{fixture}")));
         let ours = Response::from_slice(&raw).unwrap();
         let theirs = KinesisFirehoseResponse::from(&ours);
         assert_eq!(Response::try_from(&theirs).unwrap(), ours, "{fixture}");
-        let reparsed: KinesisFirehoseResponse = serde_json::from_str(&serde_json::to_string(&theirs).unwrap()).unwrap();
+        let reparsed: KinesisFirehoseResponse =
+            serde_json::from_str(&serde_json::to_string(&theirs).unwrap()).unwrap();
         assert_eq!(reparsed, theirs, "{fixture}");
         let direct = serde_json::from_slice::<KinesisFirehoseResponse>(&raw).unwrap_err();
-        assert!(direct.to_string().starts_with("missing field `metadata`"), "{fixture}: {direct}");
+        assert!(
+            direct.to_string().starts_with("missing field `metadata`"),
+            "{fixture}: {direct}"
+        );
     }
 }

@@ -14,7 +14,10 @@ use firehose_transform::local::{LocalFunction, Reply, check, view};
 
 /// The repository's root.
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// `target/<profile>/`: the directory holding this test's `deps/`.
@@ -44,7 +47,10 @@ fn built(path: PathBuf) -> PathBuf {
 
 /// Starts a binary with these settings.
 pub fn start(binary: &Path, env: &[(&str, &str)]) -> LocalFunction {
-    let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let mut function = LocalFunction::start(binary, &env).unwrap();
     function.timeout = Duration::from_secs(120);
     function
@@ -55,10 +61,17 @@ pub fn respond(function: &mut LocalFunction, event: &[u8]) -> Vec<u8> {
     match function.invoke(event).unwrap() {
         Reply::Response(response) => {
             let violations = check::violations(event, &response);
-            assert!(violations.is_empty(), "contract violations: {violations:#?}\nlogs: {:#?}", function.logs());
+            assert!(
+                violations.is_empty(),
+                "contract violations: {violations:#?}\nlogs: {:#?}",
+                function.logs()
+            );
             response
         }
-        other => panic!("expected a response, got {other:?}\nlogs: {:#?}", function.logs()),
+        other => panic!(
+            "expected a response, got {other:?}\nlogs: {:#?}",
+            function.logs()
+        ),
     }
 }
 
@@ -95,8 +108,9 @@ pub fn golden(path: &str, actual: &str) {
         std::fs::write(&file, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&file)
-        .unwrap_or_else(|e| panic!("golden file {path}: {e}; run with UPDATE_GOLDEN=1 to create it, then review it"));
+    let expected = std::fs::read_to_string(&file).unwrap_or_else(|e| {
+        panic!("golden file {path}: {e}; run with UPDATE_GOLDEN=1 to create it, then review it")
+    });
     assert!(
         expected == actual,
         "golden file {path} differs (UPDATE_GOLDEN=1 rewrites it)\n--- expected\n{expected}\n--- got\n{actual}"

@@ -1,1 +1,86 @@
-fn main(){}
+//! The pipeline on a seeded, generated batch of access-log records, with a
+//! plain serde_json parse-and-serialise of the same payloads as the yardstick.
+//!
+//! `cargo bench -p firehose-transform`; numbers go in the README.
+
+use std::hint::black_box;
+
+use base64_simd::STANDARD;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use firehose_transform::Pipeline;
+use firehose_transform::transforms::normalize::Normalize;
+use serde_json::{Value, json};
+
+/// One access-log record: nested sections, mixed-case and dotted keys, some non-ASCII.
+fn record(rng: &mut fastrand::Rng, i: usize) -> Value {
+    let cities = ["München", "東京", "Lisboa", "São Paulo", "Kyiv", "Austin"];
+    let paths = [
+        "/api/v1/orders",
+        "/healthz",
+        "/static/app.js",
+        "/api/v1/users/42",
+        "/login",
+    ];
+    let level = ["INFO", "WARN", "DEBUG", "ERROR"][rng.usize(..4)];
+    let method = ["GET", "POST", "PUT"][rng.usize(..3)];
+    let status = [200, 201, 304, 404, 500][rng.usize(..5)];
+    json!({
+        "RequestId": format!("req-{i:08}-{:016x}", rng.u64(..)),
+        "Timestamp": 1_714_566_600_000_u64 + rng.u64(..86_400_000),
+        "Level": level,
+        "HTTP": {
+            "Method": method,
+            "Path": paths[rng.usize(..paths.len())],
+            "Status.Code": status,
+            "Headers": {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/132.0", "X.Forwarded.For": format!("10.{}.{}.{}", rng.u8(..), rng.u8(..), rng.u8(..))},
+        },
+        "Client": {"Geo": {"City": cities[rng.usize(..cities.len())], "Lat": rng.f64() * 180.0 - 90.0, "Lon": rng.f64() * 360.0 - 180.0}},
+        "Response": {"Bytes": rng.u64(..5_000_000), "Duration.Ms": rng.f64() * 900.0},
+        "User": {"Id": rng.u64(..1_000_000), "Session": {"Id": format!("{:032x}", rng.u128(..)), "New": rng.bool()}},
+        "Tags": (0..rng.usize(0..5)).map(|t| format!("tag-{t}")).collect::<Vec<_>>(),
+        "Attributes": {"Feature.Flags": {"Dark.Mode": rng.bool(), "Beta": rng.bool()}, "Notes": "x".repeat(rng.usize(0..600))},
+    })
+}
+
+/// An event of about `target` bytes, and the decoded payloads of its records.
+fn batch(target: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let mut rng = fastrand::Rng::with_seed(20_261_124);
+    let (mut records, mut payloads, mut size) = (Vec::new(), Vec::new(), 200);
+    while size < target {
+        let payload = serde_json::to_vec(&record(&mut rng, records.len())).unwrap_or_default();
+        let data = STANDARD.encode_to_string(&payload);
+        size += data.len() + 110;
+        records.push(json!({"recordId": format!("{:056}", records.len()), "approximateArrivalTimestamp": 1_714_566_600_000_u64, "data": data}));
+        payloads.push(payload);
+    }
+    let event = json!({"invocationId": "bench", "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/class-stream", "region": "us-east-1", "records": records});
+    (serde_json::to_vec(&event).unwrap_or_default(), payloads)
+}
+
+fn benches(c: &mut Criterion) {
+    for (name, target) in [("1MB", 1_400_000), ("6MB", 5_990_000)] {
+        let (event, payloads) = batch(target);
+        let mut group = c.benchmark_group(format!("batch-{name}"));
+        group.throughput(Throughput::Bytes(event.len() as u64));
+        group.sample_size(30);
+        let echo = Pipeline::new();
+        group.bench_function("echo", |b| b.iter(|| echo.process(black_box(&event))));
+        let normalize = Pipeline::new().then(Normalize::default());
+        group.bench_function("normalize", |b| {
+            b.iter(|| normalize.process(black_box(&event)))
+        });
+        group.bench_function("serde_json-roundtrip", |b| {
+            b.iter(|| {
+                for payload in &payloads {
+                    let value: Value =
+                        serde_json::from_slice(black_box(payload)).unwrap_or_default();
+                    black_box(serde_json::to_vec(&value).unwrap_or_default());
+                }
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(pipeline, benches);
+criterion_main!(pipeline);

@@ -24,13 +24,22 @@ pub struct Decoded {
 /// Decodes standard base64, accepting missing or excess trailing padding.
 pub fn decode(text: &str) -> Result<Decoded, InvalidBase64> {
     if let Ok(bytes) = STANDARD.decode_to_vec(text) {
-        return Ok(Decoded { bytes, canonical: true });
+        return Ok(Decoded {
+            bytes,
+            canonical: true,
+        });
     }
     let unpadded = text.trim_end_matches('=');
     STANDARD_NO_PAD
         .decode_to_vec(unpadded)
-        .map(|bytes| Decoded { bytes, canonical: false })
-        .map_err(|_| InvalidBase64 { length: text.len(), hint: hint(unpadded) })
+        .map(|bytes| Decoded {
+            bytes,
+            canonical: false,
+        })
+        .map_err(|_| InvalidBase64 {
+            length: text.len(),
+            hint: hint(unpadded),
+        })
 }
 
 fn hint(unpadded: &str) -> &'static str {
@@ -78,8 +87,18 @@ mod tests {
     #[test]
     fn garbage_is_refused_with_a_hint() {
         assert!(decode("!!!!").is_err());
-        assert!(decode("SGVsbG8-").unwrap_err().to_string().contains("URL-safe"));
-        assert!(decode("SGVsb").unwrap_err().to_string().contains("truncated"));
+        assert!(
+            decode("SGVsbG8-")
+                .unwrap_err()
+                .to_string()
+                .contains("URL-safe")
+        );
+        assert!(
+            decode("SGVsb")
+                .unwrap_err()
+                .to_string()
+                .contains("truncated")
+        );
     }
 
     #[test]

@@ -84,7 +84,9 @@ impl Event<'_> {
 }
 
 fn name_from_arn(arn: &str) -> Option<&str> {
-    arn.rsplit_once('/').map(|(_, name)| name).filter(|name| !name.is_empty())
+    arn.rsplit_once('/')
+        .map(|(_, name)| name)
+        .filter(|name| !name.is_empty())
 }
 
 /// What happened to a record; serialises to exactly the words Firehose accepts.
@@ -162,9 +164,12 @@ fn millis_from_text(text: &str) -> Option<i64> {
     }
     if let Ok(fractional) = text.parse::<f64>() {
         // Fractional milliseconds are truncated toward the past, never a panic.
-        return (fractional.is_finite() && fractional.abs() < 9.2e18).then(|| fractional.floor() as i64);
+        return (fractional.is_finite() && fractional.abs() < 9.2e18)
+            .then(|| fractional.floor() as i64);
     }
-    text.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond())
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .map(|t| t.as_millisecond())
 }
 
 /// Reads an unsigned integer from a number or a numeric string; `""` is `None`.
@@ -201,18 +206,28 @@ mod tests {
             (r#"1e400"#, None),
         ];
         for (raw, want) in cases {
-            let r = record(&format!(r#"{{"recordId":"r","approximateArrivalTimestamp":{raw}}}"#));
+            let r = record(&format!(
+                r#"{{"recordId":"r","approximateArrivalTimestamp":{raw}}}"#
+            ));
             assert_eq!(r.approximate_arrival_timestamp, want, "{raw}");
         }
     }
 
     #[test]
     fn subsequence_number_as_number_string_or_empty() {
-        for (raw, want) in [("123456", Some(123_456)), (r#""123456""#, Some(123_456)), (r#""""#, None)] {
+        for (raw, want) in [
+            ("123456", Some(123_456)),
+            (r#""123456""#, Some(123_456)),
+            (r#""""#, None),
+        ] {
             let r = record(&format!(
                 r#"{{"recordId":"r","data":"","kinesisRecordMetadata":{{"subsequenceNumber":{raw}}}}}"#
             ));
-            assert_eq!(r.kinesis_record_metadata.unwrap().subsequence_number, want, "{raw}");
+            assert_eq!(
+                r.kinesis_record_metadata.unwrap().subsequence_number,
+                want,
+                "{raw}"
+            );
         }
     }
 
@@ -226,22 +241,32 @@ mod tests {
 
     #[test]
     fn misspelt_delivery_stream_arn_is_read() {
-        let event: Event<'_> =
-            serde_json::from_str(r#"{"deliverySteamArn":"arn:aws:firehose:r:1:deliverystream/s","records":[]}"#)
-                .unwrap();
+        let event: Event<'_> = serde_json::from_str(
+            r#"{"deliverySteamArn":"arn:aws:firehose:r:1:deliverystream/s","records":[]}"#,
+        )
+        .unwrap();
         assert_eq!(event.delivery_stream_name(), Some("s"));
     }
 
     #[test]
     fn outcome_words_are_exact() {
-        assert_eq!(serde_json::to_string(&Outcome::ProcessingFailed).unwrap(), r#""ProcessingFailed""#);
+        assert_eq!(
+            serde_json::to_string(&Outcome::ProcessingFailed).unwrap(),
+            r#""ProcessingFailed""#
+        );
         assert!(serde_json::from_str::<Outcome>(r#""ok""#).is_err());
     }
 
     #[test]
     fn response_metadata_is_optional_and_strict() {
-        let r = Response::from_slice(br#"{"records":[{"recordId":"a","result":"Ok","data":""}]}"#).unwrap();
+        let r = Response::from_slice(br#"{"records":[{"recordId":"a","result":"Ok","data":""}]}"#)
+            .unwrap();
         assert_eq!(r.records[0].metadata, None);
-        assert!(Response::from_slice(br#"{"records":[{"recordId":"a","result":"Ok","data":"","x":1}]}"#).is_err());
+        assert!(
+            Response::from_slice(
+                br#"{"records":[{"recordId":"a","result":"Ok","data":"","x":1}]}"#
+            )
+            .is_err()
+        );
     }
 }

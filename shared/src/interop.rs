@@ -8,12 +8,14 @@
 use std::borrow::Cow;
 
 use aws_lambda_events::event::firehose::{
-    KinesisFirehoseEvent, KinesisFirehoseEventRecord, KinesisFirehoseRecordMetadata, KinesisFirehoseResponse,
-    KinesisFirehoseResponseRecord,
+    KinesisFirehoseEvent, KinesisFirehoseEventRecord, KinesisFirehoseRecordMetadata,
+    KinesisFirehoseResponse, KinesisFirehoseResponseRecord,
 };
 
 use crate::codec;
-use crate::contract::{Event, EventRecord, KinesisRecordMetadata, Outcome, Response, ResponseMetadata, ResponseRecord};
+use crate::contract::{
+    Event, EventRecord, KinesisRecordMetadata, Outcome, Response, ResponseMetadata, ResponseRecord,
+};
 
 impl From<&KinesisFirehoseEvent> for Event<'static> {
     fn from(event: &KinesisFirehoseEvent) -> Self {
@@ -34,8 +36,13 @@ impl From<&KinesisFirehoseEventRecord> for EventRecord<'static> {
         EventRecord {
             record_id: Cow::Owned(record.record_id.clone().unwrap_or_default()),
             data: Cow::Owned(String::from_utf8(data).unwrap_or_default()),
-            approximate_arrival_timestamp: Some(record.approximate_arrival_timestamp.0.timestamp_millis()),
-            kinesis_record_metadata: record.kinesis_firehose_record_metadata.as_ref().map(KinesisRecordMetadata::from),
+            approximate_arrival_timestamp: Some(
+                record.approximate_arrival_timestamp.0.timestamp_millis(),
+            ),
+            kinesis_record_metadata: record
+                .kinesis_firehose_record_metadata
+                .as_ref()
+                .map(KinesisRecordMetadata::from),
         }
     }
 }
@@ -47,7 +54,9 @@ impl From<&KinesisFirehoseRecordMetadata> for KinesisRecordMetadata {
             partition_key: m.partition_key.clone(),
             sequence_number: m.sequence_number.clone(),
             subsequence_number: u64::try_from(m.subsequence_number).ok(),
-            approximate_arrival_timestamp: Some(m.approximate_arrival_timestamp.0.timestamp_millis()),
+            approximate_arrival_timestamp: Some(
+                m.approximate_arrival_timestamp.0.timestamp_millis(),
+            ),
         }
     }
 }
@@ -57,8 +66,13 @@ impl From<&KinesisFirehoseRecordMetadata> for KinesisRecordMetadata {
 pub enum InvalidResponse {
     #[error("record {index} has no recordId")]
     MissingRecordId { index: usize },
-    #[error("record {index} has result {result:?}; Firehose accepts only Ok, Dropped or ProcessingFailed")]
-    BadResult { index: usize, result: Option<String> },
+    #[error(
+        "record {index} has result {result:?}; Firehose accepts only Ok, Dropped or ProcessingFailed"
+    )]
+    BadResult {
+        index: usize,
+        result: Option<String>,
+    },
 }
 
 impl TryFrom<&KinesisFirehoseResponse> for Response {
@@ -66,12 +80,20 @@ impl TryFrom<&KinesisFirehoseResponse> for Response {
 
     fn try_from(response: &KinesisFirehoseResponse) -> Result<Self, InvalidResponse> {
         let records = response.records.iter().enumerate().map(|(index, r)| {
-            let record_id = r.record_id.clone().ok_or(InvalidResponse::MissingRecordId { index })?;
+            let record_id = r
+                .record_id
+                .clone()
+                .ok_or(InvalidResponse::MissingRecordId { index })?;
             let result = match r.result.as_deref() {
                 Some("Ok") => Outcome::Ok,
                 Some("Dropped") => Outcome::Dropped,
                 Some("ProcessingFailed") => Outcome::ProcessingFailed,
-                other => return Err(InvalidResponse::BadResult { index, result: other.map(str::to_owned) }),
+                other => {
+                    return Err(InvalidResponse::BadResult {
+                        index,
+                        result: other.map(str::to_owned),
+                    });
+                }
             };
             let mut data = Vec::with_capacity(codec::encoded_len(r.data.len()));
             codec::encode_into(&r.data, &mut data);
@@ -80,11 +102,14 @@ impl TryFrom<&KinesisFirehoseResponse> for Response {
                 record_id,
                 result,
                 data: String::from_utf8(data).unwrap_or_default(),
-                metadata: (!keys.is_empty())
-                    .then(|| ResponseMetadata { partition_keys: keys.iter().map(|(k, v)| (k.clone(), v.clone())).collect() }),
+                metadata: (!keys.is_empty()).then(|| ResponseMetadata {
+                    partition_keys: keys.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                }),
             })
         });
-        Ok(Response { records: records.collect::<Result<_, _>>()? })
+        Ok(Response {
+            records: records.collect::<Result<_, _>>()?,
+        })
     }
 }
 
@@ -101,8 +126,11 @@ impl From<&Response> for KinesisFirehoseResponse {
                 // Our own responses always hold canonical base64.
                 *record.data = codec::decode(&r.data).map(|d| d.bytes).unwrap_or_default();
                 if let Some(metadata) = &r.metadata {
-                    record.metadata.partition_keys =
-                        metadata.partition_keys.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    record.metadata.partition_keys = metadata
+                        .partition_keys
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
                 }
                 record
             })
@@ -127,7 +155,14 @@ mod tests {
         let theirs: KinesisFirehoseEvent = serde_json::from_str(EVENT).unwrap();
         let ours = Event::from(&theirs);
         assert_eq!(ours.records[0].data, "SGVsbG8=");
-        assert_eq!(ours.records[0].kinesis_record_metadata.as_ref().unwrap().subsequence_number, Some(3));
+        assert_eq!(
+            ours.records[0]
+                .kinesis_record_metadata
+                .as_ref()
+                .unwrap()
+                .subsequence_number,
+            Some(3)
+        );
         let pipeline = Pipeline::new().then(transform_fn("key", |r| {
             r.set_partition_key("k", "v");
             Ok(Verdict::Keep)
@@ -150,6 +185,9 @@ mod tests {
         record.record_id = Some("r".to_owned());
         record.result = Some("TRANSFORMED_STATE_OK".to_owned());
         theirs.records.push(record);
-        assert!(matches!(Response::try_from(&theirs), Err(InvalidResponse::BadResult { index: 0, .. })));
+        assert!(matches!(
+            Response::try_from(&theirs),
+            Err(InvalidResponse::BadResult { index: 0, .. })
+        ));
     }
 }

@@ -19,7 +19,10 @@ pub const RESPONSE_LIMIT: Setting<Integer> = Setting {
     default: Some("6000000"),
     doc: "Largest response to return. Records past it come back `ProcessingFailed` with empty data \
           (Firehose keeps their original bytes under `processing-failed/`). Lambda's hard cap is 6291456.",
-    parser: Integer { min: 1_000, max: MAX_RESPONSE_BYTES as u64 },
+    parser: Integer {
+        min: 1_000,
+        max: MAX_RESPONSE_BYTES as u64,
+    },
 };
 
 /// `FIREHOSE_METRICS`.
@@ -39,8 +42,10 @@ pub const METRICS_NAMESPACE: Setting<Text> = Setting {
 };
 
 /// The settings every function has.
-pub const COMMON_SETTINGS: SettingGroup =
-    SettingGroup { prefix: "FIREHOSE_", settings: &[&RESPONSE_LIMIT, &METRICS, &METRICS_NAMESPACE] };
+pub const COMMON_SETTINGS: SettingGroup = SettingGroup {
+    prefix: "FIREHOSE_",
+    settings: &[&RESPONSE_LIMIT, &METRICS, &METRICS_NAMESPACE],
+};
 
 /// Where the per-invocation metrics go, if anywhere.
 struct Metrics {
@@ -67,8 +72,13 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let function = env.get("AWS_LAMBDA_FUNCTION_NAME").unwrap_or(function).to_owned();
-    let started = log_problem.map_or(Ok(()), Err).and_then(|()| start(env, groups, build, &function));
+    let function = env
+        .get("AWS_LAMBDA_FUNCTION_NAME")
+        .unwrap_or(function)
+        .to_owned();
+    let started = log_problem
+        .map_or(Ok(()), Err)
+        .and_then(|()| start(env, groups, build, &function));
     let (pipeline, metrics) = match started {
         Ok(started) => started,
         Err(e) => {
@@ -91,7 +101,12 @@ where
     }
 }
 
-fn start<F>(env: Env, groups: &[&SettingGroup], build: F, function: &str) -> Result<(Pipeline, Option<Metrics>), SettingError>
+fn start<F>(
+    env: Env,
+    groups: &[&SettingGroup],
+    build: F,
+    function: &str,
+) -> Result<(Pipeline, Option<Metrics>), SettingError>
 where
     F: FnOnce(&Settings) -> Result<Pipeline, SettingError>,
 {
@@ -100,14 +115,23 @@ where
     let settings = Settings::load(env, &all)?;
     let limit = settings.get(&RESPONSE_LIMIT)?;
     let metrics = match settings.get(&METRICS)? {
-        true => Some(Metrics { namespace: settings.get(&METRICS_NAMESPACE)?, function: function.to_owned() }),
+        true => Some(Metrics {
+            namespace: settings.get(&METRICS_NAMESPACE)?,
+            function: function.to_owned(),
+        }),
         false => None,
     };
-    let pipeline = build(&settings)?.with_response_limit(usize::try_from(limit).unwrap_or(MAX_RESPONSE_BYTES));
+    let pipeline =
+        build(&settings)?.with_response_limit(usize::try_from(limit).unwrap_or(MAX_RESPONSE_BYTES));
     Ok((pipeline, metrics))
 }
 
-fn handle(pipeline: &Pipeline, client: &RuntimeClient, invocation: &Invocation, metrics: Option<&Metrics>) {
+fn handle(
+    pipeline: &Pipeline,
+    client: &RuntimeClient,
+    invocation: &Invocation,
+    metrics: Option<&Metrics>,
+) {
     let span = info_span!("invocation", request_id = %invocation.request_id);
     let _entered = span.enter();
     let reply = match panic::catch(|| pipeline.process(&invocation.payload)) {
@@ -117,7 +141,11 @@ fn handle(pipeline: &Pipeline, client: &RuntimeClient, invocation: &Invocation, 
         }
         Ok(Err(invalid)) => {
             error!(error_type = InvalidEvent::ERROR_TYPE, error = %invalid, bytes_in = invocation.payload.len(), "invocation failed");
-            client.fail(&invocation.request_id, InvalidEvent::ERROR_TYPE, &invalid.to_string())
+            client.fail(
+                &invocation.request_id,
+                InvalidEvent::ERROR_TYPE,
+                &invalid.to_string(),
+            )
         }
         Err(panicked) => {
             error!(error_type = "Panic", error = %panicked, "invocation failed");
@@ -144,7 +172,9 @@ fn log_summary(processed: &Processed, metrics: Option<&Metrics>) {
         "invocation summary"
     );
     if let Some(metrics) = metrics {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
         let line = s.emf(&metrics.namespace, &metrics.function, now);
         // EMF must be a log line of its own; a failed write to stdout has nowhere better to go.
         let _ = writeln!(std::io::stdout().lock(), "{line}");
@@ -164,11 +194,17 @@ mod tests {
 
     #[test]
     fn start_applies_the_common_settings() {
-        let env = Env::from_pairs([("FIREHOSE_METRICS", "false"), ("FIREHOSE_RESPONSE_LIMIT_BYTES", "5000")]);
+        let env = Env::from_pairs([
+            ("FIREHOSE_METRICS", "false"),
+            ("FIREHOSE_RESPONSE_LIMIT_BYTES", "5000"),
+        ]);
         let (_, metrics) = start(env, &[], |_| Ok(Pipeline::new()), "f").unwrap();
         assert!(metrics.is_none());
         let env = Env::from_pairs([("FIREHOSE_RESPONSE_LIMIT_BYTES", "7000000")]);
         let err = start(env, &[], |_| Ok(Pipeline::new()), "f").err().unwrap();
-        assert!(err.to_string().starts_with("FIREHOSE_RESPONSE_LIMIT_BYTES=\"7000000\" is invalid"));
+        assert!(
+            err.to_string()
+                .starts_with("FIREHOSE_RESPONSE_LIMIT_BYTES=\"7000000\" is invalid")
+        );
     }
 }

@@ -15,7 +15,10 @@ use crate::settings::{Env, SettingError};
 pub fn init(env: &Env) -> Result<(), SettingError> {
     let (filter, problem) = match filter(env) {
         Ok(filter) => (filter, None),
-        Err(problem) => (Targets::new().with_default(LevelFilter::INFO), Some(problem)),
+        Err(problem) => (
+            Targets::new().with_default(LevelFilter::INFO),
+            Some(problem),
+        ),
     };
     let json = tracing_subscriber::fmt::layer()
         .json()
@@ -25,7 +28,10 @@ pub fn init(env: &Env) -> Result<(), SettingError> {
         .with_target(false)
         .with_writer(std::io::stdout);
     // Fails only if a logger is already installed (a test harness), which is fine.
-    let _ = tracing_subscriber::registry().with(json).with(filter).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(json)
+        .with(filter)
+        .try_init();
     problem.map_or(Ok(()), Err)
 }
 
@@ -47,7 +53,8 @@ fn filter(env: &Env) -> Result<Targets, SettingError> {
             name: "RUST_LOG",
             value: directives.to_owned(),
             reason: "not a log filter".to_owned(),
-            expected: "a level such as `info`, or `target=level` pairs separated by commas".to_owned(),
+            expected: "a level such as `info`, or `target=level` pairs separated by commas"
+                .to_owned(),
         });
     }
     Ok(Targets::new().with_default(LevelFilter::INFO))
@@ -63,16 +70,27 @@ mod tests {
 
     #[test]
     fn lambda_level_wins_over_rust_log() {
-        assert_eq!(level(&[("AWS_LAMBDA_LOG_LEVEL", "DEBUG"), ("RUST_LOG", "error")]), Ok(Some(LevelFilter::DEBUG)));
-        assert_eq!(level(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]), Ok(Some(LevelFilter::ERROR)));
+        assert_eq!(
+            level(&[("AWS_LAMBDA_LOG_LEVEL", "DEBUG"), ("RUST_LOG", "error")]),
+            Ok(Some(LevelFilter::DEBUG))
+        );
+        assert_eq!(
+            level(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]),
+            Ok(Some(LevelFilter::ERROR))
+        );
         assert_eq!(level(&[("RUST_LOG", "warn")]), Ok(Some(LevelFilter::WARN)));
         assert_eq!(level(&[]), Ok(Some(LevelFilter::INFO)));
     }
 
     #[test]
     fn a_bad_level_names_its_variable() {
-        let err = level(&[("AWS_LAMBDA_LOG_LEVEL", "LOUD")]).unwrap_err().to_string();
-        assert!(err.starts_with("AWS_LAMBDA_LOG_LEVEL=\"LOUD\" is invalid"), "{err}");
+        let err = level(&[("AWS_LAMBDA_LOG_LEVEL", "LOUD")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("AWS_LAMBDA_LOG_LEVEL=\"LOUD\" is invalid"),
+            "{err}"
+        );
         assert!(level(&[("RUST_LOG", "a=b=c")]).is_err());
     }
 }

@@ -59,9 +59,17 @@ mod tests {
 
     #[test]
     fn every_declared_metric_has_a_value() {
-        let summary = Summary { records: 3, ok: 1, dropped: 1, failed: 1, ..Summary::default() };
+        let summary = Summary {
+            records: 3,
+            ok: 1,
+            dropped: 1,
+            failed: 1,
+            ..Summary::default()
+        };
         let emf = summary.emf("FirehoseTransform", "firehose-normalize", 1);
-        let declared = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap();
+        let declared = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap();
         for metric in declared {
             let name = metric["Name"].as_str().unwrap();
             assert!(emf[name].is_number(), "{name}");

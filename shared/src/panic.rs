@@ -35,7 +35,9 @@ fn install_hook() {
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
         if INSIDE_STEP.with(Cell::get) {
-            let at = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+            let at = info
+                .location()
+                .map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
             LOCATION.with(|l| *l.borrow_mut() = at);
         } else {
             previous(info);

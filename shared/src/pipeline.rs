@@ -61,7 +61,10 @@ impl Default for Pipeline {
 impl Pipeline {
     /// A pipeline with no steps: every record comes back `Ok` and unchanged.
     pub fn new() -> Self {
-        Pipeline { steps: Vec::new(), response_limit: DEFAULT_RESPONSE_LIMIT_BYTES }
+        Pipeline {
+            steps: Vec::new(),
+            response_limit: DEFAULT_RESPONSE_LIMIT_BYTES,
+        }
     }
 
     /// Adds a step after the existing ones.
@@ -105,7 +108,11 @@ impl Pipeline {
                 "the record ids alone need more than the response limit; the response will exceed it"
             );
         }
-        let mut summary = Summary { records: event.records.len(), bytes_in, ..Summary::default() };
+        let mut summary = Summary {
+            records: event.records.len(),
+            bytes_in,
+            ..Summary::default()
+        };
         for source in &event.records {
             match self.answer(event, source, &mut writer) {
                 Outcome::Ok => summary.ok += 1,
@@ -125,10 +132,19 @@ impl Pipeline {
         let response = writer.finish();
         summary.bytes_out = response.len();
         summary.duration = started.elapsed();
-        Processed { response, summary, invocation_id: event.invocation_id.clone() }
+        Processed {
+            response,
+            summary,
+            invocation_id: event.invocation_id.clone(),
+        }
     }
 
-    fn answer(&self, event: &Event<'_>, source: &EventRecord<'_>, writer: &mut ResponseWriter) -> Outcome {
+    fn answer(
+        &self,
+        event: &Event<'_>,
+        source: &EventRecord<'_>,
+        writer: &mut ResponseWriter,
+    ) -> Outcome {
         let id = source.record_id.as_ref();
         let no_keys = BTreeMap::new();
         let decoded = match codec::decode(&source.data) {
@@ -143,19 +159,29 @@ impl Pipeline {
         for step in &self.steps {
             let reason = match panic::catch(|| step.apply(&mut record)) {
                 Ok(Ok(Verdict::Keep)) => continue,
-                Ok(Ok(Verdict::Drop)) => return writer.write(id, Outcome::Dropped, Data::Empty, &no_keys),
+                Ok(Ok(Verdict::Drop)) => {
+                    return writer.write(id, Outcome::Dropped, Data::Empty, &no_keys);
+                }
                 Ok(Err(e)) => e.to_string(),
                 Err(panicked) => panicked,
             };
             warn!(record_id = id, step = step.name(), reason = %reason, "record failed");
             let original = record.into_original();
-            let data = if decoded.canonical { Data::Base64(&source.data) } else { Data::Bytes(&original) };
+            let data = if decoded.canonical {
+                Data::Base64(&source.data)
+            } else {
+                Data::Bytes(&original)
+            };
             return writer.write(id, Outcome::ProcessingFailed, data, &no_keys);
         }
         let (output, keys) = record.finish();
         match output {
-            Output::Unchanged(_) if decoded.canonical => writer.write(id, Outcome::Ok, Data::Base64(&source.data), &keys),
-            Output::Unchanged(bytes) | Output::Changed(bytes) => writer.write(id, Outcome::Ok, Data::Bytes(&bytes), &keys),
+            Output::Unchanged(_) if decoded.canonical => {
+                writer.write(id, Outcome::Ok, Data::Base64(&source.data), &keys)
+            }
+            Output::Unchanged(bytes) | Output::Changed(bytes) => {
+                writer.write(id, Outcome::Ok, Data::Bytes(&bytes), &keys)
+            }
         }
     }
 }
@@ -166,7 +192,9 @@ fn parse_event(payload: &[u8]) -> Result<Event<'_>, InvalidEvent> {
     serde_json::from_slice(payload).map_err(|_| {
         let mut deserializer = serde_json::Deserializer::from_slice(payload);
         let reason = match serde_path_to_error::deserialize::<_, Event<'_>>(&mut deserializer) {
-            Err(e) if e.path().iter().next().is_some() => format!("{} (at {})", e.inner(), e.path()),
+            Err(e) if e.path().iter().next().is_some() => {
+                format!("{} (at {})", e.inner(), e.path())
+            }
             Err(e) => e.inner().to_string(),
             Ok(_) => "the payload could not be read".to_owned(),
         };
@@ -182,13 +210,19 @@ mod tests {
     use serde_json::json;
 
     fn event(records: &[(&str, &str)]) -> Vec<u8> {
-        let records: Vec<_> = records.iter().map(|(id, data)| json!({"recordId": id, "data": data})).collect();
+        let records: Vec<_> = records
+            .iter()
+            .map(|(id, data)| json!({"recordId": id, "data": data}))
+            .collect();
         serde_json::to_vec(&json!({"invocationId": "inv", "records": records})).unwrap()
     }
 
     fn run(pipeline: &Pipeline, payload: &[u8]) -> (Response, Summary) {
         let processed = pipeline.process(payload).unwrap();
-        (Response::from_slice(&processed.response).unwrap(), processed.summary)
+        (
+            Response::from_slice(&processed.response).unwrap(),
+            processed.summary,
+        )
     }
 
     #[test]
@@ -212,9 +246,19 @@ mod tests {
         }));
         let (response, summary) = run(
             &pipeline,
-            &event(&[("1", "ZmFpbA=="), ("2", "cGFuaWM="), ("3", "!!"), ("4", "ZHJvcA=="), ("5", "b2s=")]),
+            &event(&[
+                ("1", "ZmFpbA=="),
+                ("2", "cGFuaWM="),
+                ("3", "!!"),
+                ("4", "ZHJvcA=="),
+                ("5", "b2s="),
+            ]),
         );
-        let results: Vec<_> = response.records.iter().map(|r| (r.record_id.as_str(), r.result, r.data.as_str())).collect();
+        let results: Vec<_> = response
+            .records
+            .iter()
+            .map(|r| (r.record_id.as_str(), r.result, r.data.as_str()))
+            .collect();
         assert_eq!(
             results,
             [
@@ -254,6 +298,11 @@ mod tests {
 
     #[test]
     fn response_limit_is_clamped_to_the_lambda_maximum() {
-        assert_eq!(Pipeline::new().with_response_limit(usize::MAX).response_limit, MAX_RESPONSE_BYTES);
+        assert_eq!(
+            Pipeline::new()
+                .with_response_limit(usize::MAX)
+                .response_limit,
+            MAX_RESPONSE_BYTES
+        );
     }
 }

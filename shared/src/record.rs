@@ -47,7 +47,11 @@ static DETACHED_RECORD: EventRecord<'static> = EventRecord {
 };
 
 impl<'e> Record<'e> {
-    pub(crate) fn new(event: &'e Event<'e>, source: &'e EventRecord<'e>, original: Vec<u8>) -> Self {
+    pub(crate) fn new(
+        event: &'e Event<'e>,
+        source: &'e EventRecord<'e>,
+        original: Vec<u8>,
+    ) -> Self {
         Record {
             event,
             source,
@@ -116,7 +120,9 @@ impl<'e> Record<'e> {
     pub fn json_object(&mut self) -> Result<&mut serde_json::Map<String, Value>, TransformError> {
         match self.json()? {
             Value::Object(map) => Ok(map),
-            other => Err(TransformError::NotAnObject { found: json_kind(other) }),
+            other => Err(TransformError::NotAnObject {
+                found: json_kind(other),
+            }),
         }
     }
 
@@ -244,13 +250,20 @@ mod tests {
         let mut r = Record::detached(b"\xEF\xBB\xBF{\"a\":1}".to_vec());
         assert_eq!(r.json().unwrap(), &json!({"a": 1}));
         let mut empty = Record::detached(" \n");
-        assert!(empty.json().unwrap_err().to_string().contains("empty record"));
+        assert!(
+            empty
+                .json()
+                .unwrap_err()
+                .to_string()
+                .contains("empty record")
+        );
     }
 
     #[test]
     fn numbers_pass_through_exactly() {
         // Digits are kept exactly; only an exponent is spelt `e+N`.
-        let text = r#"{"big":123456789012345678901234567890,"u":18446744073709551615,"f":1.10,"e":1E3}"#;
+        let text =
+            r#"{"big":123456789012345678901234567890,"u":18446744073709551615,"f":1.10,"e":1E3}"#;
         let mut r = Record::detached(text);
         r.json().unwrap();
         r.set_json_newline(false);
@@ -260,6 +273,9 @@ mod tests {
     #[test]
     fn json_object_names_what_it_found() {
         let mut r = Record::detached("[1]");
-        assert_eq!(r.json_object().unwrap_err().to_string(), "expected a JSON object, found an array");
+        assert_eq!(
+            r.json_object().unwrap_err().to_string(),
+            "expected a JSON object, found an array"
+        );
     }
 }

@@ -57,18 +57,35 @@ pub struct ResponseWriter {
 
 impl ResponseWriter {
     /// Reserves room for an answer to each of these record ids within `limit` bytes.
-    pub fn new<'a>(ids: impl ExactSizeIterator<Item = &'a str>, limit: usize, capacity: usize) -> Self {
+    pub fn new<'a>(
+        ids: impl ExactSizeIterator<Item = &'a str>,
+        limit: usize,
+        capacity: usize,
+    ) -> Self {
         let commas = ids.len().saturating_sub(1);
         let reserved = OPEN.len() + CLOSE.len() + commas + ids.map(minimal_len).sum::<usize>();
         let mut buf = Vec::with_capacity(capacity.min(limit).max(reserved));
         buf.extend_from_slice(OPEN);
-        ResponseWriter { buf, budget: limit as i64 - reserved as i64, reserved, overflowed: 0, written: 0 }
+        ResponseWriter {
+            buf,
+            budget: limit as i64 - reserved as i64,
+            reserved,
+            overflowed: 0,
+            written: 0,
+        }
     }
 
     /// Writes one answer, or, when its data does not fit, a `ProcessingFailed`
     /// one with empty data. Returns the outcome actually written.
-    pub fn write(&mut self, id: &str, outcome: Outcome, data: Data<'_>, keys: &BTreeMap<String, String>) -> Outcome {
-        let extra = entry_len(id, outcome, data.encoded_len(), keys) as i64 - minimal_len(id) as i64;
+    pub fn write(
+        &mut self,
+        id: &str,
+        outcome: Outcome,
+        data: Data<'_>,
+        keys: &BTreeMap<String, String>,
+    ) -> Outcome {
+        let extra =
+            entry_len(id, outcome, data.encoded_len(), keys) as i64 - minimal_len(id) as i64;
         if extra > self.budget {
             self.overflowed += 1;
             self.write_entry(id, Outcome::ProcessingFailed, Data::Empty, &BTreeMap::new());
@@ -85,7 +102,13 @@ impl ResponseWriter {
         self.buf
     }
 
-    fn write_entry(&mut self, id: &str, outcome: Outcome, data: Data<'_>, keys: &BTreeMap<String, String>) {
+    fn write_entry(
+        &mut self,
+        id: &str,
+        outcome: Outcome,
+        data: Data<'_>,
+        keys: &BTreeMap<String, String>,
+    ) {
         if self.written > 0 {
             self.buf.push(b',');
         }
@@ -121,12 +144,24 @@ fn minimal_len(id: &str) -> usize {
     entry_len(id, Outcome::ProcessingFailed, 0, &BTreeMap::new())
 }
 
-fn entry_len(id: &str, outcome: Outcome, data_len: usize, keys: &BTreeMap<String, String>) -> usize {
-    let head = ENTRY_OPEN.len() + json_str_len(id) + RESULT_OPEN.len() + outcome.as_str().len() + DATA_OPEN.len();
+fn entry_len(
+    id: &str,
+    outcome: Outcome,
+    data_len: usize,
+    keys: &BTreeMap<String, String>,
+) -> usize {
+    let head = ENTRY_OPEN.len()
+        + json_str_len(id)
+        + RESULT_OPEN.len()
+        + outcome.as_str().len()
+        + DATA_OPEN.len();
     let tail = if keys.is_empty() {
         ENTRY_CLOSE.len()
     } else {
-        let pairs: usize = keys.iter().map(|(k, v)| json_str_len(k) + 1 + json_str_len(v)).sum();
+        let pairs: usize = keys
+            .iter()
+            .map(|(k, v)| json_str_len(k) + 1 + json_str_len(v))
+            .sum();
         METADATA_OPEN.len() + pairs + keys.len() - 1 + METADATA_CLOSE.len()
     };
     head + data_len + tail
@@ -160,16 +195,34 @@ mod tests {
     use crate::contract::Response;
 
     fn keys(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn predicted_lengths_match_what_is_written() {
         let cases: [(&str, Outcome, Data<'_>, BTreeMap<String, String>); 4] = [
             ("a", Outcome::Ok, Data::Bytes(b"hello"), BTreeMap::new()),
-            ("quote\"and\\tab\t", Outcome::Dropped, Data::Empty, BTreeMap::new()),
-            ("é", Outcome::Ok, Data::Base64("QQ=="), keys(&[("year", "2024"), ("c\"", "\n")])),
-            ("x", Outcome::ProcessingFailed, Data::Bytes(b""), keys(&[("k", "v")])),
+            (
+                "quote\"and\\tab\t",
+                Outcome::Dropped,
+                Data::Empty,
+                BTreeMap::new(),
+            ),
+            (
+                "é",
+                Outcome::Ok,
+                Data::Base64("QQ=="),
+                keys(&[("year", "2024"), ("c\"", "\n")]),
+            ),
+            (
+                "x",
+                Outcome::ProcessingFailed,
+                Data::Bytes(b""),
+                keys(&[("k", "v")]),
+            ),
         ];
         for (id, outcome, data, keys) in cases {
             let predicted = entry_len(id, outcome, data.encoded_len(), &keys);
@@ -188,8 +241,18 @@ mod tests {
         let limit = 300;
         let mut w = ResponseWriter::new(ids.into_iter(), limit, 0);
         let big = vec![b'x'; 60];
-        let outcomes: Vec<Outcome> = ids.iter().map(|id| w.write(id, Outcome::Ok, Data::Bytes(&big), &BTreeMap::new())).collect();
-        assert_eq!(outcomes, [Outcome::Ok, Outcome::ProcessingFailed, Outcome::ProcessingFailed]);
+        let outcomes: Vec<Outcome> = ids
+            .iter()
+            .map(|id| w.write(id, Outcome::Ok, Data::Bytes(&big), &BTreeMap::new()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                Outcome::Ok,
+                Outcome::ProcessingFailed,
+                Outcome::ProcessingFailed
+            ]
+        );
         assert_eq!(w.overflowed, 2);
         let bytes = w.finish();
         assert!(bytes.len() <= limit, "{}", bytes.len());
@@ -203,7 +266,10 @@ mod tests {
         probe.write("a", Outcome::Ok, Data::Bytes(b"abc"), &BTreeMap::new());
         let exact = probe.finish().len();
         let mut w = ResponseWriter::new(["a"].into_iter(), exact, 0);
-        assert_eq!(w.write("a", Outcome::Ok, Data::Bytes(b"abc"), &BTreeMap::new()), Outcome::Ok);
+        assert_eq!(
+            w.write("a", Outcome::Ok, Data::Bytes(b"abc"), &BTreeMap::new()),
+            Outcome::Ok
+        );
         assert_eq!(w.finish().len(), exact);
     }
 }

@@ -45,7 +45,9 @@ pub struct RuntimeClient {
 
 impl RuntimeClient {
     pub fn from_env(env: &Env) -> Result<Self, RuntimeError> {
-        let api = env.get("AWS_LAMBDA_RUNTIME_API").ok_or(RuntimeError::NoApi)?;
+        let api = env
+            .get("AWS_LAMBDA_RUNTIME_API")
+            .ok_or(RuntimeError::NoApi)?;
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             // `next` blocks until there is work, however long that takes.
@@ -53,12 +55,18 @@ impl RuntimeClient {
             .max_idle_age(Duration::from_secs(3600))
             .build()
             .into();
-        Ok(RuntimeClient { agent, base: format!("http://{api}/{API_VERSION}/runtime") })
+        Ok(RuntimeClient {
+            agent,
+            base: format!("http://{api}/{API_VERSION}/runtime"),
+        })
     }
 
     /// Waits for the next invocation.
     pub fn next(&self) -> Result<Invocation, RuntimeError> {
-        let mut response = self.agent.get(format!("{}/invocation/next", self.base)).call()?;
+        let mut response = self
+            .agent
+            .get(format!("{}/invocation/next", self.base))
+            .call()?;
         check(response.status().as_u16(), "invocation/next")?;
         let request_id = response
             .headers()
@@ -66,20 +74,40 @@ impl RuntimeClient {
             .and_then(|v| v.to_str().ok())
             .ok_or(RuntimeError::NoRequestId)?
             .to_owned();
-        let payload = response.body_mut().with_config().limit(MAX_PAYLOAD_BYTES).read_to_vec()?;
-        Ok(Invocation { request_id, payload })
+        let payload = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_PAYLOAD_BYTES)
+            .read_to_vec()?;
+        Ok(Invocation {
+            request_id,
+            payload,
+        })
     }
 
     /// Returns a successful response.
     pub fn respond(&self, request_id: &str, body: &[u8]) -> Result<(), RuntimeError> {
         let url = format!("{}/invocation/{request_id}/response", self.base);
-        let response = self.agent.post(url).header("content-type", "application/json").send(body)?;
+        let response = self
+            .agent
+            .post(url)
+            .header("content-type", "application/json")
+            .send(body)?;
         check(response.status().as_u16(), "invocation response")
     }
 
     /// Fails the invocation.
-    pub fn fail(&self, request_id: &str, error_type: &str, message: &str) -> Result<(), RuntimeError> {
-        self.post_error(format!("{}/invocation/{request_id}/error", self.base), error_type, message)
+    pub fn fail(
+        &self,
+        request_id: &str,
+        error_type: &str,
+        message: &str,
+    ) -> Result<(), RuntimeError> {
+        self.post_error(
+            format!("{}/invocation/{request_id}/error", self.base),
+            error_type,
+            message,
+        )
     }
 
     /// Reports a start-up failure; the process should exit afterwards.
@@ -100,5 +128,9 @@ impl RuntimeClient {
 }
 
 fn check(status: u16, what: &'static str) -> Result<(), RuntimeError> {
-    if (200..300).contains(&status) { Ok(()) } else { Err(RuntimeError::Status { status, what }) }
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(RuntimeError::Status { status, what })
+    }
 }

@@ -34,13 +34,24 @@ impl Env {
     }
 
     /// An environment made of these pairs only.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Env {
-        Env { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(), not_unicode: Vec::new() }
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Env {
+        Env {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+            not_unicode: Vec::new(),
+        }
     }
 
     /// A variable's value; an empty value counts as unset.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars.get(name).map(String::as_str).filter(|v| !v.is_empty())
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -101,9 +112,19 @@ pub struct SettingGroup {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingError {
     #[error("unknown setting {name}{suggestion}; the {prefix} settings are: {known}")]
-    Unknown { name: String, prefix: &'static str, suggestion: String, known: String },
+    Unknown {
+        name: String,
+        prefix: &'static str,
+        suggestion: String,
+        known: String,
+    },
     #[error("{name}={value:?} is invalid: {reason} (expected {expected})")]
-    Invalid { name: &'static str, value: String, reason: String, expected: String },
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+        expected: String,
+    },
     #[error("{name} is not set: {hint}")]
     Missing { name: &'static str, hint: String },
     #[error("{name} is not valid UTF-8")]
@@ -143,7 +164,11 @@ impl Settings {
     /// Checks that every variable with one of the groups' prefixes is declared
     /// in that group and is valid UTF-8.
     pub fn load(env: Env, groups: &[&SettingGroup]) -> Result<Settings, SettingError> {
-        if let Some(name) = env.not_unicode.iter().find(|n| groups.iter().any(|g| n.starts_with(g.prefix))) {
+        if let Some(name) = env
+            .not_unicode
+            .iter()
+            .find(|n| groups.iter().any(|g| n.starts_with(g.prefix)))
+        {
             return Err(SettingError::NotUnicode { name: name.clone() });
         }
         for name in env.vars.keys() {
@@ -167,22 +192,32 @@ impl Settings {
     }
 
     /// The setting's value, or its default; `None` when it has neither.
-    pub fn optional<P: Parse>(&self, setting: &Setting<P>) -> Result<Option<P::Value>, SettingError> {
+    pub fn optional<P: Parse>(
+        &self,
+        setting: &Setting<P>,
+    ) -> Result<Option<P::Value>, SettingError> {
         let Some(raw) = self.env.get(setting.name).or(setting.default) else {
             return Ok(None);
         };
-        setting.parser.parse(raw).map(Some).map_err(|reason| SettingError::Invalid {
-            name: setting.name,
-            value: shorten(raw),
-            reason,
-            expected: setting.parser.expects(),
-        })
+        setting
+            .parser
+            .parse(raw)
+            .map(Some)
+            .map_err(|reason| SettingError::Invalid {
+                name: setting.name,
+                value: shorten(raw),
+                reason,
+                expected: setting.parser.expects(),
+            })
     }
 
     /// The setting's value, or its default; a setting with neither is `Missing`.
     pub fn get<P: Parse>(&self, setting: &Setting<P>) -> Result<P::Value, SettingError> {
         self.optional(setting)?
-            .ok_or_else(|| SettingError::Missing { name: setting.name, hint: setting.doc.to_owned() })
+            .ok_or_else(|| SettingError::Missing {
+                name: setting.name,
+                hint: setting.doc.to_owned(),
+            })
     }
 }
 
@@ -196,8 +231,15 @@ fn unknown(name: &str, group: &SettingGroup) -> SettingError {
     SettingError::Unknown {
         name: name.to_owned(),
         prefix: group.prefix,
-        suggestion: closest.map(|(_, n)| format!(" (did you mean {n}?)")).unwrap_or_default(),
-        known: group.settings.iter().map(|s| s.name()).collect::<Vec<_>>().join(", "),
+        suggestion: closest
+            .map(|(_, n)| format!(" (did you mean {n}?)"))
+            .unwrap_or_default(),
+        known: group
+            .settings
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", "),
     }
 }
 
@@ -211,10 +253,21 @@ fn shorten(value: &str) -> String {
 
 /// The README table of a group's settings.
 pub fn markdown_table(group: &SettingGroup) -> String {
-    let mut out = String::from("| Variable | Default | Accepts | What it does |\n|---|---|---|---|\n");
+    let mut out =
+        String::from("| Variable | Default | Accepts | What it does |\n|---|---|---|---|\n");
     for s in group.settings {
-        let default = s.default().map(|d| format!("`{d}`")).unwrap_or_else(|| "unset".to_owned());
-        let _ = writeln!(out, "| `{}` | {} | {} | {} |", s.name(), default, s.expects(), s.doc());
+        let default = s
+            .default()
+            .map(|d| format!("`{d}`"))
+            .unwrap_or_else(|| "unset".to_owned());
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} |",
+            s.name(),
+            default,
+            s.expects(),
+            s.doc()
+        );
     }
     out
 }
@@ -246,7 +299,9 @@ impl Parse for Integer {
     type Value = u64;
     fn parse(&self, raw: &str) -> Result<u64, String> {
         let digits: String = raw.trim().chars().filter(|c| *c != '_').collect();
-        let n: u64 = digits.parse().map_err(|_| "not a whole number".to_owned())?;
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| "not a whole number".to_owned())?;
         if n < self.min || n > self.max {
             return Err("out of range".to_owned());
         }
@@ -264,7 +319,11 @@ impl Parse for Choice {
     type Value = &'static str;
     fn parse(&self, raw: &str) -> Result<&'static str, String> {
         let raw = raw.trim();
-        self.0.iter().copied().find(|c| c.eq_ignore_ascii_case(raw)).ok_or_else(|| "not one of the choices".to_owned())
+        self.0
+            .iter()
+            .copied()
+            .find(|c| c.eq_ignore_ascii_case(raw))
+            .ok_or_else(|| "not one of the choices".to_owned())
     }
     fn expects(&self) -> String {
         let words: Vec<String> = self.0.iter().map(|w| format!("`{w}`")).collect();
@@ -337,9 +396,16 @@ mod tests {
         doc: "How many.",
         parser: Integer { min: 1, max: 100 },
     };
-    const MODE: Setting<Choice> =
-        Setting { name: "DEMO_MODE", default: None, doc: "Which mode.", parser: Choice(&["fast", "safe"]) };
-    const DEMO: SettingGroup = SettingGroup { prefix: "DEMO_", settings: &[&LIMIT, &MODE] };
+    const MODE: Setting<Choice> = Setting {
+        name: "DEMO_MODE",
+        default: None,
+        doc: "Which mode.",
+        parser: Choice(&["fast", "safe"]),
+    };
+    const DEMO: SettingGroup = SettingGroup {
+        prefix: "DEMO_",
+        settings: &[&LIMIT, &MODE],
+    };
 
     fn load(pairs: &[(&str, &str)]) -> Result<Settings, SettingError> {
         Settings::load(Env::from_pairs(pairs.iter().copied()), &[&DEMO])
@@ -368,9 +434,20 @@ mod tests {
 
     #[test]
     fn an_invalid_value_names_setting_value_and_expectation() {
-        let err = load(&[("DEMO_LIMIT", "500")]).unwrap().get(&LIMIT).unwrap_err().to_string();
-        assert_eq!(err, r#"DEMO_LIMIT="500" is invalid: out of range (expected a whole number from 1 to 100)"#);
-        let err = load(&[("DEMO_MODE", "slow")]).unwrap().get(&MODE).unwrap_err().to_string();
+        let err = load(&[("DEMO_LIMIT", "500")])
+            .unwrap()
+            .get(&LIMIT)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            r#"DEMO_LIMIT="500" is invalid: out of range (expected a whole number from 1 to 100)"#
+        );
+        let err = load(&[("DEMO_MODE", "slow")])
+            .unwrap()
+            .get(&MODE)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("one of `fast`, `safe`"), "{err}");
     }
 
@@ -385,10 +462,23 @@ mod tests {
     fn parsers_read_what_they_promise() {
         assert_eq!(Flag.parse(" TRUE "), Ok(true));
         assert!(Flag.parse("yes").is_err());
-        assert_eq!(Integer { min: 0, max: 10_000_000 }.parse("6_000_000"), Ok(6_000_000));
-        assert_eq!(Names.parse("a, b"), Ok(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(
+            Integer {
+                min: 0,
+                max: 10_000_000
+            }
+            .parse("6_000_000"),
+            Ok(6_000_000)
+        );
+        assert_eq!(
+            Names.parse("a, b"),
+            Ok(vec!["a".to_owned(), "b".to_owned()])
+        );
         assert!(Names.parse("a,,b").is_err());
-        assert_eq!(Pairs.parse("timestamp=ts"), Ok(vec![("timestamp".to_owned(), "ts".to_owned())]));
+        assert_eq!(
+            Pairs.parse("timestamp=ts"),
+            Ok(vec![("timestamp".to_owned(), "ts".to_owned())])
+        );
         assert!(Pairs.parse("timestamp").is_err());
         assert!(Text { max_len: 2 }.parse("abc").is_err());
     }
@@ -396,14 +486,20 @@ mod tests {
     #[test]
     fn table_lists_every_setting() {
         let table = markdown_table(&DEMO);
-        assert!(table.contains("| `DEMO_LIMIT` | `10` | a whole number from 1 to 100 | How many. |"));
+        assert!(
+            table.contains("| `DEMO_LIMIT` | `10` | a whole number from 1 to 100 | How many. |")
+        );
         assert!(table.contains("| `DEMO_MODE` | unset |"));
     }
 
     #[test]
     fn long_values_are_shortened_in_messages() {
         let long = "x".repeat(1000);
-        let err = load(&[("DEMO_MODE", long.as_str())]).unwrap().get(&MODE).unwrap_err().to_string();
+        let err = load(&[("DEMO_MODE", long.as_str())])
+            .unwrap()
+            .get(&MODE)
+            .unwrap_err()
+            .to_string();
         assert!(err.len() < 400);
     }
 }

@@ -69,7 +69,10 @@ pub fn transform_fn<F>(name: impl Into<String>, f: F) -> TransformFn<F>
 where
     F: Fn(&mut Record<'_>) -> Result<Verdict, TransformError> + Send + Sync,
 {
-    TransformFn { name: name.into(), f }
+    TransformFn {
+        name: name.into(),
+        f,
+    }
 }
 
 impl<F> Transform for TransformFn<F>

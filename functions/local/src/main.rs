@@ -10,7 +10,11 @@ use firehose_transform::Response;
 use firehose_transform::local::{LocalFunction, Reply, check, view};
 
 #[derive(Parser)]
-#[command(name = "firehose-local", version, about = "Run Firehose transform functions locally, no Docker needed")]
+#[command(
+    name = "firehose-local",
+    version,
+    about = "Run Firehose transform functions locally, no Docker needed"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -82,12 +86,20 @@ fn run(args: &Invoke) -> Result<ExitCode, String> {
     }
     match reply? {
         Reply::Response(response) => Ok(show(&event, &response, args)),
-        Reply::Error { error_type, message } => {
+        Reply::Error {
+            error_type,
+            message,
+        } => {
             println!("== invocation error\n{error_type}: {message}");
-            println!("(Firehose retries the whole batch, then writes every record under processing-failed/)");
+            println!(
+                "(Firehose retries the whole batch, then writes every record under processing-failed/)"
+            );
             Ok(ExitCode::FAILURE)
         }
-        Reply::InitError { error_type, message } => {
+        Reply::InitError {
+            error_type,
+            message,
+        } => {
             println!("== start-up failed\n{error_type}: {message}");
             Ok(ExitCode::FAILURE)
         }
@@ -96,10 +108,10 @@ fn run(args: &Invoke) -> Result<ExitCode, String> {
 
 fn show(event: &[u8], response: &[u8], args: &Invoke) -> ExitCode {
     const PRINT_LIMIT: usize = 16 * 1024;
-    if let Some(path) = &args.output {
-        if let Err(e) = std::fs::write(path, response) {
-            eprintln!("firehose-local: cannot write {}: {e}", path.display());
-        }
+    if let Some(path) = &args.output
+        && let Err(e) = std::fs::write(path, response)
+    {
+        eprintln!("firehose-local: cannot write {}: {e}", path.display());
     }
     println!("== response ({} bytes)", response.len());
     if response.len() <= PRINT_LIMIT || args.full {
@@ -114,7 +126,9 @@ fn show(event: &[u8], response: &[u8], args: &Invoke) -> ExitCode {
     let violations = check::violations(event, response);
     println!("== contract");
     if violations.is_empty() {
-        println!("ok: every record answered once, in order, with a valid result and canonical base64");
+        println!(
+            "ok: every record answered once, in order, with a valid result and canonical base64"
+        );
         return ExitCode::SUCCESS;
     }
     for violation in &violations {
@@ -126,7 +140,8 @@ fn show(event: &[u8], response: &[u8], args: &Invoke) -> ExitCode {
 fn read_event(path: &Path) -> Result<Vec<u8>, String> {
     if path == Path::new("-") {
         let mut event = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut event).map_err(|e| format!("cannot read stdin: {e}"))?;
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut event)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
         return Ok(event);
     }
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
@@ -134,7 +149,8 @@ fn read_event(path: &Path) -> Result<Vec<u8>, String> {
 
 /// The binary `name` in the directory of this executable (`target/release/`).
 fn beside_me(name: &str) -> Result<PathBuf, String> {
-    let me = std::env::current_exe().map_err(|e| format!("cannot locate firehose-local itself: {e}"))?;
+    let me =
+        std::env::current_exe().map_err(|e| format!("cannot locate firehose-local itself: {e}"))?;
     let binary = me.with_file_name(name);
     if binary.is_file() {
         return Ok(binary);

@@ -28,7 +28,9 @@ pub fn violations(request: &[u8], response: &[u8]) -> Vec<String> {
     let event: Event<'_> = match serde_json::from_slice(request) {
         Ok(event) => event,
         Err(e) => {
-            found.push(format!("the request is not a Firehose event ({e}), so the response cannot be matched to it"));
+            found.push(format!(
+                "the request is not a Firehose event ({e}), so the response cannot be matched to it"
+            ));
             return found;
         }
     };
@@ -41,7 +43,10 @@ pub fn violations(request: &[u8], response: &[u8]) -> Vec<String> {
     }
     for (i, (asked, answered)) in event.records.iter().zip(&answer.records).enumerate() {
         if asked.record_id != answered.record_id {
-            found.push(format!("record {i}: answered as {:?}, asked as {:?}: out of order or renamed", answered.record_id, asked.record_id));
+            found.push(format!(
+                "record {i}: answered as {:?}, asked as {:?}: out of order or renamed",
+                answered.record_id, asked.record_id
+            ));
         }
     }
     let asked: HashSet<&str> = event.records.iter().map(|r| r.record_id.as_ref()).collect();
@@ -49,15 +54,27 @@ pub fn violations(request: &[u8], response: &[u8]) -> Vec<String> {
     let mut seen = HashSet::new();
     for (i, record) in answer.records.iter().enumerate() {
         if !asked.contains(record.record_id.as_str()) {
-            found.push(format!("record {i}: id {:?} was never asked for", record.record_id));
+            found.push(format!(
+                "record {i}: id {:?} was never asked for",
+                record.record_id
+            ));
         }
         if asked_unique && !seen.insert(record.record_id.as_str()) {
-            found.push(format!("record {i}: id {:?} answered twice (Lambda.DuplicatedRecordId)", record.record_id));
+            found.push(format!(
+                "record {i}: id {:?} answered twice (Lambda.DuplicatedRecordId)",
+                record.record_id
+            ));
         }
         if !is_canonical_base64(&record.data) {
-            found.push(format!("record {i}: data is not canonical standard base64: Firehose fails the batch"));
+            found.push(format!(
+                "record {i}: data is not canonical standard base64: Firehose fails the batch"
+            ));
         }
-        if record.metadata.as_ref().is_some_and(|m| m.partition_keys.is_empty()) {
+        if record
+            .metadata
+            .as_ref()
+            .is_some_and(|m| m.partition_keys.is_empty())
+        {
             found.push(format!("record {i}: metadata with no partition keys"));
         }
     }
@@ -65,14 +82,17 @@ pub fn violations(request: &[u8], response: &[u8]) -> Vec<String> {
 }
 
 fn is_canonical_base64(text: &str) -> bool {
-    STANDARD.decode_to_vec(text).is_ok_and(|bytes| STANDARD.encode_to_string(bytes) == text)
+    STANDARD
+        .decode_to_vec(text)
+        .is_ok_and(|bytes| STANDARD.encode_to_string(bytes) == text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const REQUEST: &[u8] = br#"{"records":[{"recordId":"a","data":"QQ=="},{"recordId":"b","data":""}]}"#;
+    const REQUEST: &[u8] =
+        br#"{"records":[{"recordId":"a","data":"QQ=="},{"recordId":"b","data":""}]}"#;
 
     #[test]
     fn a_faithful_response_has_no_violations() {
@@ -92,7 +112,10 @@ mod tests {
         ];
         for (response, needle) in cases {
             let found = violations(REQUEST, response);
-            assert!(found.iter().any(|v| v.contains(needle)), "{needle}: {found:?}");
+            assert!(
+                found.iter().any(|v| v.contains(needle)),
+                "{needle}: {found:?}"
+            );
         }
     }
 }

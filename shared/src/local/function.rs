@@ -28,7 +28,9 @@ impl LocalFunction {
     /// Starts `binary` with only the variables Lambda sets and `env`, as in a
     /// fresh Lambda environment (the caller's own environment is not passed on).
     pub fn start(binary: &Path, env: &[(String, String)]) -> Result<Self, LocalError> {
-        let name = binary.file_name().map_or_else(|| "function".into(), |n| n.to_string_lossy().into_owned());
+        let name = binary
+            .file_name()
+            .map_or_else(|| "function".into(), |n| n.to_string_lossy().into_owned());
         let api = RuntimeApi::start(&name)?;
         let mut child = Command::new(binary)
             .env_clear()
@@ -42,7 +44,10 @@ impl LocalFunction {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|source| LocalError::Spawn { binary: binary.display().to_string(), source })?;
+            .map_err(|source| LocalError::Spawn {
+                binary: binary.display().to_string(),
+                source,
+            })?;
         let logs = Arc::new(Mutex::new(Vec::new()));
         let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
@@ -51,7 +56,13 @@ impl LocalFunction {
         if let Some(err) = child.stderr.take() {
             readers.push(collect_lines(err, Arc::clone(&logs)));
         }
-        Ok(LocalFunction { api, child, logs, readers, timeout: DEFAULT_TIMEOUT })
+        Ok(LocalFunction {
+            api,
+            child,
+            logs,
+            readers,
+            timeout: DEFAULT_TIMEOUT,
+        })
     }
 
     /// Invokes the function with `payload` and waits for its reply.
@@ -59,7 +70,8 @@ impl LocalFunction {
         let id = self.api.enqueue(payload.to_vec());
         let deadline = Instant::now() + self.timeout;
         let child = &mut self.child;
-        self.api.wait(&id, deadline, || !matches!(child.try_wait(), Ok(None)))
+        self.api
+            .wait(&id, deadline, || !matches!(child.try_wait(), Ok(None)))
     }
 
     /// The log lines (stdout and stderr) so far.
@@ -107,7 +119,10 @@ impl Drop for LocalFunction {
     }
 }
 
-fn collect_lines(stream: impl Read + Send + 'static, logs: Arc<Mutex<Vec<String>>>) -> JoinHandle<()> {
+fn collect_lines(
+    stream: impl Read + Send + 'static,
+    logs: Arc<Mutex<Vec<String>>>,
+) -> JoinHandle<()> {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines().map_while(Result::ok) {
             if let Ok(mut logs) = logs.lock() {

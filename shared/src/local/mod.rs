@@ -17,7 +17,10 @@ pub enum LocalError {
     #[error("could not start the local Runtime API: {0}")]
     Server(String),
     #[error("could not start {binary}: {source}")]
-    Spawn { binary: String, source: std::io::Error },
+    Spawn {
+        binary: String,
+        source: std::io::Error,
+    },
     #[error("the function did not answer in time")]
     Timeout,
     #[error("the function exited without answering")]

@@ -48,7 +48,9 @@ struct Shared {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A poisoned lock only means another thread panicked mid-update; the state is still usable.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -64,7 +66,10 @@ impl RuntimeApi {
     /// Starts on a free port of 127.0.0.1.
     pub fn start(function_name: &str) -> Result<Self, LocalError> {
         let server = Server::http("127.0.0.1:0").map_err(|e| LocalError::Server(e.to_string()))?;
-        let addr = server.server_addr().to_ip().ok_or_else(|| LocalError::Server("no TCP address".to_owned()))?;
+        let addr = server
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| LocalError::Server("no TCP address".to_owned()))?;
         let server = Arc::new(server);
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
@@ -79,7 +84,12 @@ impl RuntimeApi {
                 }
             })
         };
-        Ok(RuntimeApi { server, shared, addr, thread: Some(thread) })
+        Ok(RuntimeApi {
+            server,
+            shared,
+            addr,
+            thread: Some(thread),
+        })
     }
 
     /// The `host:port` to give the function as `AWS_LAMBDA_RUNTIME_API`.
@@ -99,7 +109,12 @@ impl RuntimeApi {
 
     /// Waits for the reply to `id` (or an init error) until `deadline`, asking
     /// `gone` between waits whether the function has exited.
-    pub fn wait(&self, id: &str, deadline: Instant, mut gone: impl FnMut() -> bool) -> Result<Reply, LocalError> {
+    pub fn wait(
+        &self,
+        id: &str,
+        deadline: Instant,
+        mut gone: impl FnMut() -> bool,
+    ) -> Result<Reply, LocalError> {
         let mut state = self.shared.lock();
         loop {
             if let Some(reply) = state.replies.remove(id) {
@@ -116,7 +131,11 @@ impl RuntimeApi {
                 return Err(LocalError::Exited);
             }
             let pause = (deadline - now).min(Duration::from_millis(50));
-            state = self.shared.changed.wait_timeout(state, pause).map_or_else(|e| e.into_inner().0, |r| r.0);
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, pause)
+                .map_or_else(|e| e.into_inner().0, |r| r.0);
         }
     }
 }
@@ -144,11 +163,17 @@ fn route(shared: &Shared, mut request: Request) {
         (Method::Post, "/init/error") => {
             let (error_type, message) = error_body(&mut request);
             respond(request, 202, b"");
-            shared.lock().init_error = Some(Reply::InitError { error_type, message });
+            shared.lock().init_error = Some(Reply::InitError {
+                error_type,
+                message,
+            });
             shared.changed.notify_all();
         }
         (Method::Post, path) => {
-            let Some((id, kind)) = path.strip_prefix("/invocation/").and_then(|rest| rest.split_once('/')) else {
+            let Some((id, kind)) = path
+                .strip_prefix("/invocation/")
+                .and_then(|rest| rest.split_once('/'))
+            else {
                 return respond(request, 404, b"unknown path");
             };
             let id = id.to_owned();
@@ -156,7 +181,10 @@ fn route(shared: &Shared, mut request: Request) {
                 "response" => {
                     let mut body = Vec::new();
                     if let Err(e) = request.as_reader().read_to_end(&mut body) {
-                        Reply::Error { error_type: "Local.ReadFailed".to_owned(), message: e.to_string() }
+                        Reply::Error {
+                            error_type: "Local.ReadFailed".to_owned(),
+                            message: e.to_string(),
+                        }
                     } else if body.len() > MAX_RESPONSE_BYTES {
                         respond(request, 413, b"response too large");
                         return record(shared, id, too_large(body.len()));
@@ -166,7 +194,10 @@ fn route(shared: &Shared, mut request: Request) {
                 }
                 "error" => {
                     let (error_type, message) = error_body(&mut request);
-                    Reply::Error { error_type, message }
+                    Reply::Error {
+                        error_type,
+                        message,
+                    }
                 }
                 _ => return respond(request, 404, b"unknown path"),
             };
@@ -180,7 +211,9 @@ fn route(shared: &Shared, mut request: Request) {
 fn too_large(len: usize) -> Reply {
     Reply::Error {
         error_type: "Function.ResponseSizeTooLarge".to_owned(),
-        message: format!("response of {len} bytes is over Lambda's {MAX_RESPONSE_BYTES}-byte limit"),
+        message: format!(
+            "response of {len} bytes is over Lambda's {MAX_RESPONSE_BYTES}-byte limit"
+        ),
     }
 }
 
@@ -194,17 +227,26 @@ fn hand_out(shared: &Shared, state: &mut State) {
     if state.waiting.is_none() || state.queue.is_empty() {
         return;
     }
-    let (Some(request), Some((id, payload))) = (state.waiting.take(), state.queue.pop_front()) else {
+    let (Some(request), Some((id, payload))) = (state.waiting.take(), state.queue.pop_front())
+    else {
         return;
     };
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-    let arn = format!("arn:aws:lambda:us-east-1:000000000000:function:{}", shared.function_name);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let arn = format!(
+        "arn:aws:lambda:us-east-1:000000000000:function:{}",
+        shared.function_name
+    );
     let headers = [
         ("Content-Type", "application/json".to_owned()),
         ("Lambda-Runtime-Aws-Request-Id", id),
         ("Lambda-Runtime-Deadline-Ms", (now + 300_000).to_string()),
         ("Lambda-Runtime-Invoked-Function-Arn", arn),
-        ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned()),
+        (
+            "Lambda-Runtime-Trace-Id",
+            "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned(),
+        ),
     ];
     let mut response = Response::from_data(payload);
     for (name, value) in headers {
@@ -225,9 +267,17 @@ fn error_body(request: &mut Request) -> (String, String) {
     let mut body = Vec::new();
     let _ = request.as_reader().read_to_end(&mut body);
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
-    let field = |name: &str| parsed.as_ref().and_then(|v| v[name].as_str()).map(str::to_owned);
-    let error_type = field("errorType").or(header_type).unwrap_or_else(|| "Unknown".to_owned());
-    let message = field("errorMessage").unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+    let field = |name: &str| {
+        parsed
+            .as_ref()
+            .and_then(|v| v[name].as_str())
+            .map(str::to_owned)
+    };
+    let error_type = field("errorType")
+        .or(header_type)
+        .unwrap_or_else(|| "Unknown".to_owned());
+    let message =
+        field("errorMessage").unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
     (error_type, message)
 }
 

@@ -20,7 +20,11 @@ pub fn render(response: &Response, max_chars: Option<usize>) -> String {
     for (i, record) in response.records.iter().enumerate() {
         let _ = writeln!(out, "[{i}] {} {}", record.result.as_str(), record.record_id);
         if let Some(metadata) = &record.metadata {
-            let keys: Vec<String> = metadata.partition_keys.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let keys: Vec<String> = metadata
+                .partition_keys
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
             let _ = writeln!(out, "    partition keys: {}", keys.join(", "));
         }
         let _ = writeln!(out, "    {}", data(&record.data, max_chars));
@@ -61,7 +65,10 @@ mod tests {
 
     #[test]
     fn long_data_is_cut_when_asked() {
-        let response = Response::from_slice(br#"{"records":[{"recordId":"a","result":"Ok","data":"YWJjZGVm"}]}"#).unwrap();
+        let response = Response::from_slice(
+            br#"{"records":[{"recordId":"a","result":"Ok","data":"YWJjZGVm"}]}"#,
+        )
+        .unwrap();
         assert!(render(&response, Some(2)).contains("\"ab\"… (4 more bytes)"));
     }
 }

@@ -17,7 +17,10 @@ use serde_json::{Map, Value};
 use tracing::warn;
 
 use crate::record::Record;
-use crate::settings::{Choice, Declared, Flag, Names, Pairs, Parse, Setting, SettingError, SettingGroup, Settings, Text};
+use crate::settings::{
+    Choice, Declared, Flag, Names, Pairs, Parse, Setting, SettingError, SettingGroup, Settings,
+    Text,
+};
 use crate::transform::{Transform, TransformError, Verdict};
 use crate::transforms::timestamp::{self, EpochUnit, TimestampFormat};
 
@@ -192,11 +195,18 @@ impl Normalize {
         let timestamp_fields = settings.optional(&TIMESTAMP_FIELDS)?.unwrap_or_default();
         if !keep_case {
             unreachable_names(&RENAME, renames.iter().map(|(from, _)| from.as_str()))?;
-            unreachable_names(&TIMESTAMP_FIELDS, timestamp_fields.iter().map(String::as_str))?;
+            unreachable_names(
+                &TIMESTAMP_FIELDS,
+                timestamp_fields.iter().map(String::as_str),
+            )?;
         }
         let mut targets = HashSet::new();
         if let Some((_, to)) = renames.iter().find(|(_, to)| !targets.insert(to.as_str())) {
-            return Err(SettingError::invalid(&RENAME, to, format!("two keys are renamed to `{to}`")));
+            return Err(SettingError::invalid(
+                &RENAME,
+                to,
+                format!("two keys are renamed to `{to}`"),
+            ));
         }
         let words = |s: &Setting<Choice>| settings.get(s);
         Ok(Normalize {
@@ -207,7 +217,8 @@ impl Normalize {
             safe_keys: settings.get(&SAFE_KEYS)?,
             renames: renames.into_iter().collect(),
             timestamp_fields,
-            timestamp_format: TimestampFormat::from_word(words(&TIMESTAMP_FORMAT)?).unwrap_or(TimestampFormat::Iso),
+            timestamp_format: TimestampFormat::from_word(words(&TIMESTAMP_FORMAT)?)
+                .unwrap_or(TimestampFormat::Iso),
             epoch_unit: EpochUnit::from_word(words(&EPOCH_UNIT)?).unwrap_or(EpochUnit::Auto),
             fail_on_collision: words(&ON_COLLISION)? == "fail",
             newline: settings.get(&NEWLINE)?,
@@ -215,12 +226,19 @@ impl Normalize {
     }
 
     fn key(&self, raw: String, prefix: Option<&str>) -> String {
-        let mut key = if self.keep_case || !raw.chars().any(char::is_uppercase) { raw } else { raw.to_lowercase() };
+        let mut key = if self.keep_case || !raw.chars().any(char::is_uppercase) {
+            raw
+        } else {
+            raw.to_lowercase()
+        };
         if self.replace_dots && key.contains('.') {
             key = key.replace('.', "_");
         }
         if self.safe_keys && key.chars().any(is_unsafe) {
-            key = key.chars().map(|c| if is_unsafe(c) { '_' } else { c }).collect();
+            key = key
+                .chars()
+                .map(|c| if is_unsafe(c) { '_' } else { c })
+                .collect();
         }
         match prefix {
             Some(prefix) => format!("{prefix}{}{key}", self.separator),
@@ -228,7 +246,13 @@ impl Normalize {
         }
     }
 
-    fn flatten(&self, object: Map<String, Value>, prefix: Option<&str>, depth: usize, out: &mut Keys) -> Result<(), TransformError> {
+    fn flatten(
+        &self,
+        object: Map<String, Value>,
+        prefix: Option<&str>,
+        depth: usize,
+        out: &mut Keys,
+    ) -> Result<(), TransformError> {
         for (raw, value) in object {
             let key = self.key(raw, prefix);
             match value {
@@ -257,9 +281,12 @@ impl Normalize {
                 outer.collided.append(&mut keys.collided);
                 Value::Object(keys.map)
             }
-            Value::Array(items) => {
-                Value::Array(items.into_iter().map(|item| self.nested(item, outer)).collect::<Result<_, _>>()?)
-            }
+            Value::Array(items) => Value::Array(
+                items
+                    .into_iter()
+                    .map(|item| self.nested(item, outer))
+                    .collect::<Result<_, _>>()?,
+            ),
             scalar => scalar,
         })
     }
@@ -284,18 +311,30 @@ struct Keys {
 
 impl Keys {
     fn with_capacity(n: usize) -> Self {
-        Keys { map: Map::with_capacity(n), collided: Vec::new() }
+        Keys {
+            map: Map::with_capacity(n),
+            collided: Vec::new(),
+        }
     }
 
-    fn insert(&mut self, key: String, value: Value, rules: &Normalize) -> Result<(), TransformError> {
+    fn insert(
+        &mut self,
+        key: String,
+        value: Value,
+        rules: &Normalize,
+    ) -> Result<(), TransformError> {
         if !self.map.contains_key(&key) {
             self.map.insert(key, value);
             return Ok(());
         }
         if rules.fail_on_collision {
-            return Err(TransformError::new(format!("two keys become `{key}` after normalising")));
+            return Err(TransformError::new(format!(
+                "two keys become `{key}` after normalising"
+            )));
         }
-        let free = (2..).map(|n| format!("{key}{}{n}", rules.separator)).find(|k| !self.map.contains_key(k));
+        let free = (2..)
+            .map(|n| format!("{key}{}{n}", rules.separator))
+            .find(|k| !self.map.contains_key(k));
         if let Some(free) = free {
             self.map.insert(free, value);
         }
@@ -329,12 +368,18 @@ fn is_unsafe(c: char) -> bool {
 }
 
 /// Names with capitals can never match lower-cased keys: say so at start-up.
-fn unreachable_names<'a>(setting: &dyn Declared, mut names: impl Iterator<Item = &'a str>) -> Result<(), SettingError> {
+fn unreachable_names<'a>(
+    setting: &dyn Declared,
+    mut names: impl Iterator<Item = &'a str>,
+) -> Result<(), SettingError> {
     match names.find(|n| n.chars().any(char::is_uppercase)) {
         Some(name) => Err(SettingError::invalid(
             setting,
             name,
-            format!("`{name}` can never match: keys are lower-cased (write `{}`, or set NORMALIZE_KEEP_CASE=true)", name.to_lowercase()),
+            format!(
+                "`{name}` can never match: keys are lower-cased (write `{}`, or set NORMALIZE_KEEP_CASE=true)",
+                name.to_lowercase()
+            ),
         )),
         None => Ok(()),
     }
@@ -347,7 +392,8 @@ mod tests {
     use serde_json::json;
 
     fn normalize_with(pairs: &[(&str, &str)], input: &str) -> Result<String, TransformError> {
-        let settings = Settings::load(Env::from_pairs(pairs.iter().copied()), &[&SETTINGS]).unwrap();
+        let settings =
+            Settings::load(Env::from_pairs(pairs.iter().copied()), &[&SETTINGS]).unwrap();
         let step = Normalize::from_settings(&settings).unwrap();
         let mut record = Record::detached(input);
         step.apply(&mut record)?;
@@ -361,7 +407,9 @@ mod tests {
     #[test]
     fn keys_are_lower_cased_dotless_and_flattened() {
         assert_eq!(
-            normalize(r#"{"User":{"Name":"Ann","Geo.City":"Kyiv"},"Tags":["A",{"K.X":1}],"ok":true}"#),
+            normalize(
+                r#"{"User":{"Name":"Ann","Geo.City":"Kyiv"},"Tags":["A",{"K.X":1}],"ok":true}"#
+            ),
             r#"{"user_name":"Ann","user_geo_city":"Kyiv","tags":["A",{"k_x":1}],"ok":true}"#
         );
     }
@@ -369,7 +417,10 @@ mod tests {
     #[test]
     fn the_readme_example() {
         let out = normalize_with(
-            &[("NORMALIZE_RENAME", "timestamp=ts"), ("NORMALIZE_TIMESTAMP_FIELDS", "ts")],
+            &[
+                ("NORMALIZE_RENAME", "timestamp=ts"),
+                ("NORMALIZE_TIMESTAMP_FIELDS", "ts"),
+            ],
             r#"{"Timestamp":1714566600,"HTTP":{"Method":"GET","Status.Code":200},"Tags":["a"],"Bytes":18446744073709551615}"#,
         );
         assert_eq!(
@@ -380,8 +431,14 @@ mod tests {
 
     #[test]
     fn characters_a_column_cannot_hold_become_underscores() {
-        assert_eq!(normalize(r#"{"User-Agent":1,"a b/c:d@e":2,"Zürich":3}"#), r#"{"user_agent":1,"a_b_c_d_e":2,"zürich":3}"#);
-        assert_eq!(normalize_with(&[("NORMALIZE_SAFE_KEYS", "false")], r#"{"User-Agent":1}"#).unwrap(), r#"{"user-agent":1}"#);
+        assert_eq!(
+            normalize(r#"{"User-Agent":1,"a b/c:d@e":2,"Zürich":3}"#),
+            r#"{"user_agent":1,"a_b_c_d_e":2,"zürich":3}"#
+        );
+        assert_eq!(
+            normalize_with(&[("NORMALIZE_SAFE_KEYS", "false")], r#"{"User-Agent":1}"#).unwrap(),
+            r#"{"user-agent":1}"#
+        );
     }
 
     #[test]
@@ -392,25 +449,51 @@ mod tests {
 
     #[test]
     fn collisions_number_later_keys_in_document_order() {
-        assert_eq!(normalize(r#"{"Id":1,"id":2,"ID":3}"#), r#"{"id":1,"id_2":2,"id_3":3}"#);
-        assert_eq!(normalize(r#"{"a":{"b":1},"a.b":2,"a_b":3}"#), r#"{"a_b":1,"a_b_2":2,"a_b_3":3}"#);
-        assert_eq!(normalize(r#"{"o":[{"K":1,"k":2}]}"#), r#"{"o":[{"k":1,"k_2":2}]}"#);
+        assert_eq!(
+            normalize(r#"{"Id":1,"id":2,"ID":3}"#),
+            r#"{"id":1,"id_2":2,"id_3":3}"#
+        );
+        assert_eq!(
+            normalize(r#"{"a":{"b":1},"a.b":2,"a_b":3}"#),
+            r#"{"a_b":1,"a_b_2":2,"a_b_3":3}"#
+        );
+        assert_eq!(
+            normalize(r#"{"o":[{"K":1,"k":2}]}"#),
+            r#"{"o":[{"k":1,"k_2":2}]}"#
+        );
     }
 
     #[test]
     fn collisions_can_fail_the_record() {
-        let err = normalize_with(&[("NORMALIZE_ON_COLLISION", "fail")], r#"{"Id":1,"id":2}"#).unwrap_err();
+        let err = normalize_with(&[("NORMALIZE_ON_COLLISION", "fail")], r#"{"Id":1,"id":2}"#)
+            .unwrap_err();
         assert_eq!(err.to_string(), "two keys become `id` after normalising");
     }
 
     #[test]
     fn depth_separator_case_and_dots_are_settings() {
         let input = r#"{"A":{"B":{"C.D":1}}}"#;
-        assert_eq!(normalize_with(&[("NORMALIZE_FLATTEN_DEPTH", "1")], input).unwrap(), r#"{"a_b":{"c_d":1}}"#);
-        assert_eq!(normalize_with(&[("NORMALIZE_FLATTEN_DEPTH", "0")], input).unwrap(), r#"{"a":{"b":{"c_d":1}}}"#);
-        assert_eq!(normalize_with(&[("NORMALIZE_SEPARATOR", "__")], input).unwrap(), r#"{"a__b__c_d":1}"#);
         assert_eq!(
-            normalize_with(&[("NORMALIZE_KEEP_CASE", "true"), ("NORMALIZE_REPLACE_DOTS", "false")], input).unwrap(),
+            normalize_with(&[("NORMALIZE_FLATTEN_DEPTH", "1")], input).unwrap(),
+            r#"{"a_b":{"c_d":1}}"#
+        );
+        assert_eq!(
+            normalize_with(&[("NORMALIZE_FLATTEN_DEPTH", "0")], input).unwrap(),
+            r#"{"a":{"b":{"c_d":1}}}"#
+        );
+        assert_eq!(
+            normalize_with(&[("NORMALIZE_SEPARATOR", "__")], input).unwrap(),
+            r#"{"a__b__c_d":1}"#
+        );
+        assert_eq!(
+            normalize_with(
+                &[
+                    ("NORMALIZE_KEEP_CASE", "true"),
+                    ("NORMALIZE_REPLACE_DOTS", "false")
+                ],
+                input
+            )
+            .unwrap(),
             r#"{"A_B_C.D":1}"#
         );
     }
@@ -418,13 +501,20 @@ mod tests {
     #[test]
     fn renames_and_timestamps_apply_to_output_names() {
         let out = normalize_with(
-            &[("NORMALIZE_RENAME", "timestamp=ts"), ("NORMALIZE_TIMESTAMP_FIELDS", "ts,missing,none")],
+            &[
+                ("NORMALIZE_RENAME", "timestamp=ts"),
+                ("NORMALIZE_TIMESTAMP_FIELDS", "ts,missing,none"),
+            ],
             r#"{"Timestamp":1714566600,"none":null}"#,
         )
         .unwrap();
         assert_eq!(out, r#"{"ts":"2024-05-01T12:30:00Z","none":null}"#);
-        let err = normalize_with(&[("NORMALIZE_TIMESTAMP_FIELDS", "ts")], r#"{"ts":"soon"}"#).unwrap_err();
-        assert_eq!(err.to_string(), "field `ts`: a string of 4 characters that is not a timestamp");
+        let err = normalize_with(&[("NORMALIZE_TIMESTAMP_FIELDS", "ts")], r#"{"ts":"soon"}"#)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "field `ts`: a string of 4 characters that is not a timestamp"
+        );
     }
 
     #[test]
@@ -437,7 +527,11 @@ mod tests {
 
     #[test]
     fn newline_follows_its_setting() {
-        let settings = Settings::load(Env::from_pairs([("NORMALIZE_NEWLINE", "false")]), &[&SETTINGS]).unwrap();
+        let settings = Settings::load(
+            Env::from_pairs([("NORMALIZE_NEWLINE", "false")]),
+            &[&SETTINGS],
+        )
+        .unwrap();
         let step = Normalize::from_settings(&settings).unwrap();
         let mut record = Record::detached("{}");
         step.apply(&mut record).unwrap();
@@ -447,12 +541,16 @@ mod tests {
     #[test]
     fn settings_that_could_never_work_stop_start_up() {
         let build = |pairs: &[(&str, &str)]| {
-            let settings = Settings::load(Env::from_pairs(pairs.iter().copied()), &[&SETTINGS]).unwrap();
+            let settings =
+                Settings::load(Env::from_pairs(pairs.iter().copied()), &[&SETTINGS]).unwrap();
             Normalize::from_settings(&settings).unwrap_err().to_string()
         };
         assert!(build(&[("NORMALIZE_RENAME", "Timestamp=ts")]).contains("write `timestamp`"));
         assert!(build(&[("NORMALIZE_RENAME", "a=x,b=x")]).contains("two keys are renamed to `x`"));
-        assert!(build(&[("NORMALIZE_FLATTEN_DEPTH", "1000")]).starts_with("NORMALIZE_FLATTEN_DEPTH=\"1000\" is invalid"));
+        assert!(
+            build(&[("NORMALIZE_FLATTEN_DEPTH", "1000")])
+                .starts_with("NORMALIZE_FLATTEN_DEPTH=\"1000\" is invalid")
+        );
         assert!(build(&[("NORMALIZE_TIMESTAMP_FORMAT", "unix")]).contains("one of `iso`, `hive`"));
     }
 
@@ -463,11 +561,17 @@ mod tests {
         }
         let defaults = Settings::load(Env::default(), &[&SETTINGS]).unwrap();
         let from_settings = Normalize::from_settings(&defaults).unwrap();
-        assert_eq!(format!("{from_settings:?}"), format!("{:?}", Normalize::default()));
+        assert_eq!(
+            format!("{from_settings:?}"),
+            format!("{:?}", Normalize::default())
+        );
     }
 
     #[test]
     fn unchanged_output_for_a_flat_lower_case_object() {
-        assert_eq!(normalize(&json!({"a": 1, "b": "x"}).to_string()), r#"{"a":1,"b":"x"}"#);
+        assert_eq!(
+            normalize(&json!({"a": 1, "b": "x"}).to_string()),
+            r#"{"a":1,"b":"x"}"#
+        );
     }
 }

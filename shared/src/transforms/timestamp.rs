@@ -61,7 +61,13 @@ pub enum EpochUnit {
 
 impl EpochUnit {
     /// The setting words, in order.
-    pub const WORDS: &'static [&'static str] = &["auto", "seconds", "milliseconds", "microseconds", "nanoseconds"];
+    pub const WORDS: &'static [&'static str] = &[
+        "auto",
+        "seconds",
+        "milliseconds",
+        "microseconds",
+        "nanoseconds",
+    ];
 
     /// Reads a setting word (one of [`Self::WORDS`]).
     pub fn from_word(word: &str) -> Option<Self> {
@@ -105,13 +111,19 @@ pub fn read(value: &Value, unit: EpochUnit) -> Result<Timestamp, String> {
     if let Ok(at) = text.parse::<Timestamp>() {
         return Ok(at);
     }
-    if let Ok(at) = text.parse::<DateTime>().and_then(|dt| TimeZone::UTC.to_timestamp(dt)) {
+    if let Ok(at) = text
+        .parse::<DateTime>()
+        .and_then(|dt| TimeZone::UTC.to_timestamp(dt))
+    {
         return Ok(at);
     }
     if let Ok(at) = jiff::fmt::rfc2822::parse(&text) {
         return Ok(at.timestamp());
     }
-    Err(format!("a string of {} characters that is not a timestamp", text.chars().count()))
+    Err(format!(
+        "a string of {} characters that is not a timestamp",
+        text.chars().count()
+    ))
 }
 
 /// `None` when `text` is not a number at all.
@@ -144,21 +156,42 @@ mod tests {
     #[test]
     fn every_common_form_reads() {
         assert_eq!(iso(json!(1_714_566_600)), "2024-05-01T12:30:00Z");
-        assert_eq!(iso(json!(1_714_566_600_123_i64)), "2024-05-01T12:30:00.123Z");
+        assert_eq!(
+            iso(json!(1_714_566_600_123_i64)),
+            "2024-05-01T12:30:00.123Z"
+        );
         assert_eq!(iso(json!(1_714_566_600.5)), "2024-05-01T12:30:00.5Z");
         assert_eq!(iso(json!("1714566600123")), "2024-05-01T12:30:00.123Z");
-        assert_eq!(iso(json!("2024-05-01T14:30:00+02:00")), "2024-05-01T12:30:00Z");
-        assert_eq!(iso(json!("2024-05-01T12:30:00.000123Z")), "2024-05-01T12:30:00.000123Z");
+        assert_eq!(
+            iso(json!("2024-05-01T14:30:00+02:00")),
+            "2024-05-01T12:30:00Z"
+        );
+        assert_eq!(
+            iso(json!("2024-05-01T12:30:00.000123Z")),
+            "2024-05-01T12:30:00.000123Z"
+        );
         assert_eq!(iso(json!("2024-05-01 12:30:00")), "2024-05-01T12:30:00Z");
-        assert_eq!(iso(json!("Wed, 01 May 2024 12:30:00 +0000")), "2024-05-01T12:30:00Z");
+        assert_eq!(
+            iso(json!("Wed, 01 May 2024 12:30:00 +0000")),
+            "2024-05-01T12:30:00Z"
+        );
     }
 
     #[test]
     fn each_format_writes_what_openx_reads() {
         let at = read(&json!("2024-05-01T12:30:00.25Z"), EpochUnit::Auto).unwrap();
-        assert_eq!(TimestampFormat::Hive.write(at), json!("2024-05-01 12:30:00.25"));
-        assert_eq!(TimestampFormat::EpochMillis.write(at), json!(1_714_566_600_250_i64));
-        assert_eq!(TimestampFormat::EpochSeconds.write(at), json!(1_714_566_600));
+        assert_eq!(
+            TimestampFormat::Hive.write(at),
+            json!("2024-05-01 12:30:00.25")
+        );
+        assert_eq!(
+            TimestampFormat::EpochMillis.write(at),
+            json!(1_714_566_600_250_i64)
+        );
+        assert_eq!(
+            TimestampFormat::EpochSeconds.write(at),
+            json!(1_714_566_600)
+        );
     }
 
     #[test]
@@ -169,9 +202,19 @@ mod tests {
 
     #[test]
     fn errors_describe_without_quoting() {
-        assert_eq!(read(&json!("secret text"), EpochUnit::Auto).unwrap_err(), "a string of 11 characters that is not a timestamp");
-        assert_eq!(read(&json!(true), EpochUnit::Auto).unwrap_err(), "a boolean is not a timestamp");
-        assert!(read(&json!(1e300), EpochUnit::Auto).unwrap_err().contains("out of the timestamp range"));
+        assert_eq!(
+            read(&json!("secret text"), EpochUnit::Auto).unwrap_err(),
+            "a string of 11 characters that is not a timestamp"
+        );
+        assert_eq!(
+            read(&json!(true), EpochUnit::Auto).unwrap_err(),
+            "a boolean is not a timestamp"
+        );
+        assert!(
+            read(&json!(1e300), EpochUnit::Auto)
+                .unwrap_err()
+                .contains("out of the timestamp range")
+        );
         assert!(read(&json!(i64::MAX), EpochUnit::Seconds).is_err());
     }
 
