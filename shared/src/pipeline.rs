@@ -73,12 +73,6 @@ impl Pipeline {
         self
     }
 
-    /// Adds an already boxed step after the existing ones.
-    pub fn then_boxed(mut self, step: Box<dyn Transform>) -> Self {
-        self.steps.push(step);
-        self
-    }
-
     /// Caps the serialised response at `bytes` (at most [`MAX_RESPONSE_BYTES`]).
     pub fn with_response_limit(mut self, bytes: usize) -> Self {
         self.response_limit = bytes.min(MAX_RESPONSE_BYTES);
