@@ -59,6 +59,11 @@ pub const fn encoded_len(n: usize) -> usize {
     STANDARD.encoded_length(n)
 }
 
+/// The canonical encoding of `bytes`.
+pub fn encode(bytes: &[u8]) -> String {
+    STANDARD.encode_to_string(bytes)
+}
+
 /// Appends the canonical encoding of `bytes` to `out`.
 pub fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
     STANDARD.encode_append(bytes, out);

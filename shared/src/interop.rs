@@ -31,11 +31,9 @@ impl From<&KinesisFirehoseEvent> for Event<'static> {
 
 impl From<&KinesisFirehoseEventRecord> for EventRecord<'static> {
     fn from(record: &KinesisFirehoseEventRecord) -> Self {
-        let mut data = Vec::with_capacity(codec::encoded_len(record.data.len()));
-        codec::encode_into(&record.data, &mut data);
         EventRecord {
             record_id: Cow::Owned(record.record_id.clone().unwrap_or_default()),
-            data: Cow::Owned(String::from_utf8(data).unwrap_or_default()),
+            data: Cow::Owned(codec::encode(&record.data)),
             approximate_arrival_timestamp: Some(
                 record.approximate_arrival_timestamp.0.timestamp_millis(),
             ),
@@ -95,13 +93,11 @@ impl TryFrom<&KinesisFirehoseResponse> for Response {
                     });
                 }
             };
-            let mut data = Vec::with_capacity(codec::encoded_len(r.data.len()));
-            codec::encode_into(&r.data, &mut data);
             let keys = &r.metadata.partition_keys;
             Ok(ResponseRecord {
                 record_id,
                 result,
-                data: String::from_utf8(data).unwrap_or_default(),
+                data: codec::encode(&r.data),
                 metadata: (!keys.is_empty()).then(|| ResponseMetadata {
                     partition_keys: keys.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 }),
