@@ -149,6 +149,7 @@ impl Pipeline {
                 return writer.write(id, Outcome::ProcessingFailed, Data::Empty, &no_keys);
             }
         };
+        let canonical = decoded.canonical;
         let mut record = Record::new(event, source, decoded.bytes);
         for step in &self.steps {
             let reason = match panic::catch(|| step.apply(&mut record)) {
@@ -161,22 +162,29 @@ impl Pipeline {
             };
             warn!(record_id = id, step = step.name(), reason = %reason, "record failed");
             let original = record.into_original();
-            let data = if decoded.canonical {
-                Data::Base64(&source.data)
-            } else {
-                Data::Bytes(&original)
-            };
-            return writer.write(id, Outcome::ProcessingFailed, data, &no_keys);
+            return writer.write(
+                id,
+                Outcome::ProcessingFailed,
+                original_data(canonical, &source.data, &original),
+                &no_keys,
+            );
         }
         let (output, keys) = record.finish();
-        match output {
-            Output::Unchanged(_) if decoded.canonical => {
-                writer.write(id, Outcome::Ok, Data::Base64(&source.data), &keys)
-            }
-            Output::Unchanged(bytes) | Output::Changed(bytes) => {
-                writer.write(id, Outcome::Ok, Data::Bytes(&bytes), &keys)
-            }
-        }
+        let data = match &output {
+            Output::Unchanged(original) => original_data(canonical, &source.data, original),
+            Output::Changed(bytes) => Data::Bytes(bytes),
+        };
+        writer.write(id, Outcome::Ok, data, &keys)
+    }
+}
+
+/// A record's original bytes as response data: the text they came in when that
+/// text is canonical base64 (saving an encode), else encoded canonically.
+fn original_data<'a>(canonical: bool, text: &'a str, bytes: &'a [u8]) -> Data<'a> {
+    if canonical {
+        Data::Base64(text)
+    } else {
+        Data::Bytes(bytes)
     }
 }
 
