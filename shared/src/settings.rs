@@ -192,7 +192,7 @@ impl Settings {
     }
 
     /// The setting's value, or its default; `None` when it has neither.
-    pub fn optional<P: Parse>(
+    pub fn optional<P: Parse + Sync>(
         &self,
         setting: &Setting<P>,
     ) -> Result<Option<P::Value>, SettingError> {
@@ -203,16 +203,11 @@ impl Settings {
             .parser
             .parse(raw)
             .map(Some)
-            .map_err(|reason| SettingError::Invalid {
-                name: setting.name,
-                value: shorten(raw),
-                reason,
-                expected: setting.parser.expects(),
-            })
+            .map_err(|reason| SettingError::invalid(setting, raw, reason))
     }
 
     /// The setting's value, or its default; a setting with neither is `Missing`.
-    pub fn get<P: Parse>(&self, setting: &Setting<P>) -> Result<P::Value, SettingError> {
+    pub fn get<P: Parse + Sync>(&self, setting: &Setting<P>) -> Result<P::Value, SettingError> {
         self.optional(setting)?
             .ok_or_else(|| SettingError::Missing {
                 name: setting.name,
