@@ -107,6 +107,14 @@ mod tests {
     }
 
     #[test]
+    fn non_zero_trailing_bits_are_refused() {
+        // `canonical` may be trusted to echo the input text: "QR==" would decode
+        // to the same byte as "QQ==" in a forgiving decoder.
+        assert!(decode("QR==").is_err());
+        assert!(decode("QR").is_err());
+    }
+
+    #[test]
     fn empty_is_empty() {
         let d = decode("").unwrap();
         assert!(d.bytes.is_empty() && d.canonical);

@@ -3,8 +3,7 @@
 
 use std::collections::HashSet;
 
-use base64_simd::STANDARD;
-
+use crate::codec;
 use crate::contract::{Event, Response};
 use crate::pipeline::MAX_RESPONSE_BYTES;
 
@@ -65,7 +64,7 @@ pub fn violations(request: &[u8], response: &[u8]) -> Vec<String> {
                 record.record_id
             ));
         }
-        if !is_canonical_base64(&record.data) {
+        if !codec::decode(&record.data).is_ok_and(|d| d.canonical) {
             found.push(format!(
                 "record {i}: data is not canonical standard base64: Firehose fails the batch"
             ));
@@ -79,12 +78,6 @@ pub fn violations(request: &[u8], response: &[u8]) -> Vec<String> {
         }
     }
     found
-}
-
-fn is_canonical_base64(text: &str) -> bool {
-    STANDARD
-        .decode_to_vec(text)
-        .is_ok_and(|bytes| STANDARD.encode_to_string(bytes) == text)
 }
 
 #[cfg(test)]
