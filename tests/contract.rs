@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::firehose::KinesisFirehoseResponse;
 use firehose_e2e::{binary, event, example, read, repo, respond, start};
-use firehose_transform::transforms::normalize;
+use firehose_transform::transforms::{self, chain};
 use firehose_transform::{Outcome, Response, lambda, settings};
 
 #[test]
@@ -62,10 +62,12 @@ fn the_readme_example_is_the_compiled_one_and_it_works() {
 #[test]
 fn the_readme_settings_tables_are_generated_from_the_declarations() {
     let readme = String::from_utf8(read("README.md")).unwrap();
-    for (name, group) in [
+    let mut groups = vec![
         ("common", &lambda::COMMON_SETTINGS),
-        ("normalize", &normalize::SETTINGS),
-    ] {
+        ("pipeline", &chain::SETTINGS),
+    ];
+    groups.extend(transforms::BUILT_IN.iter().map(|s| (s.name, s.settings)));
+    for (name, group) in groups {
         let table = settings::markdown_table(group);
         let block = format!("<!-- settings:{name} -->\n{table}<!-- /settings:{name} -->");
         if std::env::var_os("UPDATE_GOLDEN").is_some() && !readme.contains(&block) {

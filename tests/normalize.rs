@@ -4,76 +4,23 @@
 
 use std::time::Duration;
 
-use firehose_e2e::{binary, event, golden, read, render, respond, start};
+use firehose_e2e::{
+    self as harness, ADVERSARIAL_FIXTURES, PUBLIC_FIXTURES, binary, event, read, respond, start,
+};
 use firehose_transform::local::{LocalFunction, Reply};
 use firehose_transform::{Outcome, Response};
 use serde_json::Value;
-
-const PUBLIC_FIXTURES: &[&str] = &[
-    "sam/firehose-kinesis-firehose.json",
-    "sam/firehose-streams-as-source.json",
-    "sam/firehose-apachelog.json",
-    "sam/firehose-syslog.json",
-    "sam/firehose-cloudwatch-logs-processor.json",
-    "public/aws-lambda-events-example-firehose-event.json",
-    "public/powertools-kinesisFirehoseKinesisEvent.json",
-    "public/powertools-kinesisFirehosePutEvent.json",
-    "public/powertools-kinesisFirehoseSQSEvent.json",
-    "public/ukhomeoffice-cloudwatch-logs-event.json",
-    "public/ukhomeoffice-processing-failed-object.ndjson",
-];
-
-const ADVERSARIAL_FIXTURES: &[&str] = &[
-    "adversarial/invalid-base64-among-valid.json",
-    "adversarial/empty-data.json",
-    "adversarial/invalid-utf8.json",
-    "adversarial/key-collisions.json",
-    "adversarial/big-integers.json",
-    "adversarial/not-objects.json",
-    "adversarial/nested-and-dotted.json",
-];
 
 fn normalize(env: &[(&str, &str)]) -> LocalFunction {
     start(&binary("firehose-normalize"), env)
 }
 
-/// The readable outcome of one invocation: the response view, or the error.
-fn outcome(function: &mut LocalFunction, event: &[u8]) -> String {
-    match function.invoke(event).unwrap() {
-        Reply::Response(_) => render(&respond(function, event)),
-        Reply::Error {
-            error_type,
-            message,
-        } => format!("invocation error {error_type}: {message}\n"),
-        Reply::InitError {
-            error_type,
-            message,
-        } => format!("start-up error {error_type}: {message}\n"),
-    }
+fn golden_cases(fixtures: &[&str], env: &[(&str, &str)], golden_dir: &str) {
+    harness::golden_cases("firehose-normalize", fixtures, env, golden_dir);
 }
 
-fn golden_cases(fixtures: &[&str], env: &[(&str, &str)], golden_dir: &str) {
-    // One process answers every event in turn, as a warm Lambda would.
-    let mut function = normalize(env);
-    for fixture in fixtures {
-        let event = read(&format!("tests/fixtures/{fixture}"));
-        let settings: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let header = format!(
-            "# event: tests/fixtures/{fixture}\n# settings: {}\n",
-            settings.join(" ")
-        );
-        let name = fixture
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .rsplit_once('.')
-            .unwrap()
-            .0;
-        golden(
-            &format!("tests/golden/{golden_dir}/{name}.txt"),
-            &(header + &outcome(&mut function, &event)),
-        );
-    }
+fn start_up_error(env: &[(&str, &str)]) -> (String, String) {
+    harness::start_up_error("firehose-normalize", env)
 }
 
 #[test]
@@ -241,35 +188,6 @@ fn a_lower_response_limit_is_honoured() {
             .iter()
             .any(|r| r.result == Outcome::ProcessingFailed)
     );
-}
-
-fn start_up_error(env: &[(&str, &str)]) -> (String, String) {
-    let mut function = normalize(env);
-    let reply = function.invoke(b"{}").unwrap();
-    let status = function
-        .wait_for_exit(Duration::from_secs(10))
-        .expect("the function exits after a start-up error");
-    assert!(!status.success());
-    match reply {
-        Reply::InitError {
-            error_type,
-            message,
-        } => {
-            let logged = function
-                .logs()
-                .into_iter()
-                .find(|l| l.contains("start-up failed"))
-                .unwrap();
-            let logged: Value = serde_json::from_str(&logged).unwrap();
-            assert_eq!(
-                logged["error"],
-                message.as_str(),
-                "the log line says what the init error says"
-            );
-            (error_type, message)
-        }
-        other => panic!("{other:?}"),
-    }
 }
 
 #[test]

@@ -77,6 +77,15 @@ impl Event<'_> {
         name_from_arn(self.delivery_stream_arn.as_deref()?)
     }
 
+    /// The AWS Region: the event's `region`, else the one in the delivery stream's ARN.
+    pub fn region(&self) -> Option<&str> {
+        let from_arn = || self.delivery_stream_arn.as_deref()?.split(':').nth(3);
+        self.region
+            .as_deref()
+            .or_else(from_arn)
+            .filter(|region| !region.is_empty())
+    }
+
     /// The source Kinesis data stream's name, when the delivery stream reads one.
     pub fn source_stream_name(&self) -> Option<&str> {
         name_from_arn(self.source_kinesis_stream_arn.as_deref()?)

@@ -12,6 +12,7 @@ use crate::panic;
 use crate::pipeline::{InvalidEvent, MAX_RESPONSE_BYTES, Pipeline, Processed};
 use crate::runtime_client::{Invocation, RuntimeClient};
 use crate::settings::{Env, Flag, Integer, Setting, SettingError, SettingGroup, Settings, Text};
+use crate::transforms::partition_keys::{PARTITION_KEYS, PartitionKeys};
 
 /// `FIREHOSE_RESPONSE_LIMIT_BYTES`.
 pub const RESPONSE_LIMIT: Setting<Integer> = Setting {
@@ -44,7 +45,12 @@ pub const METRICS_NAMESPACE: Setting<Text> = Setting {
 /// The settings every function has.
 pub const COMMON_SETTINGS: SettingGroup = SettingGroup {
     prefix: "FIREHOSE_",
-    settings: &[&RESPONSE_LIMIT, &METRICS, &METRICS_NAMESPACE],
+    settings: &[
+        &RESPONSE_LIMIT,
+        &METRICS,
+        &METRICS_NAMESPACE,
+        &PARTITION_KEYS,
+    ],
 };
 
 /// Where the per-invocation metrics go, if anywhere.
@@ -121,8 +127,13 @@ where
         }),
         false => None,
     };
+    let mut pipeline = build(&settings)?;
+    // Keys come from the record as the function's own steps left it.
+    if let Some(program) = settings.optional(&PARTITION_KEYS)? {
+        pipeline = pipeline.then(PartitionKeys::new(program));
+    }
     let pipeline =
-        build(&settings)?.with_response_limit(usize::try_from(limit).unwrap_or(MAX_RESPONSE_BYTES));
+        pipeline.with_response_limit(usize::try_from(limit).unwrap_or(MAX_RESPONSE_BYTES));
     Ok((pipeline, metrics))
 }
 
@@ -205,6 +216,20 @@ mod tests {
         assert!(
             err.to_string()
                 .starts_with("FIREHOSE_RESPONSE_LIMIT_BYTES=\"7000000\" is invalid")
+        );
+    }
+
+    #[test]
+    fn partition_keys_run_after_the_function_s_steps() {
+        let env = Env::from_pairs([("FIREHOSE_PARTITION_KEYS", "{a: .a}")]);
+        let (pipeline, _) = start(env, &[], |_| Ok(Pipeline::new()), "f").unwrap();
+        assert_eq!(pipeline.step_names(), ["partition-keys"]);
+        let env = Env::from_pairs([("FIREHOSE_PARTITION_KEYS", "{a: .a")]);
+        let err = start(env, &[], |_| Ok(Pipeline::new()), "f").err().unwrap();
+        assert!(
+            err.to_string()
+                .starts_with("FIREHOSE_PARTITION_KEYS=\"{a: .a\" is invalid: expected"),
+            "{err}"
         );
     }
 }

@@ -26,6 +26,7 @@ mod codec;
 pub mod contract;
 #[cfg(feature = "aws-lambda-events")]
 pub mod interop;
+pub mod jq;
 pub mod lambda;
 #[cfg(feature = "local")]
 pub mod local;

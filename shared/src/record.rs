@@ -18,8 +18,11 @@ pub struct Record<'e> {
     original: Vec<u8>,
     /// Replacement bytes set by a step; `None` means the original bytes.
     bytes: Option<Vec<u8>>,
-    /// The parsed payload; when set it is authoritative over `bytes`.
+    /// The parsed payload, shared by every step that reads it.
     json: Option<Value>,
+    /// Whether a step may have changed `json` since it was parsed or written
+    /// out; only then is it serialised, so read-only steps pass bytes through.
+    json_changed: bool,
     json_newline: bool,
     partition_keys: BTreeMap<String, String>,
 }
@@ -58,6 +61,7 @@ impl<'e> Record<'e> {
             original,
             bytes: None,
             json: None,
+            json_changed: false,
             json_newline: true,
             partition_keys: BTreeMap::new(),
         }
@@ -93,10 +97,11 @@ impl<'e> Record<'e> {
         &self.original
     }
 
-    /// The current payload as bytes (a parsed payload is serialised first).
+    /// The current payload as bytes (a changed JSON payload is serialised first).
     pub fn bytes(&mut self) -> &[u8] {
-        if let Some(value) = self.json.take() {
-            self.bytes = Some(to_json_bytes(&value));
+        if let (true, Some(value)) = (self.json_changed, &self.json) {
+            self.bytes = Some(to_json_bytes(value));
+            self.json_changed = false;
         }
         self.bytes.as_deref().unwrap_or(&self.original)
     }
@@ -106,9 +111,22 @@ impl<'e> Record<'e> {
         std::str::from_utf8(self.bytes()).map_err(TransformError::NotUtf8)
     }
 
-    /// The payload parsed as JSON, parsed on first use and shared by later steps.
+    /// The payload parsed as JSON, to change in place: parsed on first use,
+    /// shared by later steps, written out once when the chain is done.
     /// A leading UTF-8 byte-order mark is ignored.
     pub fn json(&mut self) -> Result<&mut Value, TransformError> {
+        // Flagged before parsing: when parsing fails there is no value, and the flag means nothing.
+        self.json_changed = true;
+        self.parsed()
+    }
+
+    /// The payload parsed as JSON, to read only: a record that no step changes
+    /// goes out with the very bytes it came with (a filter keeps records as they were).
+    pub fn json_value(&mut self) -> Result<&Value, TransformError> {
+        Ok(self.parsed()?)
+    }
+
+    fn parsed(&mut self) -> Result<&mut Value, TransformError> {
         let value = match self.json.take() {
             Some(value) => value,
             None => parse_json(self.bytes.as_deref().unwrap_or(&self.original))?,
@@ -129,12 +147,14 @@ impl<'e> Record<'e> {
     /// Replaces the payload with these exact bytes.
     pub fn set_bytes(&mut self, bytes: impl Into<Vec<u8>>) {
         self.json = None;
+        self.json_changed = false;
         self.bytes = Some(bytes.into());
     }
 
     /// Replaces the payload with a JSON value.
     pub fn set_json(&mut self, value: Value) {
         self.json = Some(value);
+        self.json_changed = true;
     }
 
     /// Whether a JSON payload is written with a trailing `\n` (default: yes,
@@ -154,7 +174,8 @@ impl<'e> Record<'e> {
     }
 
     pub(crate) fn finish(self) -> (Output, BTreeMap<String, String>) {
-        let output = match (self.json, self.bytes) {
+        let changed = self.json.filter(|_| self.json_changed);
+        let output = match (changed, self.bytes) {
             (Some(value), _) => {
                 let mut bytes = to_json_bytes(&value);
                 if self.json_newline {
@@ -221,6 +242,26 @@ mod tests {
         r.json().unwrap()["b"] = json!(2);
         r.json().unwrap()["c"] = json!(3);
         assert_eq!(output_bytes(r), b"{\"a\":1,\"b\":2,\"c\":3}\n");
+    }
+
+    #[test]
+    fn a_record_only_read_goes_out_as_it_came() {
+        let mut r = Record::detached(r#"{"a":  1}"#);
+        assert_eq!(r.json_value().unwrap(), &json!({"a": 1}));
+        assert!(matches!(r.finish().0, Output::Unchanged(b) if b == br#"{"a":  1}"#));
+        // Read after a change: the change is what goes out.
+        let mut r = Record::detached(r#"{"a":  1}"#);
+        r.json().unwrap()["b"] = json!(2);
+        r.json_value().unwrap();
+        assert_eq!(output_bytes(r), b"{\"a\":1,\"b\":2}\n");
+    }
+
+    #[test]
+    fn bytes_after_a_change_are_the_changed_json() {
+        let mut r = Record::detached("{}");
+        r.json().unwrap()["a"] = json!(1);
+        assert_eq!(r.bytes(), br#"{"a":1}"#);
+        assert_eq!(r.json_value().unwrap(), &json!({"a": 1}));
     }
 
     #[test]

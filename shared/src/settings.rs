@@ -191,6 +191,15 @@ impl Settings {
         self.env.get(setting.name).is_some()
     }
 
+    /// The name of the first setting of `group` that is set, if any.
+    pub fn first_set(&self, group: &SettingGroup) -> Option<&'static str> {
+        group
+            .settings
+            .iter()
+            .map(|s| s.name())
+            .find(|name| self.env.get(name).is_some())
+    }
+
     /// The setting's value, or its default; `None` when it has neither.
     pub fn optional<P: Parse + Sync>(
         &self,

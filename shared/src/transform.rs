@@ -58,6 +58,17 @@ pub trait Transform: Send + Sync {
     fn apply(&self, record: &mut Record<'_>) -> Result<Verdict, TransformError>;
 }
 
+/// A boxed step is a step, so steps chosen at start-up chain like any other.
+impl Transform for Box<dyn Transform> {
+    fn name(&self) -> &str {
+        self.as_ref().name()
+    }
+
+    fn apply(&self, record: &mut Record<'_>) -> Result<Verdict, TransformError> {
+        self.as_ref().apply(record)
+    }
+}
+
 /// A step made from a closure.
 pub struct TransformFn<F> {
     name: String,

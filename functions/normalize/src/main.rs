@@ -2,12 +2,8 @@
 
 use std::process::ExitCode;
 
-use firehose_transform::lambda;
-use firehose_transform::pipeline::Pipeline;
-use firehose_transform::transforms::normalize::{self, Normalize};
+use firehose_transform::transforms;
 
 fn main() -> ExitCode {
-    lambda::serve("firehose-normalize", &[&normalize::SETTINGS], |settings| {
-        Ok(Pipeline::new().then(Normalize::from_settings(settings)?))
-    })
+    transforms::NORMALIZE.serve()
 }

@@ -1,4 +1,68 @@
-//! Built-in transforms, one per module, each with its settings declared beside it.
+//! Built-in transforms, one per module, each with its settings declared beside
+//! it, and the catalogue that names them for `firehose-pipeline` and serves
+//! each as its own function.
 
+pub mod chain;
+pub mod enrich;
+pub mod filter;
 pub mod normalize;
+pub mod partition_keys;
 pub mod timestamp;
+pub mod validate;
+
+use std::process::ExitCode;
+
+use crate::lambda;
+use crate::pipeline::Pipeline;
+use crate::settings::{SettingError, SettingGroup, Settings};
+use crate::transform::Transform;
+
+/// A built-in step: its name in `PIPELINE_STEPS`, its settings, how to build it.
+pub struct BuiltIn {
+    pub name: &'static str,
+    pub settings: &'static SettingGroup,
+    build: fn(&Settings) -> Result<Box<dyn Transform>, SettingError>,
+}
+
+impl BuiltIn {
+    /// Builds the step from its settings.
+    pub fn build(&self, settings: &Settings) -> Result<Box<dyn Transform>, SettingError> {
+        (self.build)(settings)
+    }
+
+    /// Serves this step alone as the Lambda function `firehose-<name>`.
+    pub fn serve(&self) -> ExitCode {
+        lambda::serve(
+            &format!("firehose-{}", self.name),
+            &[self.settings],
+            |settings| Ok(Pipeline::new().then(self.build(settings)?)),
+        )
+    }
+}
+
+pub const NORMALIZE: BuiltIn = BuiltIn {
+    name: "normalize",
+    settings: &normalize::SETTINGS,
+    build: |settings| Ok(Box::new(normalize::Normalize::from_settings(settings)?)),
+};
+
+pub const FILTER: BuiltIn = BuiltIn {
+    name: "filter",
+    settings: &filter::SETTINGS,
+    build: |settings| Ok(Box::new(filter::Filter::from_settings(settings)?)),
+};
+
+pub const VALIDATE: BuiltIn = BuiltIn {
+    name: "validate",
+    settings: &validate::SETTINGS,
+    build: |settings| Ok(Box::new(validate::Validate::from_settings(settings)?)),
+};
+
+pub const ENRICH: BuiltIn = BuiltIn {
+    name: "enrich",
+    settings: &enrich::SETTINGS,
+    build: |settings| Ok(Box::new(enrich::Enrich::from_settings(settings)?)),
+};
+
+/// Every built-in step, in the order the README lists them.
+pub const BUILT_IN: &[&BuiltIn] = &[&NORMALIZE, &FILTER, &VALIDATE, &ENRICH];

@@ -1,0 +1,277 @@
+//! jq programs, compiled once at start-up with jaq and run on a record's parsed JSON.
+//!
+//! The record is already a `serde_json::Value` (parsed once for the whole chain),
+//! so it is converted to jaq's value type rather than parsed again. Numbers keep
+//! their exact text: integers become jaq integers, anything else a jaq decimal.
+
+use jaq_core::load::{Arena, File, Loader};
+use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
+use jaq_json::{Num, Rc, Val};
+use serde_json::Value;
+
+use crate::settings::Parse;
+
+type Data = data::JustLut<Val>;
+
+/// The settings parser for a jq program: it compiles at start-up.
+pub struct JqProgram;
+
+impl Parse for JqProgram {
+    type Value = Jq;
+    fn parse(&self, raw: &str) -> Result<Jq, String> {
+        Jq::compile(raw)
+    }
+    fn expects(&self) -> String {
+        "a jq expression".to_owned()
+    }
+}
+
+/// A compiled jq program.
+pub struct Jq {
+    filter: jaq_core::Filter<Data>,
+}
+
+/// What goes wrong when a jq program runs on one record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("jq: {0}")]
+pub struct JqError(String);
+
+impl Jq {
+    /// Compiles a program with jq's standard library; the error quotes the compiler.
+    pub fn compile(code: &str) -> Result<Jq, String> {
+        let defs = jaq_core::defs()
+            .chain(jaq_std::defs())
+            .chain(jaq_json::defs());
+        let funs = jaq_core::funs()
+            .chain(jaq_std::funs())
+            .chain(jaq_json::funs());
+        let arena = Arena::default();
+        let modules = Loader::new(defs)
+            .load(&arena, File { code, path: () })
+            .map_err(|errors| describe_load_errors(code, errors))?;
+        let filter = Compiler::default()
+            .with_funs(funs)
+            .compile(modules)
+            .map_err(|errors| describe_compile_errors(code, errors))?;
+        Ok(Jq { filter })
+    }
+
+    /// Runs the program on `input`, giving its outputs one by one, lazily.
+    pub fn run(&self, input: &Value) -> impl Iterator<Item = Result<Val, JqError>> + '_ {
+        let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([]));
+        self.filter
+            .id
+            .run((ctx, to_jaq(input)))
+            .map(unwrap_valr)
+            .map(|output| output.map_err(|e| JqError(shorten(&e.to_string()))))
+    }
+
+    /// Whether any output is true (anything but `false` and `null`), as in
+    /// jq's `select`. Stops at the first true output; no output is false.
+    pub fn any_true(&self, input: &Value) -> Result<bool, JqError> {
+        for output in self.run(input) {
+            if truthy(&output?) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+fn truthy(value: &Val) -> bool {
+    !matches!(value, Val::Null | Val::Bool(false))
+}
+
+/// Converts a parsed record to jaq's value, numbers exactly.
+fn to_jaq(value: &Value) -> Val {
+    match value {
+        Value::Null => Val::Null,
+        Value::Bool(b) => Val::Bool(*b),
+        Value::Number(n) => Val::Num(to_jaq_number(n)),
+        Value::String(s) => Val::utf8_str(s.clone().into_bytes()),
+        Value::Array(items) => Val::Arr(Rc::new(items.iter().map(to_jaq).collect())),
+        Value::Object(map) => Val::obj(
+            map.iter()
+                .map(|(k, v)| (Val::utf8_str(k.clone().into_bytes()), to_jaq(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn to_jaq_number(n: &serde_json::Number) -> Num {
+    let text = n.as_str();
+    Num::from_str_radix(text, 10).unwrap_or_else(|| Num::Dec(Rc::new(text.to_owned())))
+}
+
+/// A string or number as text (numbers as jq prints them), for partition keys.
+pub fn scalar_text(value: &Val) -> Option<String> {
+    match value {
+        Val::TStr(s) => Some(String::from_utf8_lossy(s).into_owned()),
+        Val::Num(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// The jq type of a value, in words, for failure reasons.
+pub fn kind(value: &Val) -> &'static str {
+    match value {
+        Val::Null => "null",
+        Val::Bool(_) => "a boolean",
+        Val::Num(_) => "a number",
+        Val::TStr(_) | Val::BStr(_) => "a string",
+        Val::Arr(_) => "an array",
+        Val::Obj(_) => "an object",
+    }
+}
+
+fn describe_load_errors(code: &str, errors: jaq_core::load::Errors<&str, ()>) -> String {
+    use jaq_core::load::Error;
+    let mut messages = Vec::new();
+    for (_, error) in errors {
+        match error {
+            Error::Io(errs) => {
+                for (path, e) in errs {
+                    messages.push(format!("cannot load module {path}: {e}"));
+                }
+            }
+            Error::Lex(errs) => {
+                for (expected, found) in errs {
+                    messages.push(format!(
+                        "expected {}, found {}",
+                        expected.as_str(),
+                        found_at(code, found)
+                    ));
+                }
+            }
+            Error::Parse(errs) => {
+                for (expected, found) in errs {
+                    messages.push(format!(
+                        "expected {}, found {}",
+                        expected.as_str(),
+                        found_at(code, found)
+                    ));
+                }
+            }
+        }
+    }
+    messages.join("; ")
+}
+
+fn describe_compile_errors(code: &str, errors: jaq_core::compile::Errors<&str, ()>) -> String {
+    let mut messages = Vec::new();
+    for (_, errs) in errors {
+        for (name, undefined) in errs {
+            messages.push(format!(
+                "undefined {} `{name}`{}",
+                undefined.as_str(),
+                column(code, name).map_or(String::new(), |c| format!(" at column {c}"))
+            ));
+        }
+    }
+    messages.join("; ")
+}
+
+/// `"x" at column 3`, or `end of input`, for what the lexer or parser stopped at.
+fn found_at(code: &str, found: &str) -> String {
+    let token: String = found.chars().take(12).collect();
+    match (token.is_empty(), column(code, found)) {
+        (true, _) => "end of input".to_owned(),
+        (false, Some(c)) => format!("`{token}` at column {c}"),
+        (false, None) => format!("`{token}`"),
+    }
+}
+
+/// The 1-based column of `part` inside `code`, when it is a slice of it.
+fn column(code: &str, part: &str) -> Option<usize> {
+    let offset = (part.as_ptr() as usize).checked_sub(code.as_ptr() as usize)?;
+    let before = code.get(..offset)?;
+    Some(before.chars().count() + 1)
+}
+
+fn shorten(message: &str) -> String {
+    const MAX: usize = 200;
+    match message.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &message[..cut]),
+        None => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn outputs(code: &str, input: Value) -> Vec<String> {
+        Jq::compile(code)
+            .unwrap()
+            .run(&input)
+            .map(|v| v.unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn runs_jq_with_its_standard_library() {
+        assert_eq!(outputs(".a + 1", json!({"a": 41})), ["42"]);
+        assert_eq!(
+            outputs(r#".ts | strftime("%Y-%m")"#, json!({"ts": 1700000000})),
+            [r#""2023-11""#]
+        );
+        assert_eq!(
+            outputs(r#".m | test("^GET")"#, json!({"m": "GET /"})),
+            ["true"]
+        );
+    }
+
+    #[test]
+    fn numbers_keep_their_exact_text() {
+        let input: Value =
+            serde_json::from_str(r#"{"big": 123456789012345678901234567890, "f": 1.10}"#).unwrap();
+        assert_eq!(
+            outputs(".big, .f", input),
+            ["123456789012345678901234567890", "1.10"]
+        );
+    }
+
+    #[test]
+    fn truth_follows_select() {
+        let jq = Jq::compile(".level").unwrap();
+        assert!(jq.any_true(&json!({"level": "x"})).unwrap());
+        assert!(!jq.any_true(&json!({"level": null})).unwrap());
+        assert!(!jq.any_true(&json!({})).unwrap());
+        assert!(!Jq::compile("empty").unwrap().any_true(&json!(1)).unwrap());
+        // Stops at the first true output, so an endless stream of them ends.
+        assert!(
+            Jq::compile("repeat(true)")
+                .unwrap()
+                .any_true(&json!(1))
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn runtime_errors_are_reported_not_panicked() {
+        let err = Jq::compile(".a.b")
+            .unwrap()
+            .any_true(&json!({"a": 5}))
+            .unwrap_err();
+        assert!(err.to_string().starts_with("jq: cannot index"), "{err}");
+    }
+
+    #[test]
+    fn compile_errors_say_what_and_where() {
+        assert_eq!(
+            Jq::compile(".a |").err().unwrap(),
+            "expected term, found end of input"
+        );
+        assert_eq!(
+            Jq::compile(".a | nosuch(1)").err().unwrap(),
+            "undefined filter `nosuch` at column 6"
+        );
+        assert!(
+            Jq::compile("(.a")
+                .err()
+                .unwrap()
+                .contains("closing parenthesis")
+        );
+    }
+}
