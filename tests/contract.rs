@@ -5,9 +5,8 @@
 use std::time::Duration;
 
 use aws_lambda_events::event::firehose::KinesisFirehoseResponse;
-use firehose_e2e::{binary, event, example, read, repo, respond, start};
-use firehose_transform::transforms::{self, chain};
-use firehose_transform::{Outcome, Response, lambda, settings};
+use firehose_e2e::{binary, event, example, read, respond, start};
+use firehose_transform::{Outcome, Response};
 
 #[test]
 fn a_panicking_step_fails_only_its_record_in_a_release_build() {
@@ -57,36 +56,6 @@ fn the_readme_example_is_the_compiled_one_and_it_works() {
         base64_simd::STANDARD.encode_to_string(b"HELLO")
     );
     assert_eq!(response.records[1].result, Outcome::ProcessingFailed);
-}
-
-#[test]
-fn the_readme_settings_tables_are_generated_from_the_declarations() {
-    let readme = String::from_utf8(read("README.md")).unwrap();
-    let mut groups = vec![
-        ("common", &lambda::COMMON_SETTINGS),
-        ("pipeline", &chain::SETTINGS),
-    ];
-    groups.extend(transforms::BUILT_IN.iter().map(|s| (s.name, s.settings)));
-    for (name, group) in groups {
-        let table = settings::markdown_table(group);
-        let block = format!("<!-- settings:{name} -->\n{table}<!-- /settings:{name} -->");
-        if std::env::var_os("UPDATE_GOLDEN").is_some() && !readme.contains(&block) {
-            let start = format!("<!-- settings:{name} -->");
-            let end = format!("<!-- /settings:{name} -->");
-            let (before, rest) = readme
-                .split_once(&start)
-                .expect("README has the table's start marker");
-            let (_, after) = rest
-                .split_once(&end)
-                .expect("README has the table's end marker");
-            std::fs::write(repo().join("README.md"), format!("{before}{block}{after}")).unwrap();
-            return the_readme_settings_tables_are_generated_from_the_declarations();
-        }
-        assert!(
-            readme.contains(&block),
-            "README's {name} settings table is out of date: run with UPDATE_GOLDEN=1"
-        );
-    }
 }
 
 /// `aws_lambda_events` 1.2 requires `metadata` on every response record, which

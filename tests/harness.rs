@@ -295,7 +295,7 @@ pub fn outcome(function: &mut LocalFunction, event: &[u8]) -> String {
 }
 
 /// The log lines an invocation wrote after line `before`, once its summary is in.
-fn invocation_logs(function: &LocalFunction, before: usize) -> Vec<String> {
+pub fn invocation_logs(function: &LocalFunction, before: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let logs = function.logs();

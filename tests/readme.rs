@@ -1,0 +1,146 @@
+//! The README's settings tables and examples are the truth: generated from the
+//! declarations, and run through the real binaries.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use firehose_e2e::{answers, binary, invocation_logs, kinesis_event, read, repo, start};
+use firehose_transform::Outcome;
+use firehose_transform::transforms::{self, chain};
+use firehose_transform::{lambda, settings};
+use serde_json::Value;
+
+#[test]
+fn the_readme_settings_tables_are_generated_from_the_declarations() {
+    let readme = String::from_utf8(read("README.md")).unwrap();
+    let mut groups = vec![
+        ("common", &lambda::COMMON_SETTINGS),
+        ("pipeline", &chain::SETTINGS),
+    ];
+    groups.extend(transforms::BUILT_IN.iter().map(|s| (s.name, s.settings)));
+    for (name, group) in groups {
+        let table = settings::markdown_table(group);
+        let block = format!("<!-- settings:{name} -->\n{table}<!-- /settings:{name} -->");
+        if std::env::var_os("UPDATE_GOLDEN").is_some() && !readme.contains(&block) {
+            let start = format!("<!-- settings:{name} -->");
+            let end = format!("<!-- /settings:{name} -->");
+            let (before, rest) = readme
+                .split_once(&start)
+                .expect("README has the table's start marker");
+            let (_, after) = rest
+                .split_once(&end)
+                .expect("README has the table's end marker");
+            std::fs::write(repo().join("README.md"), format!("{before}{block}{after}")).unwrap();
+            return the_readme_settings_tables_are_generated_from_the_declarations();
+        }
+        assert!(
+            readme.contains(&block),
+            "README's {name} settings table is out of date: run with UPDATE_GOLDEN=1"
+        );
+    }
+}
+
+/// One `<!-- example:BINARY -->` block: settings, then records in and what comes out.
+struct Example {
+    binary: String,
+    settings: Vec<(String, String)>,
+    cases: Vec<Case>,
+}
+
+#[derive(Default)]
+struct Case {
+    input: String,
+    /// `Dropped`, `ProcessingFailed: reason`, or the data (its final `\n` not shown).
+    output: String,
+    /// `name=value, name=value`, or empty.
+    keys: String,
+}
+
+fn examples(readme: &str) -> Vec<Example> {
+    let mut examples = Vec::new();
+    for block in readme.split("<!-- example:").skip(1) {
+        let (binary, rest) = block.split_once(" -->\n```text\n").unwrap();
+        let (body, _) = rest.split_once("\n```").unwrap();
+        let mut example = Example {
+            binary: binary.to_owned(),
+            settings: Vec::new(),
+            cases: Vec::new(),
+        };
+        for line in body.lines().filter(|l| !l.trim().is_empty()) {
+            if let Some(input) = line.strip_prefix("in:") {
+                example.cases.push(Case {
+                    input: input.trim_start().to_owned(),
+                    ..Case::default()
+                });
+            } else if let Some(output) = line.strip_prefix("out:") {
+                example.cases.last_mut().unwrap().output = output.trim_start().to_owned();
+            } else if let Some(keys) = line.strip_prefix("keys:") {
+                example.cases.last_mut().unwrap().keys = keys.trim_start().to_owned();
+            } else {
+                let (name, value) = line.split_once('=').unwrap();
+                example.settings.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        examples.push(example);
+    }
+    examples
+}
+
+#[test]
+fn every_readme_example_is_what_the_binary_does() {
+    let readme = String::from_utf8(read("README.md")).unwrap();
+    let examples = examples(&readme);
+    for name in ["normalize", "filter", "validate", "enrich", "pipeline"] {
+        assert!(
+            examples
+                .iter()
+                .any(|e| e.binary == format!("firehose-{name}")),
+            "the README has no example of firehose-{name}"
+        );
+    }
+    for example in examples {
+        let env: Vec<(&str, &str)> = example
+            .settings
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut function = start(&binary(&example.binary), &env);
+        let inputs: Vec<&[u8]> = example.cases.iter().map(|c| c.input.as_bytes()).collect();
+        let reply = function.invoke(&kinesis_event(&inputs)).unwrap();
+        let firehose_transform::local::Reply::Response(response) = reply else {
+            panic!("{}: {reply:?}\n{:#?}", example.binary, function.logs());
+        };
+        let reasons: Vec<Value> = invocation_logs(&function, 0)
+            .iter()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|l| l["message"] == "record failed")
+            .collect();
+        for (i, (case, answer)) in example.cases.iter().zip(answers(&response)).enumerate() {
+            let shown = match answer.result {
+                Outcome::Ok => String::from_utf8(answer.data.clone())
+                    .unwrap()
+                    .trim_end_matches('\n')
+                    .to_owned(),
+                Outcome::Dropped => "Dropped".to_owned(),
+                Outcome::ProcessingFailed => {
+                    let reason = reasons
+                        .iter()
+                        .find(|l| l["record_id"] == format!("r{i}").as_str())
+                        .map(|l| l["reason"].as_str().unwrap().to_owned())
+                        .unwrap_or_default();
+                    format!("ProcessingFailed: {reason}")
+                }
+            };
+            let keys: Vec<String> = answer
+                .keys
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            assert_eq!(
+                (shown.as_str(), keys.join(", ").as_str()),
+                (case.output.as_str(), case.keys.as_str()),
+                "{} example, record {i}: {}",
+                example.binary,
+                case.input
+            );
+        }
+    }
+}
