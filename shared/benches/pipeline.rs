@@ -1,5 +1,6 @@
 //! The pipeline on a seeded, generated batch of access-log records, with a
-//! plain serde_json parse-and-serialise of the same payloads as the yardstick.
+//! plain serde_json parse-and-serialise of the same payloads as the yardstick:
+//! each built-in step alone, partition keys, and the chain of four steps.
 //!
 //! `cargo bench -p firehose-transform`; numbers go in the README.
 
@@ -8,8 +9,49 @@ use std::hint::black_box;
 use base64_simd::STANDARD;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use firehose_transform::Pipeline;
+use firehose_transform::jq::Jq;
+use firehose_transform::settings::{Env, Settings};
+use firehose_transform::transforms::enrich::{self, Enrich};
+use firehose_transform::transforms::filter::Filter;
 use firehose_transform::transforms::normalize::Normalize;
+use firehose_transform::transforms::partition_keys::PartitionKeys;
+use firehose_transform::transforms::validate::Validate;
 use serde_json::{Value, json};
+
+/// The access-log schema, for records as generated (`raw`) or after normalize.
+fn schema(normalized: bool) -> Value {
+    let key = |raw: &'static str, normal: &'static str| if normalized { normal } else { raw };
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "required": [key("RequestId", "requestid"), key("Timestamp", "timestamp"), key("Level", "level")],
+        "properties": {
+            key("RequestId", "requestid"): {"type": "string", "pattern": "^req-[0-9]{8}-"},
+            key("Timestamp", "timestamp"): {"type": "integer", "minimum": 0},
+            key("Level", "level"): {"enum": ["INFO", "WARN", "DEBUG", "ERROR"]},
+            key("Tags", "tags"): {"type": "array", "items": {"type": "string"}, "maxItems": 10}
+        }
+    })
+}
+
+fn enrich() -> Enrich {
+    let env = Env::from_pairs([
+        ("ENRICH_FIELDS", r#"{"env":"prod","team":"web"}"#),
+        ("ENRICH_ARRIVAL_TIME_FIELD", "arrived_at"),
+        ("ENRICH_DELIVERY_STREAM_FIELD", "stream"),
+    ]);
+    Settings::load(env, &[&enrich::SETTINGS])
+        .and_then(|s| Enrich::from_settings(&s))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn jq(code: &str) -> Jq {
+    Jq::compile(code).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn validate(normalized: bool) -> Validate {
+    Validate::new(&schema(normalized), None, true).unwrap_or_else(|e| panic!("{e}"))
+}
 
 /// One access-log record: nested sections, mixed-case and dotted keys, some non-ASCII.
 fn record(rng: &mut fastrand::Rng, i: usize) -> Value {
@@ -69,6 +111,31 @@ fn benches(c: &mut Criterion) {
         group.bench_function("normalize", |b| {
             b.iter(|| normalize.process(black_box(&event)))
         });
+        let steps = [
+            (
+                "filter",
+                Pipeline::new().then(Filter::drop(jq(r#".Level == "DEBUG""#))),
+            ),
+            ("validate", Pipeline::new().then(validate(false))),
+            ("enrich", Pipeline::new().then(enrich())),
+            (
+                "partition-keys",
+                Pipeline::new().then(PartitionKeys::new(jq(
+                    r#"{level: .Level, hour: (.Timestamp / 1000 | strftime("%H"))}"#,
+                ))),
+            ),
+            (
+                "chain-of-4",
+                Pipeline::new()
+                    .then(Normalize::default())
+                    .then(Filter::drop(jq(r#".level == "DEBUG""#)))
+                    .then(validate(true))
+                    .then(enrich()),
+            ),
+        ];
+        for (name, pipeline) in &steps {
+            group.bench_function(*name, |b| b.iter(|| pipeline.process(black_box(&event))));
+        }
         group.bench_function("serde_json-roundtrip", |b| {
             b.iter(|| {
                 for payload in &payloads {

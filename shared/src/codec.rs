@@ -60,6 +60,7 @@ pub const fn encoded_len(n: usize) -> usize {
 }
 
 /// The canonical encoding of `bytes`.
+#[cfg(feature = "aws-lambda-events")]
 pub fn encode(bytes: &[u8]) -> String {
     STANDARD.encode_to_string(bytes)
 }

@@ -63,7 +63,7 @@ impl Jq {
             .id
             .run((ctx, to_jaq(input)))
             .map(unwrap_valr)
-            .map(|output| output.map_err(|e| JqError(shorten(&e.to_string()))))
+            .map(|output| output.map_err(|e| JqError(e.to_string())))
     }
 
     /// Whether any output is true (anything but `false` and `null`), as in
@@ -186,14 +186,6 @@ fn column(code: &str, part: &str) -> Option<usize> {
     let offset = (part.as_ptr() as usize).checked_sub(code.as_ptr() as usize)?;
     let before = code.get(..offset)?;
     Some(before.chars().count() + 1)
-}
-
-fn shorten(message: &str) -> String {
-    const MAX: usize = 200;
-    match message.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", &message[..cut]),
-        None => message.to_owned(),
-    }
 }
 
 #[cfg(test)]

@@ -38,6 +38,7 @@ pub mod record;
 mod response;
 mod runtime_client;
 pub mod settings;
+mod text;
 pub mod transform;
 pub mod transforms;
 

@@ -16,12 +16,15 @@ use crate::metrics::Summary;
 use crate::panic;
 use crate::record::{Output, Record};
 use crate::response::{Data, ResponseWriter};
+use crate::text;
 use crate::transform::{Transform, Verdict};
 
 /// The most a synchronous Lambda response may hold (6 MiB).
 pub const MAX_RESPONSE_BYTES: usize = 6_291_456;
 /// The default response limit: under the hard cap, with headroom as AWS's own blueprint keeps.
 pub const DEFAULT_RESPONSE_LIMIT_BYTES: usize = 6_000_000;
+/// The longest failure reason a WARN line carries.
+const MAX_REASON_CHARS: usize = 300;
 
 /// A chain of steps applied to every record of an event.
 pub struct Pipeline {
@@ -160,6 +163,8 @@ impl Pipeline {
                 Ok(Err(e)) => e.to_string(),
                 Err(panicked) => panicked,
             };
+            // Reasons may quote a value of any size (a validator's message does).
+            let reason = text::shorten(&reason, MAX_REASON_CHARS);
             warn!(record_id = id, step = step.name(), reason = %reason, "record failed");
             let original = record.into_original();
             return writer.write(

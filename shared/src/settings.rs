@@ -10,6 +10,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::text::shorten;
+
 /// A snapshot of the environment, taken once. Tests build one from pairs.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
@@ -147,7 +149,7 @@ impl SettingError {
     pub fn invalid(setting: &dyn Declared, value: &str, reason: impl Into<String>) -> Self {
         SettingError::Invalid {
             name: setting.name(),
-            value: shorten(value),
+            value: shorten(value, 200),
             reason: reason.into(),
             expected: setting.expects(),
         }
@@ -244,14 +246,6 @@ fn unknown(name: &str, group: &SettingGroup) -> SettingError {
             .map(|s| s.name())
             .collect::<Vec<_>>()
             .join(", "),
-    }
-}
-
-fn shorten(value: &str) -> String {
-    const MAX: usize = 200;
-    match value.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", &value[..cut]),
-        None => value.to_owned(),
     }
 }
 

@@ -136,20 +136,9 @@ impl Transform for Validate {
             Err(error) => {
                 let path = error.instance_path().to_string();
                 let at = if path.is_empty() { "/" } else { &path };
-                Err(TransformError::new(shorten(&format!(
-                    "schema: at {at}: {error}"
-                ))))
+                Err(TransformError::new(format!("schema: at {at}: {error}")))
             }
         }
-    }
-}
-
-/// Validator messages quote the failing value, which may be large.
-fn shorten(message: &str) -> String {
-    const MAX: usize = 300;
-    match message.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{}…", &message[..cut]),
-        None => message.to_owned(),
     }
 }
 
