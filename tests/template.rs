@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use firehose_e2e::{answers, binary, kinesis_event, read, repo, respond, start};
+use firehose_e2e::{answers, binary, kinesis_event, read, repo};
 use firehose_transform::Outcome;
 use serde_norway::Value;
 
@@ -354,8 +354,26 @@ fn the_deployed_function_emits_exactly_what_the_glue_table_expects() {
         .collect();
     let lines = String::from_utf8(read("tests/fixtures/demo/stock-ticker.ndjson")).unwrap();
     let records: Vec<&[u8]> = lines.lines().map(str::as_bytes).collect();
-    let mut process = start(&binary(binary_name), &env);
-    let answers = answers(&respond(&mut process, &kinesis_event(&records)));
+    // As a user would check it: `firehose-local invoke` with the template's settings.
+    let dir = std::env::temp_dir().join(format!("glue-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (event_file, response_file) = (dir.join("event.json"), dir.join("response.json"));
+    std::fs::write(&event_file, kinesis_event(&records)).unwrap();
+    let function = binary_name.strip_prefix("firehose-").unwrap();
+    let mut command = Command::new(binary("firehose-local"));
+    command.args(["invoke", "--function", function, "--event"]);
+    command.arg(&event_file).arg("--output").arg(&response_file);
+    for (k, v) in &env {
+        command.arg("--env").arg(format!("{k}={v}"));
+    }
+    let run = command.output().unwrap();
+    assert!(
+        run.status.success(),
+        "firehose-local found a contract breach:\n{}",
+        String::from_utf8_lossy(&run.stdout)
+    );
+    let answers = answers(&std::fs::read(&response_file).unwrap());
+    std::fs::remove_dir_all(&dir).unwrap();
     let columns = glue_columns(&t);
     let mut ok = 0;
     for (record, answer) in lines.lines().zip(&answers) {
