@@ -88,7 +88,14 @@ fn examples(readme: &str) -> Vec<Example> {
 fn every_readme_example_is_what_the_binary_does() {
     let readme = String::from_utf8(read("README.md")).unwrap();
     let examples = examples(&readme);
-    for name in ["normalize", "filter", "validate", "enrich", "pipeline"] {
+    for name in [
+        "normalize",
+        "filter",
+        "validate",
+        "enrich",
+        "pipeline",
+        "access-log",
+    ] {
         assert!(
             examples
                 .iter()

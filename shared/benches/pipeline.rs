@@ -11,6 +11,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use firehose_transform::Pipeline;
 use firehose_transform::jq::Jq;
 use firehose_transform::settings::{Env, Settings};
+use firehose_transform::transforms::access_log::AccessLog;
 use firehose_transform::transforms::enrich::{self, Enrich};
 use firehose_transform::transforms::filter::Filter;
 use firehose_transform::transforms::normalize::Normalize;
@@ -84,12 +85,45 @@ fn record(rng: &mut fastrand::Rng, i: usize) -> Value {
     })
 }
 
+/// One combined-format access-log line.
+fn log_line(rng: &mut fastrand::Rng, _: usize) -> Vec<u8> {
+    let hosts = [
+        "203.0.113.7",
+        "2001:db8::1",
+        "10.0.0.5",
+        "client.example.org",
+    ];
+    let paths = [
+        "/api/v1/orders?page=2",
+        "/healthz",
+        "/static/app.js",
+        "/login",
+    ];
+    format!(
+        r#"{} - - [01/May/2024:12:{:02}:{:02} +0200] "GET {} HTTP/1.1" {} {} "https://example.com/" "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/132.0""#,
+        hosts[rng.usize(..hosts.len())],
+        rng.u8(..60),
+        rng.u8(..60),
+        paths[rng.usize(..paths.len())],
+        [200, 304, 404][rng.usize(..3)],
+        rng.u32(..100_000)
+    )
+    .into_bytes()
+}
+
+fn json_record(rng: &mut fastrand::Rng, i: usize) -> Vec<u8> {
+    serde_json::to_vec(&record(rng, i)).unwrap_or_default()
+}
+
 /// An event of about `target` bytes, and the decoded payloads of its records.
-fn batch(target: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
+fn batch(
+    target: usize,
+    payload_of: fn(&mut fastrand::Rng, usize) -> Vec<u8>,
+) -> (Vec<u8>, Vec<Vec<u8>>) {
     let mut rng = fastrand::Rng::with_seed(20_261_124);
     let (mut records, mut payloads, mut size) = (Vec::new(), Vec::new(), 200);
     while size < target {
-        let payload = serde_json::to_vec(&record(&mut rng, records.len())).unwrap_or_default();
+        let payload = payload_of(&mut rng, records.len());
         let data = STANDARD.encode_to_string(&payload);
         size += data.len() + 110;
         records.push(json!({"recordId": format!("{:056}", records.len()), "approximateArrivalTimestamp": 1_714_566_600_000_u64, "data": data}));
@@ -101,7 +135,7 @@ fn batch(target: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
 
 fn benches(c: &mut Criterion) {
     for (name, target) in [("1MB", 1_400_000), ("6MB", 5_990_000)] {
-        let (event, payloads) = batch(target);
+        let (event, payloads) = batch(target, json_record);
         let mut group = c.benchmark_group(format!("batch-{name}"));
         group.throughput(Throughput::Bytes(event.len() as u64));
         group.sample_size(30);
@@ -144,6 +178,11 @@ fn benches(c: &mut Criterion) {
                     black_box(serde_json::to_vec(&value).unwrap_or_default());
                 }
             })
+        });
+        let (log_event, _) = batch(target, log_line);
+        let access_log = Pipeline::new().then(AccessLog::combined());
+        group.bench_function("access-log", |b| {
+            b.iter(|| access_log.process(black_box(&log_event)))
         });
         group.finish();
     }

@@ -55,6 +55,13 @@ pub fn from_settings(settings: &Settings) -> Result<Pipeline, SettingError> {
                 ),
             ));
         }
+        if step.reads_raw_records && !chosen.is_empty() {
+            return Err(SettingError::invalid(
+                &STEPS,
+                &raw,
+                format!("`{}` reads raw records, so it must come first", step.name),
+            ));
+        }
         chosen.push(step);
     }
     for unused in BUILT_IN
@@ -122,7 +129,7 @@ mod tests {
         assert_eq!(
             err,
             "PIPELINE_STEPS=\"normalize,uppercase\" is invalid: unknown step `uppercase`; the steps are: \
-             normalize, filter, validate, enrich (expected names separated by commas, e.g. `a,b`)"
+             normalize, filter, validate, enrich, access-log (expected names separated by commas, e.g. `a,b`)"
         );
         let err = chain(&[("PIPELINE_STEPS", "normalize,normalize")])
             .err()
@@ -138,6 +145,14 @@ mod tests {
             "FILTER_KEEP is set but `filter` is not in PIPELINE_STEPS=normalize"
         );
         assert_eq!(chain(&[]).err().unwrap().error_type(), "MissingSetting");
+        let err = chain(&[("PIPELINE_STEPS", "normalize,access-log")])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("`access-log` reads raw records, so it must come first"),
+            "{err}"
+        );
         // A step's own settings are still checked.
         let err = chain(&[("PIPELINE_STEPS", "filter")])
             .err()

@@ -2,6 +2,7 @@
 //! it, and the catalogue that names them for `firehose-pipeline` and serves
 //! each as its own function.
 
+pub mod access_log;
 pub mod chain;
 pub mod enrich;
 pub mod filter;
@@ -21,6 +22,8 @@ use crate::transform::Transform;
 pub struct BuiltIn {
     pub name: &'static str,
     pub settings: &'static SettingGroup,
+    /// Reads the raw record (a log line) rather than JSON, so it must come first in a chain.
+    pub reads_raw_records: bool,
     build: fn(&Settings) -> Result<Box<dyn Transform>, SettingError>,
 }
 
@@ -42,27 +45,38 @@ impl BuiltIn {
 
 pub const NORMALIZE: BuiltIn = BuiltIn {
     name: "normalize",
+    reads_raw_records: false,
     settings: &normalize::SETTINGS,
     build: |settings| Ok(Box::new(normalize::Normalize::from_settings(settings)?)),
 };
 
 pub const FILTER: BuiltIn = BuiltIn {
     name: "filter",
+    reads_raw_records: false,
     settings: &filter::SETTINGS,
     build: |settings| Ok(Box::new(filter::Filter::from_settings(settings)?)),
 };
 
 pub const VALIDATE: BuiltIn = BuiltIn {
     name: "validate",
+    reads_raw_records: false,
     settings: &validate::SETTINGS,
     build: |settings| Ok(Box::new(validate::Validate::from_settings(settings)?)),
 };
 
 pub const ENRICH: BuiltIn = BuiltIn {
     name: "enrich",
+    reads_raw_records: false,
     settings: &enrich::SETTINGS,
     build: |settings| Ok(Box::new(enrich::Enrich::from_settings(settings)?)),
 };
 
+pub const ACCESS_LOG: BuiltIn = BuiltIn {
+    name: "access-log",
+    reads_raw_records: true,
+    settings: &access_log::SETTINGS,
+    build: |settings| Ok(Box::new(access_log::AccessLog::from_settings(settings)?)),
+};
+
 /// Every built-in step, in the order the README lists them.
-pub const BUILT_IN: &[&BuiltIn] = &[&NORMALIZE, &FILTER, &VALIDATE, &ENRICH];
+pub const BUILT_IN: &[&BuiltIn] = &[&NORMALIZE, &FILTER, &VALIDATE, &ENRICH, &ACCESS_LOG];

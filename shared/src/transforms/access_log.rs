@@ -1,0 +1,474 @@
+//! `access-log`: parses an Apache or nginx access-log line into a JSON object.
+//!
+//! The line format is an Apache `LogFormat` string (`%h %l %u %t "%r" %>s %b`),
+//! or a name for a common one; nginx's default `combined` format is Apache's.
+//! Unlike AWS's blueprint, hosts may be IPv6, a `-` byte count is `null`, the
+//! time keeps its zone (written in UTC), and the request line is split into
+//! method, path, query and protocol. A line that does not match the format is
+//! `ProcessingFailed`, with the column where it stopped matching.
+
+use jiff::Timestamp;
+use serde_json::{Map, Value};
+
+use crate::record::Record;
+use crate::settings::{Parse, Setting, SettingGroup};
+use crate::transform::{Transform, TransformError, Verdict};
+use crate::transforms::timestamp::TimestampFormat;
+
+/// Apache's `common` format.
+const COMMON: &str = r#"%h %l %u %t "%r" %>s %b"#;
+/// Apache's `combined` format, also nginx's default.
+const COMBINED: &str = r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i""#;
+
+pub const FORMAT: Setting<FormatSetting> = Setting {
+    name: "ACCESS_LOG_FORMAT",
+    default: Some("auto"),
+    doc: "The line format: `common`, `combined` (also nginx's default), `auto` (combined, else common), or an \
+          Apache `LogFormat` string such as `%h %l %u %t \"%r\" %>s %b %D`.",
+    parser: FormatSetting,
+};
+
+/// The settings of `firehose-access-log`.
+pub const SETTINGS: SettingGroup = SettingGroup {
+    prefix: "ACCESS_LOG_",
+    settings: &[&FORMAT],
+};
+
+/// One piece of a `LogFormat`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Literal(String),
+    Field(Field),
+}
+
+/// A `%` directive, and the JSON field it fills.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Field {
+    /// Text, `-` read as `null`.
+    Text(String),
+    /// A whole number, `-` read as `null`.
+    Number(String),
+    /// `%t`: `[10/Oct/2000:13:55:36 -0700]`, written as UTC ISO 8601.
+    Time,
+    /// `%r`: the request line, also split into method, path, query and protocol.
+    Request,
+}
+
+/// A compiled `LogFormat`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFormat {
+    tokens: Vec<Token>,
+}
+
+impl LogFormat {
+    /// Compiles an Apache `LogFormat` string.
+    pub fn compile(format: &str) -> Result<LogFormat, String> {
+        let mut tokens = Vec::new();
+        let mut literal = String::new();
+        let mut chars = format.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                literal.push(c);
+                continue;
+            }
+            // Modifiers: `%>s`, `%<s`, status conditions like `%400,501{User-agent}i`.
+            while chars
+                .peek()
+                .is_some_and(|c| matches!(c, '<' | '>' | '!' | ',') || c.is_ascii_digit())
+            {
+                chars.next();
+            }
+            let mut argument = None;
+            if chars.peek() == Some(&'{') {
+                chars.next();
+                let name: String = chars.by_ref().take_while(|c| *c != '}').collect();
+                argument = Some(name);
+            }
+            let directive = chars.next().ok_or("the format ends in `%`")?;
+            if directive == '%' {
+                literal.push('%');
+                continue;
+            }
+            if !literal.is_empty() {
+                tokens.push(Token::Literal(std::mem::take(&mut literal)));
+            }
+            if matches!(tokens.last(), Some(Token::Field(_))) {
+                return Err(format!(
+                    "`%{directive}` follows another directive with nothing between them, so the line cannot be split"
+                ));
+            }
+            tokens.push(Token::Field(field(directive, argument.as_deref())?));
+        }
+        if !literal.is_empty() {
+            tokens.push(Token::Literal(literal));
+        }
+        Ok(LogFormat { tokens })
+    }
+
+    /// Parses one line into a JSON object.
+    pub fn parse(&self, line: &str) -> Result<Map<String, Value>, String> {
+        let mut object = Map::new();
+        let mut rest = line;
+        for (i, token) in self.tokens.iter().enumerate() {
+            let column = line.len() - rest.len() + 1;
+            match token {
+                Token::Literal(literal) => {
+                    rest = rest
+                        .strip_prefix(literal.as_str())
+                        .ok_or_else(|| format!("expected {literal:?} at column {column}"))?;
+                }
+                Token::Field(field) => {
+                    let next = match self.tokens.get(i + 1) {
+                        Some(Token::Literal(next)) => Some(next.as_str()),
+                        _ => None,
+                    };
+                    let quoted = matches!(i.checked_sub(1).map(|p| &self.tokens[p]), Some(Token::Literal(l)) if l.ends_with('"'));
+                    let end = field_end(rest, next, quoted, field == &Field::Time)
+                        .ok_or_else(|| format!("the line ends early at column {column}"))?;
+                    let (value, after) = rest.split_at(end);
+                    fill(&mut object, field, value)
+                        .map_err(|e| format!("{e} at column {column}"))?;
+                    rest = after;
+                }
+            }
+        }
+        if rest.is_empty() {
+            Ok(object)
+        } else {
+            let column = line.len() - rest.len() + 1;
+            Err(format!("unexpected text at column {column}"))
+        }
+    }
+}
+
+/// Where a field's text ends: at its closing `]` for a time, else before the
+/// next literal (outside `\"` escapes when quoted), else at the end of the line.
+fn field_end(rest: &str, next: Option<&str>, quoted: bool, time: bool) -> Option<usize> {
+    if time {
+        return rest
+            .starts_with('[')
+            .then(|| rest.find(']').map(|i| i + 1))?;
+    }
+    let Some(next) = next else {
+        return Some(rest.len());
+    };
+    let mut from = 0;
+    loop {
+        let at = from + rest.get(from..)?.find(next)?;
+        let escaped = quoted && rest[..at].ends_with('\\') && !rest[..at].ends_with("\\\\");
+        if !escaped {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+}
+
+fn field(directive: char, argument: Option<&str>) -> Result<Field, String> {
+    let text = |name: &str| Ok(Field::Text(name.to_owned()));
+    let number = |name: &str| Ok(Field::Number(name.to_owned()));
+    match (directive, argument) {
+        ('h', _) => text("host"),
+        ('a', _) => text("client_ip"),
+        ('A', _) => text("server_ip"),
+        ('l', _) => text("logname"),
+        ('u', _) => text("user"),
+        ('t', None) => Ok(Field::Time),
+        ('r', _) => Ok(Field::Request),
+        ('s', _) => number("status"),
+        ('b' | 'B', _) => number("bytes"),
+        ('D', _) => number("duration_us"),
+        ('T', None) => number("duration_s"),
+        ('I', _) => number("bytes_received"),
+        ('O', _) => number("bytes_sent"),
+        ('p', None) => number("port"),
+        ('P', None) => number("pid"),
+        ('k', _) => number("keepalive_requests"),
+        ('v' | 'V', _) => text("server_name"),
+        ('m', _) => text("method"),
+        ('U', _) => text("path"),
+        ('q', _) => text("query"),
+        ('H', _) => text("protocol"),
+        ('X', _) => text("connection_status"),
+        ('L', _) => text("log_id"),
+        ('R', _) => text("handler"),
+        ('f', _) => text("filename"),
+        ('i', Some(header)) => text(&header_name("", header)),
+        ('o', Some(header)) => text(&header_name("response_", header)),
+        ('C', Some(cookie)) => text(&header_name("cookie_", cookie)),
+        ('e', Some(variable)) => text(&header_name("env_", variable)),
+        ('n', Some(note)) => text(&header_name("note_", note)),
+        (other, Some(argument)) => Err(format!("`%{{{argument}}}{other}` is not supported")),
+        (other, None) => Err(format!("`%{other}` is not a LogFormat directive we read")),
+    }
+}
+
+/// `User-Agent` → `user_agent`: a name a Glue column can match.
+fn header_name(prefix: &str, header: &str) -> String {
+    let name: String = header
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{prefix}{name}")
+}
+
+fn fill(object: &mut Map<String, Value>, field: &Field, text: &str) -> Result<(), String> {
+    match field {
+        Field::Text(name) => {
+            object.insert(
+                name.clone(),
+                dash_is_null(text, |t| Ok(Value::from(unescape(t))))?,
+            );
+        }
+        Field::Number(name) => {
+            let value = dash_is_null(text, |t| {
+                t.parse::<u64>()
+                    .map(Value::from)
+                    .map_err(|_| format!("{name} {t:?} is not a whole number"))
+            })?;
+            object.insert(name.clone(), value);
+        }
+        Field::Time => {
+            object.insert("time".to_owned(), TimestampFormat::Iso.write(time(text)?));
+        }
+        Field::Request => request(object, text),
+    }
+    Ok(())
+}
+
+fn dash_is_null(
+    text: &str,
+    read: impl FnOnce(&str) -> Result<Value, String>,
+) -> Result<Value, String> {
+    if text == "-" {
+        Ok(Value::Null)
+    } else {
+        read(text)
+    }
+}
+
+/// Apache writes `"` and `\` in quoted fields as `\"` and `\\`.
+fn unescape(text: &str) -> String {
+    if !text.contains('\\') {
+        return text.to_owned();
+    }
+    text.replace("\\\"", "\"").replace("\\\\", "\\")
+}
+
+/// `[10/Oct/2000:13:55:36 -0700]`.
+fn time(text: &str) -> Result<Timestamp, String> {
+    let inner = text.trim_start_matches('[').trim_end_matches(']');
+    jiff::fmt::strtime::parse("%d/%b/%Y:%H:%M:%S %z", inner)
+        .and_then(|parsed| parsed.to_timestamp())
+        .map_err(|_| format!("time {text:?} is not [dd/Mon/yyyy:HH:mm:ss +zzzz]"))
+}
+
+/// The request line, raw and split: `GET /a?b=1 HTTP/1.1`. A line that is not
+/// a request (`-`, or the bytes of a TLS handshake sent to a plain port) keeps
+/// only `request`, with the parts `null`.
+fn request(object: &mut Map<String, Value>, text: &str) {
+    let raw = unescape(text);
+    let parts: Vec<&str> = raw.split(' ').collect();
+    let (method, target, protocol) = match parts.as_slice() {
+        [method, target, protocol] if protocol.starts_with("HTTP/") => {
+            (Some(*method), Some(*target), Some(*protocol))
+        }
+        [method, target] => (Some(*method), Some(*target), None),
+        _ => (None, None, None),
+    };
+    let method = method.filter(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_uppercase()));
+    let target = target.filter(|_| method.is_some());
+    let (path, query) = match target.map(|t| t.split_once('?').unwrap_or((t, ""))) {
+        Some((path, query)) => (Some(path), (!query.is_empty()).then_some(query)),
+        None => (None, None),
+    };
+    let text_or_null = |t: Option<&str>| t.map_or(Value::Null, Value::from);
+    object.insert("method".to_owned(), text_or_null(method));
+    object.insert("path".to_owned(), text_or_null(path));
+    object.insert("query".to_owned(), text_or_null(query));
+    object.insert(
+        "protocol".to_owned(),
+        text_or_null(protocol.filter(|_| method.is_some())),
+    );
+    object.insert("request".to_owned(), dash_or(raw));
+}
+
+fn dash_or(raw: String) -> Value {
+    if raw == "-" {
+        Value::Null
+    } else {
+        Value::from(raw)
+    }
+}
+
+/// The `ACCESS_LOG_FORMAT` parser: a name or a `LogFormat`, compiled at start-up.
+pub struct FormatSetting;
+
+impl Parse for FormatSetting {
+    type Value = Vec<LogFormat>;
+    fn parse(&self, raw: &str) -> Result<Vec<LogFormat>, String> {
+        let formats: &[&str] = match raw.trim() {
+            "auto" => &[COMBINED, COMMON],
+            "combined" | "nginx" => &[COMBINED],
+            "common" => &[COMMON],
+            custom if custom.contains('%') => &[custom],
+            _ => return Err("not a format name, and no `%` directive in it".to_owned()),
+        };
+        formats.iter().map(|f| LogFormat::compile(f)).collect()
+    }
+    fn expects(&self) -> String {
+        "`auto`, `common`, `combined`, `nginx` or an Apache `LogFormat` string".to_owned()
+    }
+}
+
+/// Parses each record's line with the first format that matches.
+pub struct AccessLog {
+    formats: Vec<LogFormat>,
+}
+
+impl AccessLog {
+    /// Apache's `combined` format alone (also nginx's default).
+    pub fn combined() -> Self {
+        AccessLog {
+            formats: FormatSetting.parse("combined").unwrap_or_default(),
+        }
+    }
+
+    /// Reads `ACCESS_LOG_FORMAT`.
+    pub fn from_settings(
+        settings: &crate::settings::Settings,
+    ) -> Result<Self, crate::settings::SettingError> {
+        Ok(AccessLog {
+            formats: settings.get(&FORMAT)?,
+        })
+    }
+}
+
+impl Transform for AccessLog {
+    fn name(&self) -> &str {
+        "access-log"
+    }
+
+    fn apply(&self, record: &mut Record<'_>) -> Result<Verdict, TransformError> {
+        let text = String::from_utf8_lossy(record.bytes()).into_owned();
+        let line = text.trim_end_matches(['\n', '\r']);
+        if line.contains('\n') {
+            return Err("the record holds several lines; expected one access-log line".into());
+        }
+        let mut first_error = None;
+        for format in &self.formats {
+            match format.parse(line) {
+                Ok(object) => {
+                    record.set_json(Value::Object(object));
+                    return Ok(Verdict::Keep);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        Err(format!(
+            "does not match ACCESS_LOG_FORMAT: {}",
+            first_error.unwrap_or_default()
+        )
+        .into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(format: &str, line: &str) -> Result<Value, String> {
+        let formats = FormatSetting.parse(format)?;
+        let step = AccessLog { formats };
+        let mut record = Record::detached(line);
+        step.apply(&mut record).map_err(|e| e.to_string())?;
+        Ok(record.json().map_err(|e| e.to_string())?.clone())
+    }
+
+    #[test]
+    fn combined_lines_with_ipv6_dash_bytes_and_a_zone() {
+        let got = parse(
+            "auto",
+            r#"2001:db8::1 - frank [10/Oct/2000:13:55:36 -0700] "GET /a/b.html?x=1&y=2 HTTP/1.1" 304 - "https://example.com/" "Mozilla/5.0 (X11; \"quoted\")""#,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            json!({"host":"2001:db8::1","logname":null,"user":"frank","time":"2000-10-10T20:55:36Z",
+                "method":"GET","path":"/a/b.html","query":"x=1&y=2","protocol":"HTTP/1.1",
+                "request":"GET /a/b.html?x=1&y=2 HTTP/1.1","status":304,"bytes":null,
+                "referer":"https://example.com/","user_agent":"Mozilla/5.0 (X11; \"quoted\")"})
+        );
+    }
+
+    #[test]
+    fn common_lines_parse_under_auto() {
+        let got = parse(
+            "auto",
+            r#"64.242.88.10 - - [07/Mar/2004:16:10:02 -0800] "GET /mailman/listinfo/hsdivision HTTP/1.1" 200 6291"#,
+        )
+        .unwrap();
+        assert_eq!(got["time"], "2004-03-08T00:10:02Z");
+        assert_eq!(got["bytes"], 6291);
+        assert!(got.get("user_agent").is_none());
+    }
+
+    #[test]
+    fn custom_formats_and_odd_requests() {
+        let got = parse(
+            r#"%a %{X-Forwarded-For}i %t "%r" %>s %B %D"#,
+            r#"10.0.0.1 203.0.113.9 [01/May/2024:12:30:00 +0000] "\x16\x03\x01" 400 0 1234"#,
+        )
+        .unwrap();
+        assert_eq!(got["x_forwarded_for"], "203.0.113.9");
+        assert_eq!(got["method"], Value::Null);
+        assert_eq!(got["request"], r"\x16\x03\x01");
+        assert_eq!(got["duration_us"], 1234);
+    }
+
+    #[test]
+    fn lines_that_do_not_match_say_where() {
+        let err = parse("common", "not a log line").unwrap_err();
+        assert!(
+            err.contains("does not match ACCESS_LOG_FORMAT: the line ends early"),
+            "{err}"
+        );
+        let err = parse(
+            "common",
+            r#"h - - [07/Mar/2004:16:10:02 -0800] "GET / HTTP/1.1" 2x0 1"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.contains(r#"status "2x0" is not a whole number"#),
+            "{err}"
+        );
+        let err = parse("common", r#"h - - [yesterday] "GET / HTTP/1.1" 200 1"#).unwrap_err();
+        assert!(err.contains("time"), "{err}");
+        assert!(
+            parse("common", "a\nb")
+                .unwrap_err()
+                .contains("several lines")
+        );
+    }
+
+    #[test]
+    fn bad_formats_stop_at_start_up() {
+        assert!(FormatSetting.parse("apache").is_err());
+        assert!(
+            FormatSetting
+                .parse("%h%u")
+                .unwrap_err()
+                .contains("nothing between")
+        );
+        assert!(FormatSetting.parse("%h %Z").unwrap_err().contains("%Z"));
+        assert!(FormatSetting.parse("%h %{%d}t").is_err());
+    }
+}
