@@ -10,8 +10,9 @@ use base64_simd::STANDARD;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use firehose_transform::Pipeline;
 use firehose_transform::jq::Jq;
+use firehose_transform::settings::Parse;
 use firehose_transform::settings::{Env, Settings};
-use firehose_transform::transforms::access_log::AccessLog;
+use firehose_transform::transforms::access_log::{AccessLog, FormatSetting};
 use firehose_transform::transforms::enrich::{self, Enrich};
 use firehose_transform::transforms::filter::Filter;
 use firehose_transform::transforms::normalize::Normalize;
@@ -180,7 +181,11 @@ fn benches(c: &mut Criterion) {
             })
         });
         let (log_event, _) = batch(target, log_line);
-        let access_log = Pipeline::new().then(AccessLog::combined());
+        let access_log = Pipeline::new().then(AccessLog::new(
+            FormatSetting
+                .parse("combined")
+                .unwrap_or_else(|e| panic!("{e}")),
+        ));
         group.bench_function("access-log", |b| {
             b.iter(|| access_log.process(black_box(&log_event)))
         });

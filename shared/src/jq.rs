@@ -134,24 +134,14 @@ fn describe_load_errors(code: &str, errors: jaq_core::load::Errors<&str, ()>) ->
                     messages.push(format!("cannot load module {path}: {e}"));
                 }
             }
-            Error::Lex(errs) => {
-                for (expected, found) in errs {
-                    messages.push(format!(
-                        "expected {}, found {}",
-                        expected.as_str(),
-                        found_at(code, found)
-                    ));
-                }
-            }
-            Error::Parse(errs) => {
-                for (expected, found) in errs {
-                    messages.push(format!(
-                        "expected {}, found {}",
-                        expected.as_str(),
-                        found_at(code, found)
-                    ));
-                }
-            }
+            Error::Lex(errs) => messages.extend(
+                errs.into_iter()
+                    .map(|(expected, found)| mismatch(code, expected.as_str(), found)),
+            ),
+            Error::Parse(errs) => messages.extend(
+                errs.into_iter()
+                    .map(|(expected, found)| mismatch(code, expected.as_str(), found)),
+            ),
         }
     }
     messages.join("; ")
@@ -169,6 +159,11 @@ fn describe_compile_errors(code: &str, errors: jaq_core::compile::Errors<&str, (
         }
     }
     messages.join("; ")
+}
+
+/// What the lexer or parser expected, and what it found instead.
+fn mismatch(code: &str, expected: &str, found: &str) -> String {
+    format!("expected {expected}, found {}", found_at(code, found))
 }
 
 /// `"x" at column 3`, or `end of input`, for what the lexer or parser stopped at.

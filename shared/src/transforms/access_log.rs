@@ -236,7 +236,7 @@ fn fill(object: &mut Map<String, Value>, field: &Field, text: &str) -> Result<()
         Field::Time => {
             object.insert("time".to_owned(), TimestampFormat::Iso.write(time(text)?));
         }
-        Field::Request => request(object, text),
+        Field::Request => request(object, text)?,
     }
     Ok(())
 }
@@ -271,7 +271,7 @@ fn time(text: &str) -> Result<Timestamp, String> {
 /// The request line, raw and split: `GET /a?b=1 HTTP/1.1`. A line that is not
 /// a request (`-`, or the bytes of a TLS handshake sent to a plain port) keeps
 /// only `request`, with the parts `null`.
-fn request(object: &mut Map<String, Value>, text: &str) {
+fn request(object: &mut Map<String, Value>, text: &str) -> Result<(), String> {
     let raw = unescape(text);
     let parts: Vec<&str> = raw.split(' ').collect();
     let (method, target, protocol) = match parts.as_slice() {
@@ -295,15 +295,11 @@ fn request(object: &mut Map<String, Value>, text: &str) {
         "protocol".to_owned(),
         text_or_null(protocol.filter(|_| method.is_some())),
     );
-    object.insert("request".to_owned(), dash_or(raw));
-}
-
-fn dash_or(raw: String) -> Value {
-    if raw == "-" {
-        Value::Null
-    } else {
-        Value::from(raw)
-    }
+    object.insert(
+        "request".to_owned(),
+        dash_is_null(&raw, |t| Ok(Value::from(t)))?,
+    );
+    Ok(())
 }
 
 /// The `ACCESS_LOG_FORMAT` parser: a name or a `LogFormat`, compiled at start-up.
@@ -332,11 +328,9 @@ pub struct AccessLog {
 }
 
 impl AccessLog {
-    /// Apache's `combined` format alone (also nginx's default).
-    pub fn combined() -> Self {
-        AccessLog {
-            formats: FormatSetting.parse("combined").unwrap_or_default(),
-        }
+    /// Tries each format in turn; the first that matches a line parses it.
+    pub fn new(formats: Vec<LogFormat>) -> Self {
+        AccessLog { formats }
     }
 
     /// Reads `ACCESS_LOG_FORMAT`.

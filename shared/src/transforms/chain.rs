@@ -31,7 +31,12 @@ pub const SETTINGS: SettingGroup = SettingGroup {
 /// step that is not in the chain: it would otherwise be silently ignored.
 pub fn from_settings(settings: &Settings) -> Result<Pipeline, SettingError> {
     let names = settings.get(&STEPS)?;
-    let raw = names.join(",");
+    // The value as the user wrote it, for messages.
+    let raw = settings
+        .env()
+        .get(STEPS.name)
+        .unwrap_or_default()
+        .to_owned();
     let mut chosen: Vec<&BuiltIn> = Vec::new();
     for name in &names {
         let step = BUILT_IN
