@@ -88,6 +88,14 @@ pub fn read(path: &str) -> Vec<u8> {
     std::fs::read(repo().join(path)).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
 }
 
+/// The bytes gzipped, as CloudWatch Logs sends its payloads.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
 /// An event whose records carry these bytes.
 pub fn event(records: &[&[u8]]) -> Vec<u8> {
     let records: Vec<serde_json::Value> = records

@@ -2,9 +2,9 @@
 //! declarations, and run through the real binaries.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use firehose_e2e::{answers, binary, invocation_logs, kinesis_event, read, repo, start};
+use firehose_e2e::{answers, binary, gzip, invocation_logs, kinesis_event, read, repo, start};
 use firehose_transform::Outcome;
-use firehose_transform::transforms::{self, chain};
+use firehose_transform::transforms::{self, BUILT_IN, chain};
 use firehose_transform::{lambda, settings};
 use serde_json::Value;
 
@@ -48,7 +48,10 @@ struct Example {
 #[derive(Default)]
 struct Case {
     input: String,
-    /// `Dropped`, `ProcessingFailed: reason`, or the data (its final `\n` not shown).
+    /// `in (gzip):`: the record is the input gzipped, as CloudWatch Logs sends it.
+    gzip: bool,
+    /// `Dropped`, `ProcessingFailed: reason`, or the data (its final `\n` not
+    /// shown); data of several lines takes an `out:` line each.
     output: String,
     /// `name=value, name=value`, or empty.
     keys: String,
@@ -70,8 +73,18 @@ fn examples(readme: &str) -> Vec<Example> {
                     input: input.trim_start().to_owned(),
                     ..Case::default()
                 });
+            } else if let Some(input) = line.strip_prefix("in (gzip):") {
+                example.cases.push(Case {
+                    input: input.trim_start().to_owned(),
+                    gzip: true,
+                    ..Case::default()
+                });
             } else if let Some(output) = line.strip_prefix("out:") {
-                example.cases.last_mut().unwrap().output = output.trim_start().to_owned();
+                let case = example.cases.last_mut().unwrap();
+                if !case.output.is_empty() {
+                    case.output.push('\n');
+                }
+                case.output += output.trim_start();
             } else if let Some(keys) = line.strip_prefix("keys:") {
                 example.cases.last_mut().unwrap().keys = keys.trim_start().to_owned();
             } else {
@@ -88,14 +101,8 @@ fn examples(readme: &str) -> Vec<Example> {
 fn every_readme_example_is_what_the_binary_does() {
     let readme = String::from_utf8(read("README.md")).unwrap();
     let examples = examples(&readme);
-    for name in [
-        "normalize",
-        "filter",
-        "validate",
-        "enrich",
-        "pipeline",
-        "access-log",
-    ] {
+    let names = BUILT_IN.iter().map(|b| b.name).chain(["pipeline"]);
+    for name in names {
         assert!(
             examples
                 .iter()
@@ -110,7 +117,15 @@ fn every_readme_example_is_what_the_binary_does() {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let mut function = start(&binary(&example.binary), &env);
-        let inputs: Vec<&[u8]> = example.cases.iter().map(|c| c.input.as_bytes()).collect();
+        let records: Vec<Vec<u8>> = example
+            .cases
+            .iter()
+            .map(|c| match c.gzip {
+                true => gzip(c.input.as_bytes()),
+                false => c.input.as_bytes().to_vec(),
+            })
+            .collect();
+        let inputs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
         let reply = function.invoke(&kinesis_event(&inputs)).unwrap();
         let firehose_transform::local::Reply::Response(response) = reply else {
             panic!("{}: {reply:?}\n{:#?}", example.binary, function.logs());

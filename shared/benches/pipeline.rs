@@ -1,10 +1,13 @@
 //! The pipeline on a seeded, generated batch of access-log records, with a
 //! plain serde_json parse-and-serialise of the same payloads as the yardstick:
-//! each built-in step alone, partition keys, and the chain of four steps.
+//! each built-in step alone, partition keys, and the chain of four steps; and
+//! CloudWatch Logs payloads unpacked, in each output format.
 //!
 //! `cargo bench -p firehose-transform`; numbers go in the README.
 
 use std::hint::black_box;
+
+use std::io::Write;
 
 use base64_simd::STANDARD;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -13,11 +16,14 @@ use firehose_transform::jq::Jq;
 use firehose_transform::settings::Parse;
 use firehose_transform::settings::{Env, Settings};
 use firehose_transform::transforms::access_log::{AccessLog, FormatSetting};
+use firehose_transform::transforms::cloudwatch_logs::{CloudWatchLogs, EventFormat};
 use firehose_transform::transforms::enrich::{self, Enrich};
 use firehose_transform::transforms::filter::Filter;
 use firehose_transform::transforms::normalize::Normalize;
 use firehose_transform::transforms::partition_keys::PartitionKeys;
 use firehose_transform::transforms::validate::Validate;
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 
 /// The access-log schema, for records as generated (`raw`) or after normalize.
@@ -112,6 +118,33 @@ fn log_line(rng: &mut fastrand::Rng, _: usize) -> Vec<u8> {
     .into_bytes()
 }
 
+/// One gzip CloudWatch Logs payload of 40 Lambda log events, half of them JSON.
+fn cloudwatch_payload(rng: &mut fastrand::Rng, i: usize) -> Vec<u8> {
+    let events: Vec<Value> = (0..40)
+        .map(|n| {
+            let message = match n % 2 {
+                0 => format!(
+                    r#"{{"level":"INFO","request_id":"{:016x}","path":"/api/v1/orders","duration_ms":{}}}"#,
+                    rng.u64(..),
+                    rng.u32(..2000)
+                ),
+                _ => format!(
+                    "REPORT RequestId: {:016x} Duration: {}.{:02} ms Billed Duration: 3 ms Memory Size: 128 MB",
+                    rng.u64(..),
+                    rng.u8(..100),
+                    rng.u8(..100)
+                ),
+            };
+            json!({"id": format!("{:056}", i * 40 + n), "timestamp": 1_714_566_600_000_u64 + rng.u64(..60_000), "message": message})
+        })
+        .collect();
+    let payload = json!({"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "/aws/lambda/orders",
+        "logStream": "2024/05/01/[$LATEST]0f1e2d3c", "subscriptionFilters": ["to-firehose"], "logEvents": events});
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    let written = encoder.write_all(&serde_json::to_vec(&payload).unwrap_or_default());
+    written.and_then(|()| encoder.finish()).unwrap_or_default()
+}
+
 fn json_record(rng: &mut fastrand::Rng, i: usize) -> Vec<u8> {
     serde_json::to_vec(&record(rng, i)).unwrap_or_default()
 }
@@ -189,6 +222,25 @@ fn benches(c: &mut Criterion) {
         group.bench_function("access-log", |b| {
             b.iter(|| access_log.process(black_box(&log_event)))
         });
+        group.finish();
+    }
+    // Logs grow about tenfold when unpacked, so CloudWatch Logs requests are
+    // small: AWS's blueprint recommends a 256 KB buffer.
+    for (name, target) in [("256KB", 256_000), ("1MB", 1_000_000)] {
+        let (event, _) = batch(target, cloudwatch_payload);
+        let mut group = c.benchmark_group(format!("cloudwatch-logs-{name}"));
+        group.throughput(Throughput::Bytes(event.len() as u64));
+        group.sample_size(30);
+        for (output, format) in [
+            ("json", EventFormat::Json { embed_json: false }),
+            ("json-embedded", EventFormat::Json { embed_json: true }),
+            ("message", EventFormat::Message),
+        ] {
+            let pipeline = Pipeline::new()
+                .then(CloudWatchLogs::new(format, 16 << 20))
+                .with_response_limit(usize::MAX);
+            group.bench_function(output, |b| b.iter(|| pipeline.process(black_box(&event))));
+        }
         group.finish();
     }
 }

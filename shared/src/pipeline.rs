@@ -14,7 +14,7 @@ use crate::codec;
 use crate::contract::{Event, EventRecord, Outcome};
 use crate::metrics::Summary;
 use crate::panic;
-use crate::record::{Output, Record};
+use crate::record::{Output, Record, Split};
 use crate::response::{Data, ResponseWriter};
 use crate::text;
 use crate::transform::{Transform, Verdict};
@@ -154,25 +154,21 @@ impl Pipeline {
         };
         let canonical = decoded.canonical;
         let mut record = Record::new(event, source, decoded.bytes);
-        for step in &self.steps {
-            let reason = match panic::catch(|| step.apply(&mut record)) {
-                Ok(Ok(Verdict::Keep)) => continue,
-                Ok(Ok(Verdict::Drop)) => {
-                    return writer.write(id, Outcome::Dropped, Data::Empty, &no_keys);
-                }
-                Ok(Err(e)) => e.to_string(),
-                Err(panicked) => panicked,
-            };
-            // Reasons may quote a value of any size (a validator's message does).
-            let reason = text::shorten(&reason, MAX_REASON_CHARS);
-            warn!(record_id = id, step = step.name(), reason = %reason, "record failed");
-            let original = record.into_original();
-            return writer.write(
-                id,
-                Outcome::ProcessingFailed,
-                original_data(canonical, &source.data, &original),
-                &no_keys,
-            );
+        match run_steps(&self.steps, &mut record) {
+            Ok(Verdict::Keep) => {}
+            Ok(Verdict::Drop) => return writer.write(id, Outcome::Dropped, Data::Empty, &no_keys),
+            Err(failure) => {
+                // Reasons may quote a value of any size (a validator's message does).
+                let reason = text::shorten(&failure.reason, MAX_REASON_CHARS);
+                warn!(record_id = id, step = failure.step, reason = %reason, "record failed");
+                let original = record.into_original();
+                return writer.write(
+                    id,
+                    Outcome::ProcessingFailed,
+                    original_data(canonical, &source.data, &original),
+                    &no_keys,
+                );
+            }
         }
         let (output, keys) = record.finish();
         let data = match &output {
@@ -181,6 +177,87 @@ impl Pipeline {
         };
         writer.write(id, Outcome::Ok, data, &keys)
     }
+}
+
+/// Why a record failed: the step, and its reason.
+struct Failure<'s> {
+    step: &'s str,
+    reason: String,
+}
+
+/// Runs the steps on a record, catching a panic as a failure. When a step
+/// splits the record, the steps after it run on each item instead.
+fn run_steps<'s>(
+    steps: &'s [Box<dyn Transform>],
+    record: &mut Record<'_>,
+) -> Result<Verdict, Failure<'s>> {
+    for (i, step) in steps.iter().enumerate() {
+        let reason = match panic::catch(|| step.apply(record)) {
+            Ok(Ok(Verdict::Keep)) => match record.take_split() {
+                Some(split) => return run_split(step.name(), &steps[i + 1..], record, split),
+                None => continue,
+            },
+            Ok(Ok(Verdict::Drop)) => return Ok(Verdict::Drop),
+            Ok(Err(e)) => e.to_string(),
+            Err(panicked) => panicked,
+        };
+        return Err(Failure {
+            step: step.name(),
+            reason,
+        });
+    }
+    Ok(Verdict::Keep)
+}
+
+/// Runs the remaining steps on each item of a split record and joins what they
+/// kept into the record. One failing item fails the record, so nothing is lost;
+/// the items must agree on partition keys, as one record lands under one prefix.
+fn run_split<'s>(
+    splitter: &'s str,
+    steps: &'s [Box<dyn Transform>],
+    record: &mut Record<'_>,
+    split: Split<'_>,
+) -> Result<Verdict, Failure<'s>> {
+    let total = split.parts.len();
+    let mut joined = Vec::new();
+    let mut keys: Option<(usize, BTreeMap<String, String>)> = None;
+    for (n, mut part) in split.parts.into_iter().enumerate() {
+        let item = || format!("{} {} of {total}", split.item, n + 1);
+        match run_steps(steps, &mut part) {
+            Ok(Verdict::Keep) => {}
+            Ok(Verdict::Drop) => continue,
+            Err(failure) => {
+                return Err(Failure {
+                    step: failure.step,
+                    reason: format!("{}: {}", item(), failure.reason),
+                });
+            }
+        }
+        let (output, part_keys) = part.finish();
+        match &keys {
+            Some((first, first_keys)) if *first_keys != part_keys => {
+                return Err(Failure {
+                    step: splitter,
+                    reason: format!(
+                        "{} has partition keys {part_keys:?} but {} {} of {total} has {first_keys:?}; \
+                         one record lands under one S3 prefix",
+                        item(),
+                        split.item,
+                        first + 1
+                    ),
+                });
+            }
+            Some(_) => {}
+            None => keys = Some((n, part_keys)),
+        }
+        joined.extend(output.into_bytes());
+    }
+    let Some((_, keys)) = keys else {
+        return Ok(Verdict::Drop);
+    };
+    record.set_bytes(joined);
+    record.set_partition_keys(keys);
+    Ok(Verdict::Keep)
 }
 
 /// A record's original bytes as response data: the text they came in when that
@@ -277,6 +354,61 @@ mod tests {
             ]
         );
         assert_eq!((summary.ok, summary.dropped, summary.failed), (1, 1, 3));
+    }
+
+    /// Splits `a,b,c` into items; the step after it sees each item alone.
+    fn split_then(step: impl Transform + 'static) -> Pipeline {
+        Pipeline::new()
+            .then(transform_fn("split", |r| {
+                let items: Vec<Vec<u8>> = r
+                    .text()?
+                    .split(',')
+                    .map(|i| i.as_bytes().to_vec())
+                    .collect();
+                r.split("item", items);
+                Ok(Verdict::Keep)
+            }))
+            .then(step)
+    }
+
+    #[test]
+    fn steps_after_a_split_run_on_each_item() {
+        let pipeline = split_then(transform_fn("per-item", |r| match r.text()? {
+            "drop" => Ok(Verdict::Drop),
+            "fail" => Err("asked to fail".into()),
+            item => {
+                let upper = item.to_uppercase();
+                r.set_partition_key("k", if upper == "Z" { "z" } else { "x" });
+                r.set_bytes(upper + ";");
+                Ok(Verdict::Keep)
+            }
+        }));
+        let (response, summary) = run(
+            &pipeline,
+            &event(&[
+                ("1", "YSxkcm9wLGI="), // a,drop,b
+                ("2", "YSxmYWlsLGI="), // a,fail,b
+                ("3", "ZHJvcCxkcm9w"), // drop,drop
+                ("4", "YSx6"),         // a,z: the keys disagree
+            ]),
+        );
+        let results: Vec<_> = response
+            .records
+            .iter()
+            .map(|r| (r.result, r.data.as_str()))
+            .collect();
+        assert_eq!(
+            results,
+            [
+                (Outcome::Ok, "QTtCOw=="), // A;B;
+                (Outcome::ProcessingFailed, "YSxmYWlsLGI="),
+                (Outcome::Dropped, ""),
+                (Outcome::ProcessingFailed, "YSx6"),
+            ]
+        );
+        let keys = response.records[0].metadata.as_ref().unwrap();
+        assert_eq!(keys.partition_keys["k"], "x");
+        assert_eq!((summary.ok, summary.dropped, summary.failed), (1, 1, 2));
     }
 
     #[test]

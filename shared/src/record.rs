@@ -25,6 +25,15 @@ pub struct Record<'e> {
     json_changed: bool,
     json_newline: bool,
     partition_keys: BTreeMap<String, String>,
+    /// The items a step split this record into, waiting for the steps after it.
+    split: Option<Split<'e>>,
+}
+
+/// A record split into items: each runs through the remaining steps on its own.
+pub(crate) struct Split<'e> {
+    /// What one item is, for failure reasons: `log event`.
+    pub(crate) item: &'static str,
+    pub(crate) parts: Vec<Record<'e>>,
 }
 
 /// What a finished record carries out of the pipeline.
@@ -32,6 +41,14 @@ pub(crate) enum Output {
     /// Nothing changed: the original bytes go back as they came.
     Unchanged(Vec<u8>),
     Changed(Vec<u8>),
+}
+
+impl Output {
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Output::Unchanged(bytes) | Output::Changed(bytes) => bytes,
+        }
+    }
 }
 
 static DETACHED_EVENT: Event<'static> = Event {
@@ -64,6 +81,7 @@ impl<'e> Record<'e> {
             json_changed: false,
             json_newline: true,
             partition_keys: BTreeMap::new(),
+            split: None,
         }
     }
 
@@ -163,6 +181,24 @@ impl<'e> Record<'e> {
         self.json_newline = newline;
     }
 
+    /// Splits the record into items, each its own bytes (a log event's line);
+    /// `item` names one, for failure reasons.
+    /// The steps after this one run on each item as if it were a record of its
+    /// own, with this record's metadata; their outputs are joined, in order, into
+    /// this record's data. The record is `Dropped` when every item is, and
+    /// `ProcessingFailed`, with its original bytes, when any item fails.
+    pub fn split(&mut self, item: &'static str, parts: impl IntoIterator<Item = Vec<u8>>) {
+        let parts = parts
+            .into_iter()
+            .map(|bytes| Record::new(self.event, self.source, bytes))
+            .collect();
+        self.split = Some(Split { item, parts });
+    }
+
+    pub(crate) fn take_split(&mut self) -> Option<Split<'e>> {
+        self.split.take()
+    }
+
     /// Sets a dynamic-partitioning key for `!{partitionKeyFromLambda:name}`.
     pub fn set_partition_key(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.partition_keys.insert(name.into(), value.into());
@@ -187,6 +223,10 @@ impl<'e> Record<'e> {
             (None, None) => Output::Unchanged(self.original),
         };
         (output, self.partition_keys)
+    }
+
+    pub(crate) fn set_partition_keys(&mut self, keys: BTreeMap<String, String>) {
+        self.partition_keys = keys;
     }
 
     pub(crate) fn into_original(self) -> Vec<u8> {
@@ -225,9 +265,7 @@ mod tests {
     use serde_json::json;
 
     fn output_bytes(record: Record<'_>) -> Vec<u8> {
-        match record.finish().0 {
-            Output::Unchanged(b) | Output::Changed(b) => b,
-        }
+        record.finish().0.into_bytes()
     }
 
     #[test]

@@ -74,6 +74,15 @@ impl LocalFunction {
             .wait(&id, deadline, || !matches!(child.try_wait(), Ok(None)))
     }
 
+    /// The most memory the process has held so far (its peak resident set, as
+    /// Lambda's "Max Memory Used"), where the system tells (Linux).
+    pub fn peak_memory_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+
     /// The log lines (stdout and stderr) so far.
     pub fn logs(&self) -> Vec<String> {
         self.logs.lock().map(|l| l.clone()).unwrap_or_default()

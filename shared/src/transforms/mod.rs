@@ -4,6 +4,7 @@
 
 pub mod access_log;
 pub mod chain;
+pub mod cloudwatch_logs;
 pub mod enrich;
 pub mod filter;
 pub mod normalize;
@@ -78,5 +79,23 @@ pub const ACCESS_LOG: BuiltIn = BuiltIn {
     build: |settings| Ok(Box::new(access_log::AccessLog::from_settings(settings)?)),
 };
 
+pub const CLOUDWATCH_LOGS: BuiltIn = BuiltIn {
+    name: "cloudwatch-logs",
+    reads_raw_records: true,
+    settings: &cloudwatch_logs::SETTINGS,
+    build: |settings| {
+        Ok(Box::new(cloudwatch_logs::CloudWatchLogs::from_settings(
+            settings,
+        )?))
+    },
+};
+
 /// Every built-in step, in the order the README lists them.
-pub const BUILT_IN: &[&BuiltIn] = &[&NORMALIZE, &FILTER, &VALIDATE, &ENRICH, &ACCESS_LOG];
+pub const BUILT_IN: &[&BuiltIn] = &[
+    &NORMALIZE,
+    &FILTER,
+    &VALIDATE,
+    &ENRICH,
+    &ACCESS_LOG,
+    &CLOUDWATCH_LOGS,
+];
