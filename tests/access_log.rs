@@ -2,8 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use firehose_e2e::{
-    ADVERSARIAL_FIXTURES, PUBLIC_FIXTURES, answers, binary, golden, golden_cases, kinesis_event,
-    outcome, read, respond, start, start_up_error,
+    ADVERSARIAL_FIXTURES, PUBLIC_FIXTURES, answers, binary, csv_fields, csv_text, golden,
+    golden_cases, kinesis_event, outcome, read, respond, start, start_up_error,
 };
 use firehose_transform::Outcome;
 use serde_json::Value;
@@ -88,6 +88,75 @@ fn as_the_first_step_of_a_pipeline() {
     assert_eq!(second["user"], "frank");
 }
 
+/// CSV rows hold exactly the JSON output's fields, in order, read back by a
+/// real CSV reader: a request line holding commas and quotes stays one field
+/// (the blueprint writes it unquoted, shifting every column after it).
+#[test]
+fn csv_rows_hold_the_json_fields_in_order() {
+    let lines = log_lines();
+    let records: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
+    let event = kinesis_event(&records);
+    let mut json_function = start(&binary(BINARY), &[]);
+    let mut csv_function = start(&binary(BINARY), &[("ACCESS_LOG_OUTPUT", "csv")]);
+    let as_json = answers(&respond(&mut json_function, &event));
+    let as_csv = answers(&respond(&mut csv_function, &event));
+    let columns = [
+        "host",
+        "logname",
+        "user",
+        "time",
+        "method",
+        "path",
+        "query",
+        "protocol",
+        "request",
+        "status",
+        "bytes",
+        "referer",
+        "user_agent",
+    ];
+    let mut quoted = 0;
+    for (json, csv) in as_json.iter().zip(&as_csv) {
+        assert_eq!(json.result, csv.result);
+        if json.result != Outcome::Ok {
+            continue;
+        }
+        let object: Value = serde_json::from_slice(&json.data).unwrap();
+        let expected: Vec<String> = columns.iter().map(|c| csv_text(&object[*c])).collect();
+        assert_eq!(csv_fields(&csv.data), expected);
+        quoted += usize::from(csv.data.contains(&b'"'));
+    }
+    assert!(quoted > 0, "some fields needed quoting");
+    golden_cases(
+        BINARY,
+        &["sam/firehose-apachelog.json"],
+        &[("ACCESS_LOG_OUTPUT", "csv")],
+        "access-log-csv",
+    );
+}
+
+#[test]
+fn csv_columns_may_name_fields_later_steps_add() {
+    let line = br#"203.0.113.9 - - [01/May/2024:12:30:00 +0000] "GET /a,b?q=\"x\" HTTP/1.1" 200 512 "-" "curl/8.5""#;
+    let mut function = start(
+        &binary("firehose-pipeline"),
+        &[
+            ("PIPELINE_STEPS", "access-log,enrich"),
+            ("ACCESS_LOG_OUTPUT", "csv"),
+            (
+                "ACCESS_LOG_CSV_COLUMNS",
+                "time,shard,status,path,query,referer",
+            ),
+            ("ENRICH_SHARD_ID_FIELD", "shard"),
+        ],
+    );
+    let answers = answers(&respond(&mut function, &kinesis_event(&[line])));
+    assert_eq!(
+        String::from_utf8(answers[0].data.clone()).unwrap(),
+        "2024-05-01T12:30:00Z,shardId-000000000001,200,\"/a,b\",\"q=\"\"x\"\"\",\n"
+    );
+}
+
 #[test]
 fn a_bad_format_stops_it_at_start_up() {
     let (error_type, message) = start_up_error(BINARY, &[("ACCESS_LOG_FORMAT", "%h %Q")]);
@@ -104,4 +173,9 @@ fn a_bad_format_stops_it_at_start_up() {
         ],
     );
     assert!(message.contains("must come first"), "{message}");
+    let (_, message) = start_up_error(BINARY, &[("ACCESS_LOG_CSV_COLUMNS", "host,time")]);
+    assert_eq!(
+        message,
+        "ACCESS_LOG_CSV_COLUMNS applies to ACCESS_LOG_OUTPUT=csv only"
+    );
 }

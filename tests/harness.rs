@@ -88,6 +88,32 @@ pub fn read(path: &str) -> Vec<u8> {
     std::fs::read(repo().join(path)).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
 }
 
+/// The fields of a CSV record, read back with a real CSV reader.
+pub fn csv_fields(data: &[u8]) -> Vec<String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(data);
+    let mut records = reader.records();
+    let fields: Vec<String> = records
+        .next()
+        .unwrap()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert!(records.next().is_none(), "one row per record");
+    fields
+}
+
+/// A JSON field as the CSV output writes it: text as is, `null` empty, anything else as JSON.
+pub fn csv_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// The bytes gzipped, as CloudWatch Logs sends its payloads.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write;

@@ -19,6 +19,7 @@ use firehose_transform::transforms::access_log::{AccessLog, FormatSetting};
 use firehose_transform::transforms::cloudwatch_logs::{CloudWatchLogs, EventFormat};
 use firehose_transform::transforms::enrich::{self, Enrich};
 use firehose_transform::transforms::filter::Filter;
+use firehose_transform::transforms::line_output::LineOutput;
 use firehose_transform::transforms::normalize::Normalize;
 use firehose_transform::transforms::partition_keys::PartitionKeys;
 use firehose_transform::transforms::validate::Validate;
@@ -218,6 +219,7 @@ fn benches(c: &mut Criterion) {
             FormatSetting
                 .parse("combined")
                 .unwrap_or_else(|e| panic!("{e}")),
+            LineOutput::Json,
         ));
         group.bench_function("access-log", |b| {
             b.iter(|| access_log.process(black_box(&log_event)))

@@ -24,6 +24,7 @@
 
 mod codec;
 pub mod contract;
+mod csv_row;
 #[cfg(feature = "aws-lambda-events")]
 pub mod interop;
 pub mod jq;

@@ -2,10 +2,12 @@
 //! serialised once when the chain is done.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::contract::{Event, EventRecord, KinesisRecordMetadata};
+use crate::csv_row::csv_row;
 use crate::transform::TransformError;
 
 /// One record as the steps of a pipeline see it.
@@ -24,6 +26,8 @@ pub struct Record<'e> {
     /// out; only then is it serialised, so read-only steps pass bytes through.
     json_changed: bool,
     json_newline: bool,
+    /// Columns to write the JSON payload as, one CSV row, instead of JSON.
+    csv_columns: Option<Arc<[String]>>,
     partition_keys: BTreeMap<String, String>,
     /// The items a step split this record into, waiting for the steps after it.
     split: Option<Split<'e>>,
@@ -80,6 +84,7 @@ impl<'e> Record<'e> {
             json: None,
             json_changed: false,
             json_newline: true,
+            csv_columns: None,
             partition_keys: BTreeMap::new(),
             split: None,
         }
@@ -166,6 +171,7 @@ impl<'e> Record<'e> {
     pub fn set_bytes(&mut self, bytes: impl Into<Vec<u8>>) {
         self.json = None;
         self.json_changed = false;
+        self.csv_columns = None;
         self.bytes = Some(bytes.into());
     }
 
@@ -199,6 +205,12 @@ impl<'e> Record<'e> {
         self.split.take()
     }
 
+    /// Writes the JSON payload, when the chain is done, as one CSV row of these
+    /// columns rather than as JSON; steps in between still see JSON.
+    pub fn set_csv_columns(&mut self, columns: Arc<[String]>) {
+        self.csv_columns = Some(columns);
+    }
+
     /// Sets a dynamic-partitioning key for `!{partitionKeyFromLambda:name}`.
     pub fn set_partition_key(&mut self, name: impl Into<String>, value: impl Into<String>) {
         self.partition_keys.insert(name.into(), value.into());
@@ -210,6 +222,12 @@ impl<'e> Record<'e> {
     }
 
     pub(crate) fn finish(self) -> (Output, BTreeMap<String, String>) {
+        if let (Some(columns), Some(value)) = (&self.csv_columns, &self.json) {
+            return (
+                Output::Changed(csv_row(value, columns)),
+                self.partition_keys,
+            );
+        }
         let changed = self.json.filter(|_| self.json_changed);
         let output = match (changed, self.bytes) {
             (Some(value), _) => {
@@ -308,6 +326,15 @@ mod tests {
         r.json().unwrap();
         r.set_json_newline(false);
         assert_eq!(output_bytes(r), b"{}");
+    }
+
+    #[test]
+    fn csv_columns_write_the_final_json_as_a_row() {
+        let mut r = Record::detached("");
+        r.set_json(json!({"a": "x,y", "b": 1}));
+        r.set_csv_columns(Arc::from(["b".to_owned(), "a".to_owned()]));
+        r.json_object().unwrap().insert("b".to_owned(), json!(2));
+        assert_eq!(output_bytes(r), b"2,\"x,y\"\n");
     }
 
     #[test]

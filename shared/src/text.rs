@@ -1,4 +1,5 @@
-//! Bounded text for messages and log lines, which may quote values of any size.
+//! Text helpers: bounded text for messages and log lines, which may quote
+//! values of any size, and names made fit for Glue columns.
 
 /// `text` cut to `max_chars` characters, with `…` when something was cut.
 pub(crate) fn shorten(text: &str, max_chars: usize) -> String {
@@ -6,6 +7,20 @@ pub(crate) fn shorten(text: &str, max_chars: usize) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_owned(),
     }
+}
+
+/// `User-Agent` → `user_agent`: lower case, anything but letters and digits as `_`,
+/// so that a Glue column can match the name.
+pub(crate) fn snake_case(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

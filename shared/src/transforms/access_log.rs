@@ -11,8 +11,10 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 
 use crate::record::Record;
-use crate::settings::{Parse, Setting, SettingGroup};
+use crate::settings::{Choice, Names, Parse, Setting, SettingError, SettingGroup, Settings};
+use crate::text::snake_case;
 use crate::transform::{Transform, TransformError, Verdict};
+use crate::transforms::line_output::{self, LineOutput};
 use crate::transforms::timestamp::TimestampFormat;
 
 /// Apache's `common` format.
@@ -28,10 +30,26 @@ pub const FORMAT: Setting<FormatSetting> = Setting {
     parser: FormatSetting,
 };
 
+pub const OUTPUT: Setting<Choice> = Setting {
+    name: "ACCESS_LOG_OUTPUT",
+    default: Some("json"),
+    doc: "`json`: one object per line. `csv`: one CSV row per line (RFC 4180 quoting), columns as \
+          `ACCESS_LOG_CSV_COLUMNS` lists them.",
+    parser: line_output::OUTPUT_CHOICE,
+};
+
+pub const CSV_COLUMNS: Setting<Names> = Setting {
+    name: "ACCESS_LOG_CSV_COLUMNS",
+    default: None,
+    doc: "The CSV columns, in order: any field names, including fields later steps add. Unset: the format's \
+          fields, in the order of the JSON output.",
+    parser: Names,
+};
+
 /// The settings of `firehose-access-log`.
 pub const SETTINGS: SettingGroup = SettingGroup {
     prefix: "ACCESS_LOG_",
-    settings: &[&FORMAT],
+    settings: &[&FORMAT, &OUTPUT, &CSV_COLUMNS],
 };
 
 /// One piece of a `LogFormat`.
@@ -103,6 +121,21 @@ impl LogFormat {
             tokens.push(Token::Literal(literal));
         }
         Ok(LogFormat { tokens })
+    }
+
+    /// The fields a parsed line has, in order.
+    pub fn fields(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        for token in &self.tokens {
+            match token {
+                Token::Literal(_) => {}
+                Token::Field(Field::Text(name) | Field::Number(name)) => names.push(name.clone()),
+                Token::Field(Field::Time) => names.push("time".to_owned()),
+                Token::Field(Field::Request) => names
+                    .extend(["method", "path", "query", "protocol", "request"].map(str::to_owned)),
+            }
+        }
+        names
     }
 
     /// Parses one line into a JSON object.
@@ -202,19 +235,8 @@ fn field(directive: char, argument: Option<&str>) -> Result<Field, String> {
     }
 }
 
-/// `User-Agent` → `user_agent`: a name a Glue column can match.
 fn header_name(prefix: &str, header: &str) -> String {
-    let name: String = header
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{prefix}{name}")
+    format!("{prefix}{}", snake_case(header))
 }
 
 fn fill(object: &mut Map<String, Value>, field: &Field, text: &str) -> Result<(), String> {
@@ -325,21 +347,21 @@ impl Parse for FormatSetting {
 /// Parses each record's line with the first format that matches.
 pub struct AccessLog {
     formats: Vec<LogFormat>,
+    output: LineOutput,
 }
 
 impl AccessLog {
     /// Tries each format in turn; the first that matches a line parses it.
-    pub fn new(formats: Vec<LogFormat>) -> Self {
-        AccessLog { formats }
+    pub fn new(formats: Vec<LogFormat>, output: LineOutput) -> Self {
+        AccessLog { formats, output }
     }
 
-    /// Reads `ACCESS_LOG_FORMAT`.
-    pub fn from_settings(
-        settings: &crate::settings::Settings,
-    ) -> Result<Self, crate::settings::SettingError> {
-        Ok(AccessLog {
-            formats: settings.get(&FORMAT)?,
-        })
+    /// Reads the `ACCESS_LOG_` settings.
+    pub fn from_settings(settings: &Settings) -> Result<Self, SettingError> {
+        let formats = settings.get(&FORMAT)?;
+        let fields = formats.first().map(LogFormat::fields).unwrap_or_default();
+        let output = LineOutput::from_settings(settings, &OUTPUT, &CSV_COLUMNS, fields)?;
+        Ok(AccessLog::new(formats, output))
     }
 }
 
@@ -359,6 +381,9 @@ impl Transform for AccessLog {
             match format.parse(line) {
                 Ok(object) => {
                     record.set_json(Value::Object(object));
+                    if let LineOutput::Csv(columns) = &self.output {
+                        record.set_csv_columns(columns.clone());
+                    }
                     return Ok(Verdict::Keep);
                 }
                 Err(e) => {
@@ -381,7 +406,7 @@ mod tests {
 
     fn parse(format: &str, line: &str) -> Result<Value, String> {
         let formats = FormatSetting.parse(format)?;
-        let step = AccessLog { formats };
+        let step = AccessLog::new(formats, LineOutput::Json);
         let mut record = Record::detached(line);
         step.apply(&mut record).map_err(|e| e.to_string())?;
         Ok(record.json().map_err(|e| e.to_string())?.clone())
@@ -450,6 +475,18 @@ mod tests {
             parse("common", "a\nb")
                 .unwrap_err()
                 .contains("several lines")
+        );
+    }
+
+    #[test]
+    fn fields_follow_the_format() {
+        let formats = FormatSetting.parse("common").unwrap();
+        assert_eq!(
+            formats[0].fields(),
+            [
+                "host", "logname", "user", "time", "method", "path", "query", "protocol",
+                "request", "status", "bytes"
+            ]
         );
     }
 

@@ -7,8 +7,10 @@ pub mod chain;
 pub mod cloudwatch_logs;
 pub mod enrich;
 pub mod filter;
+pub mod line_output;
 pub mod normalize;
 pub mod partition_keys;
+pub mod syslog;
 pub mod timestamp;
 pub mod validate;
 
@@ -90,6 +92,13 @@ pub const CLOUDWATCH_LOGS: BuiltIn = BuiltIn {
     },
 };
 
+pub const SYSLOG: BuiltIn = BuiltIn {
+    name: "syslog",
+    reads_raw_records: true,
+    settings: &syslog::SETTINGS,
+    build: |settings| Ok(Box::new(syslog::Syslog::from_settings(settings)?)),
+};
+
 /// Every built-in step, in the order the README lists them.
 pub const BUILT_IN: &[&BuiltIn] = &[
     &NORMALIZE,
@@ -97,5 +106,6 @@ pub const BUILT_IN: &[&BuiltIn] = &[
     &VALIDATE,
     &ENRICH,
     &ACCESS_LOG,
+    &SYSLOG,
     &CLOUDWATCH_LOGS,
 ];
