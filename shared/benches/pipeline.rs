@@ -22,9 +22,11 @@ use firehose_transform::transforms::filter::Filter;
 use firehose_transform::transforms::line_output::LineOutput;
 use firehose_transform::transforms::normalize::Normalize;
 use firehose_transform::transforms::partition_keys::PartitionKeys;
+use firehose_transform::transforms::syslog::{Syslog, Year};
 use firehose_transform::transforms::validate::Validate;
 use flate2::Compression;
 use flate2::write::GzEncoder;
+use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
 /// The access-log schema, for records as generated (`raw`) or after normalize.
@@ -146,6 +148,35 @@ fn cloudwatch_payload(rng: &mut fastrand::Rng, i: usize) -> Vec<u8> {
     written.and_then(|()| encoder.finish()).unwrap_or_default()
 }
 
+/// One syslog line: RFC 3164 and RFC 5424 with structured data, alternately.
+fn syslog_line(rng: &mut fastrand::Rng, i: usize) -> Vec<u8> {
+    let line = if i % 2 == 0 {
+        format!(
+            "<{}>May  1 12:{:02}:{:02} web-{} sshd[{}]: Accepted publickey for deploy from 2001:db8::{:x} port {} ssh2",
+            rng.u8(..192),
+            rng.u8(..60),
+            rng.u8(..60),
+            rng.u8(..10),
+            rng.u16(..),
+            rng.u16(..),
+            rng.u16(1024..)
+        )
+    } else {
+        format!(
+            r#"<{}>1 2024-05-01T12:{:02}:{:02}.{:03}+02:00 fw-{} filterlog {} - [meta sequenceId="{}" src="203.0.113.{}"] block,in,tcp,443,"ünïcode""#,
+            rng.u8(..192),
+            rng.u8(..60),
+            rng.u8(..60),
+            rng.u16(..1000),
+            rng.u8(..10),
+            rng.u16(..),
+            rng.u32(..),
+            rng.u8(..)
+        )
+    };
+    line.into_bytes()
+}
+
 fn json_record(rng: &mut fastrand::Rng, i: usize) -> Vec<u8> {
     serde_json::to_vec(&record(rng, i)).unwrap_or_default()
 }
@@ -215,15 +246,67 @@ fn benches(c: &mut Criterion) {
             })
         });
         let (log_event, _) = batch(target, log_line);
-        let access_log = Pipeline::new().then(AccessLog::new(
+        let (syslog_event, _) = batch(target, syslog_line);
+        let combined = || {
             FormatSetting
                 .parse("combined")
-                .unwrap_or_else(|e| panic!("{e}")),
-            LineOutput::Json,
-        ));
-        group.bench_function("access-log", |b| {
-            b.iter(|| access_log.process(black_box(&log_event)))
-        });
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let csv =
+            |columns: &[&str]| LineOutput::Csv(columns.iter().map(|c| c.to_string()).collect());
+        let line_parsers = [
+            (
+                "access-log",
+                &log_event,
+                Pipeline::new().then(AccessLog::new(combined(), LineOutput::Json)),
+            ),
+            (
+                "access-log-csv",
+                &log_event,
+                Pipeline::new().then(AccessLog::new(
+                    combined(),
+                    csv(&[
+                        "time",
+                        "host",
+                        "method",
+                        "path",
+                        "status",
+                        "bytes",
+                        "user_agent",
+                    ]),
+                )),
+            ),
+            (
+                "syslog",
+                &syslog_event,
+                Pipeline::new().then(Syslog::new(
+                    Year::Arrival,
+                    TimeZone::UTC,
+                    false,
+                    LineOutput::Json,
+                )),
+            ),
+            (
+                "syslog-csv",
+                &syslog_event,
+                Pipeline::new().then(Syslog::new(
+                    Year::Arrival,
+                    TimeZone::UTC,
+                    true,
+                    csv(&[
+                        "timestamp",
+                        "hostname",
+                        "appname",
+                        "severity",
+                        "sd_meta_src",
+                        "message",
+                    ]),
+                )),
+            ),
+        ];
+        for (name, event, pipeline) in &line_parsers {
+            group.bench_function(*name, |b| b.iter(|| pipeline.process(black_box(event))));
+        }
         group.finish();
     }
     // Logs grow about tenfold when unpacked, so CloudWatch Logs requests are
