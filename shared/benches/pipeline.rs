@@ -150,7 +150,7 @@ fn cloudwatch_payload(rng: &mut fastrand::Rng, i: usize) -> Vec<u8> {
 
 /// One syslog line: RFC 3164 and RFC 5424 with structured data, alternately.
 fn syslog_line(rng: &mut fastrand::Rng, i: usize) -> Vec<u8> {
-    let line = if i % 2 == 0 {
+    let line = if i.is_multiple_of(2) {
         format!(
             "<{}>May  1 12:{:02}:{:02} web-{} sshd[{}]: Accepted publickey for deploy from 2001:db8::{:x} port {} ssh2",
             rng.u8(..192),
