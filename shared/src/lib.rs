@@ -22,6 +22,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "reingest")]
+pub mod aws_put;
 mod codec;
 pub mod contract;
 mod csv_row;

@@ -15,7 +15,7 @@ use crate::contract::{Event, EventRecord, Outcome};
 use crate::metrics::Summary;
 use crate::panic;
 use crate::record::{Output, Record, Split};
-use crate::response::{Data, ResponseWriter};
+use crate::response::{Data, Held, ResponseWriter};
 use crate::text;
 use crate::transform::{Transform, Verdict};
 
@@ -30,6 +30,23 @@ const MAX_REASON_CHARS: usize = 300;
 pub struct Pipeline {
     steps: Vec<Box<dyn Transform>>,
     response_limit: usize,
+    reingest: Option<Box<dyn Reingest>>,
+}
+
+/// Puts records whose output does not fit in the response back to their
+/// source, to come through again in another invocation (AWS's CloudWatch Logs
+/// blueprint does this). A record put back is `Dropped`; one that could not be
+/// is `ProcessingFailed`.
+pub trait Reingest: Send + Sync {
+    /// For each record, in order: put back, or why not.
+    fn reingest(&self, event: &Event<'_>, records: &[Overflowed<'_>]) -> Vec<Result<(), String>>;
+}
+
+/// A record whose output did not fit in the response.
+pub struct Overflowed<'e> {
+    pub source: &'e EventRecord<'e>,
+    /// The bytes it arrived with.
+    pub original: Vec<u8>,
 }
 
 /// A processed event: the response to return, and what happened.
@@ -67,6 +84,7 @@ impl Pipeline {
         Pipeline {
             steps: Vec::new(),
             response_limit: DEFAULT_RESPONSE_LIMIT_BYTES,
+            reingest: None,
         }
     }
 
@@ -79,6 +97,13 @@ impl Pipeline {
     /// Caps the serialised response at `bytes` (at most [`MAX_RESPONSE_BYTES`]).
     pub fn with_response_limit(mut self, bytes: usize) -> Self {
         self.response_limit = bytes.min(MAX_RESPONSE_BYTES);
+        self
+    }
+
+    /// Re-ingests records whose output does not fit in the response, rather
+    /// than failing them.
+    pub fn with_reingest(mut self, reingest: impl Reingest + 'static) -> Self {
+        self.reingest = Some(Box::new(reingest));
         self
     }
 
@@ -110,14 +135,32 @@ impl Pipeline {
             bytes_in,
             ..Summary::default()
         };
+        let mut held = Vec::new();
         for source in &event.records {
-            match self.answer(event, source, &mut writer) {
-                Outcome::Ok => summary.ok += 1,
-                Outcome::Dropped => summary.dropped += 1,
-                Outcome::ProcessingFailed => summary.failed += 1,
+            match self.answer(event, source, &mut writer, &mut held) {
+                Some(Outcome::Ok) => summary.ok += 1,
+                Some(Outcome::Dropped) => summary.dropped += 1,
+                Some(Outcome::ProcessingFailed) => summary.failed += 1,
+                None => {}
             }
         }
         summary.overflowed = writer.overflowed;
+        if let (Some(reingest), false) = (&self.reingest, held.is_empty()) {
+            let (answers, overflowed): (Vec<Held>, Vec<Overflowed<'_>>) = held.into_iter().unzip();
+            let results = reingest.reingest(event, &overflowed);
+            for ((answer, record), result) in answers.into_iter().zip(&overflowed).zip(results) {
+                match result {
+                    Ok(()) => summary.dropped += 1,
+                    Err(reason) => {
+                        let reason = text::shorten(&reason, MAX_REASON_CHARS);
+                        warn!(record_id = %record.source.record_id, step = "reingest", reason = %reason, "record failed");
+                        writer.settle_failed(answer);
+                        summary.failed += 1;
+                        summary.overflowed += 1;
+                    }
+                }
+            }
+        }
         if writer.overflowed > 0 {
             warn!(
                 records = writer.overflowed,
@@ -136,12 +179,14 @@ impl Pipeline {
         }
     }
 
-    fn answer(
+    /// Answers one record; `None` when the answer is held for re-ingestion.
+    fn answer<'e>(
         &self,
-        event: &Event<'_>,
-        source: &EventRecord<'_>,
+        event: &'e Event<'e>,
+        source: &'e EventRecord<'e>,
         writer: &mut ResponseWriter,
-    ) -> Outcome {
+        held: &mut Vec<(Held, Overflowed<'e>)>,
+    ) -> Option<Outcome> {
         let id = source.record_id.as_ref();
         let no_keys = BTreeMap::new();
         let decoded = match codec::decode(&source.data) {
@@ -149,33 +194,43 @@ impl Pipeline {
             Err(e) => {
                 // Nothing decodable to echo: Firehose keeps the original under processing-failed/.
                 warn!(record_id = id, step = "decode", reason = %e, "record failed");
-                return writer.write(id, Outcome::ProcessingFailed, Data::Empty, &no_keys);
+                return Some(writer.write(id, Outcome::ProcessingFailed, Data::Empty, &no_keys));
             }
         };
         let canonical = decoded.canonical;
         let mut record = Record::new(event, source, decoded.bytes);
         match run_steps(&self.steps, &mut record) {
             Ok(Verdict::Keep) => {}
-            Ok(Verdict::Drop) => return writer.write(id, Outcome::Dropped, Data::Empty, &no_keys),
+            Ok(Verdict::Drop) => {
+                return Some(writer.write(id, Outcome::Dropped, Data::Empty, &no_keys));
+            }
             Err(failure) => {
                 // Reasons may quote a value of any size (a validator's message does).
                 let reason = text::shorten(&failure.reason, MAX_REASON_CHARS);
                 warn!(record_id = id, step = failure.step, reason = %reason, "record failed");
                 let original = record.into_original();
-                return writer.write(
+                return Some(writer.write(
                     id,
                     Outcome::ProcessingFailed,
                     original_data(canonical, &source.data, &original),
                     &no_keys,
-                );
+                ));
             }
         }
+        // Kept only when it may be re-ingested: the output replaces it otherwise.
+        let original = self.reingest.as_ref().map(|_| record.original().to_vec());
         let (output, keys) = record.finish();
         let data = match &output {
             Output::Unchanged(original) => original_data(canonical, &source.data, original),
             Output::Changed(bytes) => Data::Bytes(bytes),
         };
-        writer.write(id, Outcome::Ok, data, &keys)
+        if let Some(original) = original
+            && !writer.fits(id, Outcome::Ok, &data, &keys)
+        {
+            held.push((writer.write_held(id), Overflowed { source, original }));
+            return None;
+        }
+        Some(writer.write(id, Outcome::Ok, data, &keys))
     }
 }
 
@@ -409,6 +464,58 @@ mod tests {
         let keys = response.records[0].metadata.as_ref().unwrap();
         assert_eq!(keys.partition_keys["k"], "x");
         assert_eq!((summary.ok, summary.dropped, summary.failed), (1, 1, 2));
+    }
+
+    /// Puts back records whose original text is `ok…`, refuses the others.
+    struct PickyReingest;
+
+    impl Reingest for PickyReingest {
+        fn reingest(&self, _: &Event<'_>, records: &[Overflowed<'_>]) -> Vec<Result<(), String>> {
+            records
+                .iter()
+                .map(|r| match r.original.starts_with(b"ok") {
+                    true => Ok(()),
+                    false => Err("refused".to_owned()),
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn records_that_do_not_fit_are_reingested_or_failed() {
+        // Each record grows to 400 bytes; the limit holds about two.
+        let grow = transform_fn("grow", |r| {
+            r.set_bytes(vec![b'x'; 400]);
+            Ok(Verdict::Keep)
+        });
+        let pipeline = Pipeline::new()
+            .then(grow)
+            .with_response_limit(1_500)
+            .with_reingest(PickyReingest);
+        // ok1, ok2, ok3, no4
+        let (response, summary) = run(
+            &pipeline,
+            &event(&[("1", "b2sx"), ("2", "b2sy"), ("3", "b2sz"), ("4", "bm80")]),
+        );
+        let results: Vec<_> = response.records.iter().map(|r| r.result).collect();
+        assert_eq!(
+            results,
+            [
+                Outcome::Ok,
+                Outcome::Ok,
+                Outcome::Dropped,
+                Outcome::ProcessingFailed
+            ]
+        );
+        assert_eq!(
+            (
+                summary.ok,
+                summary.dropped,
+                summary.failed,
+                summary.overflowed
+            ),
+            (2, 1, 1, 1)
+        );
     }
 
     #[test]

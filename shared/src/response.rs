@@ -22,6 +22,15 @@ const METADATA_OPEN: &str = "\",\"metadata\":{\"partitionKeys\":{";
 const METADATA_CLOSE: &str = "}}}";
 const ENTRY_CLOSE: &str = "\"}";
 
+/// A held answer's result and its closing quote, then padding; and what replaces them.
+const HELD_DROPPED: &[u8] = b"Dropped\"         ";
+const HELD_FAILED: &[u8] = b"ProcessingFailed\"";
+
+/// Where a held answer's result is, to settle it.
+pub struct Held {
+    at: usize,
+}
+
 /// The data of one answer.
 pub enum Data<'a> {
     /// `""`.
@@ -84,16 +93,53 @@ impl ResponseWriter {
         data: Data<'_>,
         keys: &BTreeMap<String, String>,
     ) -> Outcome {
-        let extra =
-            entry_len(id, outcome, data.encoded_len(), keys) as i64 - minimal_len(id) as i64;
-        if extra > self.budget {
+        if !self.fits(id, outcome, &data, keys) {
             self.overflowed += 1;
             self.write_entry(id, Outcome::ProcessingFailed, Data::Empty, &BTreeMap::new());
             return Outcome::ProcessingFailed;
         }
-        self.budget -= extra;
+        self.budget -=
+            entry_len(id, outcome, data.encoded_len(), keys) as i64 - minimal_len(id) as i64;
         self.write_entry(id, outcome, data, keys);
         outcome
+    }
+
+    /// Whether an answer with this data fits in what is left of the limit.
+    pub fn fits(
+        &self,
+        id: &str,
+        outcome: Outcome,
+        data: &Data<'_>,
+        keys: &BTreeMap<String, String>,
+    ) -> bool {
+        let extra =
+            entry_len(id, outcome, data.encoded_len(), keys) as i64 - minimal_len(id) as i64;
+        extra <= self.budget
+    }
+
+    /// Writes an answer whose outcome is decided later: `Dropped`, padded with
+    /// JSON whitespace to the length of `ProcessingFailed`, so that
+    /// [`ResponseWriter::settle_failed`] can change it in place. It is as long
+    /// as the minimal answer reserved for the record, so it always fits.
+    pub fn write_held(&mut self, id: &str) -> Held {
+        if self.written > 0 {
+            self.buf.push(b',');
+        }
+        self.written += 1;
+        self.buf.extend_from_slice(ENTRY_OPEN.as_bytes());
+        write_json_str(&mut self.buf, id);
+        self.buf.extend_from_slice(RESULT_OPEN.as_bytes());
+        let at = self.buf.len();
+        self.buf.extend_from_slice(HELD_DROPPED);
+        // The result's closing quote is in `HELD_DROPPED`, before the padding.
+        self.buf.extend_from_slice(&DATA_OPEN.as_bytes()[1..]);
+        self.buf.extend_from_slice(ENTRY_CLOSE.as_bytes());
+        Held { at }
+    }
+
+    /// Turns a held answer into `ProcessingFailed`.
+    pub fn settle_failed(&mut self, held: Held) {
+        self.buf[held.at..held.at + HELD_FAILED.len()].copy_from_slice(HELD_FAILED);
     }
 
     /// Closes the response and hands over its bytes.
@@ -199,6 +245,42 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn held_answers_settle_in_place_as_valid_json() {
+        for fail in [false, true] {
+            let mut writer = ResponseWriter::new(["a", "b"].into_iter(), 1000, 100);
+            let held = writer.write_held("a");
+            writer.write("b", Outcome::Ok, Data::Bytes(b"x"), &BTreeMap::new());
+            if fail {
+                writer.settle_failed(held);
+            }
+            let bytes = writer.finish();
+            let response = Response::from_slice(&bytes).unwrap();
+            let expected = if fail {
+                Outcome::ProcessingFailed
+            } else {
+                Outcome::Dropped
+            };
+            assert_eq!(response.records[0].result, expected);
+            assert_eq!(response.records[0].data, "");
+            assert_eq!(response.records[1].result, Outcome::Ok);
+        }
+        let mut minimal = ResponseWriter::new(["a"].into_iter(), 1000, 100);
+        minimal.write(
+            "a",
+            Outcome::ProcessingFailed,
+            Data::Empty,
+            &BTreeMap::new(),
+        );
+        let mut held = ResponseWriter::new(["a"].into_iter(), 1000, 100);
+        held.write_held("a");
+        assert_eq!(
+            held.finish().len(),
+            minimal.finish().len(),
+            "a held answer fits the reserved room"
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use firehose_transform::transforms;
+use firehose_transform::transforms::cloudwatch_logs;
 
 fn main() -> ExitCode {
-    transforms::CLOUDWATCH_LOGS.serve()
+    cloudwatch_logs::serve()
 }

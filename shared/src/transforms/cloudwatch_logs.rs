@@ -8,14 +8,19 @@
 //! exhausting memory; corrupt gzip fails its record too.
 
 use std::borrow::Cow;
-use std::io::Read;
+use std::io::{Read, Write};
+use std::process::ExitCode;
 
+use flate2::Compression;
 use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::lambda;
+use crate::pipeline::Pipeline;
 use crate::record::Record;
 use crate::settings::{Choice, Flag, Integer, Setting, SettingError, SettingGroup, Settings};
 use crate::transform::{Transform, TransformError, Verdict};
@@ -47,11 +52,53 @@ pub const MAX_DECOMPRESSED_BYTES: Setting<Integer> = Setting {
     },
 };
 
+pub const REINGEST: Setting<Flag> = Setting {
+    name: "CLOUDWATCH_LOGS_REINGEST",
+    default: Some("false"),
+    doc: "A record whose events do not fit in the response is split into two halves, each gzipped and put back \
+          to the source (Kinesis `PutRecords` with its partition key, else Firehose `PutRecordBatch`) and the \
+          record `Dropped`, instead of failing it. `firehose-cloudwatch-logs` only; see the README for IAM and \
+          duplicates.",
+    parser: Flag,
+};
+
 /// The settings of `firehose-cloudwatch-logs`.
 pub const SETTINGS: SettingGroup = SettingGroup {
     prefix: "CLOUDWATCH_LOGS_",
-    settings: &[&OUTPUT, &EMBED_JSON, &MAX_DECOMPRESSED_BYTES],
+    settings: &[&OUTPUT, &EMBED_JSON, &MAX_DECOMPRESSED_BYTES, &REINGEST],
 };
+
+/// Serves `firehose-cloudwatch-logs`, with re-ingestion when `CLOUDWATCH_LOGS_REINGEST` asks for it.
+pub fn serve() -> ExitCode {
+    lambda::serve("firehose-cloudwatch-logs", &[&SETTINGS], |settings| {
+        let step = CloudWatchLogs::from_settings(settings)?;
+        let max_decompressed = step.max_decompressed;
+        let pipeline = Pipeline::new().then(step);
+        match settings.get(&REINGEST)? {
+            true => reingesting(pipeline, max_decompressed),
+            false => Ok(pipeline),
+        }
+    })
+}
+
+#[cfg(feature = "reingest")]
+fn reingesting(pipeline: Pipeline, max_decompressed: usize) -> Result<Pipeline, SettingError> {
+    let put = crate::aws_put::AwsPut::from_env()
+        .map_err(|e| SettingError::invalid(&REINGEST, "true", e))?;
+    Ok(pipeline.with_reingest(reingest::Halves {
+        put,
+        max_decompressed,
+    }))
+}
+
+#[cfg(not(feature = "reingest"))]
+fn reingesting(_: Pipeline, _: usize) -> Result<Pipeline, SettingError> {
+    Err(SettingError::invalid(
+        &REINGEST,
+        "true",
+        "this build has no re-ingestion (the crate's `reingest` feature)",
+    ))
+}
 
 /// How each log event is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +116,7 @@ pub struct CloudWatchLogs {
 }
 
 /// A subscription payload, as CloudWatch Logs writes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Payload<'a> {
     #[serde(borrow)]
@@ -81,10 +128,12 @@ struct Payload<'a> {
     #[serde(borrow, default)]
     log_stream: Cow<'a, str>,
     #[serde(borrow, default)]
+    subscription_filters: Vec<Cow<'a, str>>,
+    #[serde(borrow, default)]
     log_events: Vec<LogEvent<'a>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize, Serialize)]
 struct LogEvent<'a> {
     #[serde(borrow, default)]
     id: Cow<'a, str>,
@@ -225,6 +274,100 @@ fn read_payload<'a>(text: &'a [u8], unwrapped: &'a mut String) -> Result<Payload
         return serde_json::from_str(unwrapped).map_err(not_a_payload);
     }
     serde_json::from_slice(text).map_err(not_a_payload)
+}
+
+/// The record's log events in two halves, each a payload of its own, gzipped:
+/// what re-ingestion puts back, so that each comes through again on its own.
+pub fn halves(original: &[u8], max_decompressed: usize) -> Result<[Vec<u8>; 2], String> {
+    let text = decompress(original, max_decompressed)?;
+    let mut unwrapped = String::new();
+    let payload = read_payload(&text, &mut unwrapped)?;
+    if payload.log_events.len() < 2 {
+        return Err("a single log event too big for the response cannot be split".to_owned());
+    }
+    let (first, second) = payload.log_events.split_at(payload.log_events.len() / 2);
+    let half = |events: &[LogEvent<'_>]| -> Result<Vec<u8>, String> {
+        let part = Payload {
+            message_type: payload.message_type.clone(),
+            owner: payload.owner.clone(),
+            log_group: payload.log_group.clone(),
+            log_stream: payload.log_stream.clone(),
+            subscription_filters: payload.subscription_filters.clone(),
+            log_events: events.to_vec(),
+        };
+        let json = serde_json::to_vec(&part).map_err(|e| e.to_string())?;
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder
+            .write_all(&json)
+            .and_then(|()| encoder.finish())
+            .map_err(|e| format!("cannot gzip a half: {e}"))
+    };
+    Ok([half(first)?, half(second)?])
+}
+
+/// Re-ingestion through the AWS SDK.
+#[cfg(feature = "reingest")]
+mod reingest {
+    use crate::aws_put::{AwsPut, Entry, Target};
+    use crate::contract::Event;
+    use crate::pipeline::{Overflowed, Reingest};
+
+    /// Puts the two halves of each record that does not fit back to its source.
+    pub struct Halves {
+        pub put: AwsPut,
+        pub max_decompressed: usize,
+    }
+
+    impl Reingest for Halves {
+        fn reingest(
+            &self,
+            event: &Event<'_>,
+            records: &[Overflowed<'_>],
+        ) -> Vec<Result<(), String>> {
+            let target = event
+                .source_kinesis_stream_arn
+                .as_deref()
+                .or(event.delivery_stream_arn.as_deref())
+                .and_then(Target::from_arn);
+            let Some(target) = target else {
+                let why = "the event names neither a Kinesis source stream nor a delivery stream to put records back to";
+                return records.iter().map(|_| Err(why.to_owned())).collect();
+            };
+            // Each record's halves, or why it has none; then one put for all of them.
+            let mut entries = Vec::new();
+            let split: Vec<Result<(), String>> = records
+                .iter()
+                .map(|record| {
+                    let halves = super::halves(&record.original, self.max_decompressed)?;
+                    let partition_key = record
+                        .source
+                        .kinesis_record_metadata
+                        .as_ref()
+                        .and_then(|k| k.partition_key.clone())
+                        .unwrap_or_else(|| record.source.record_id.to_string());
+                    entries.extend(halves.map(|data| Entry {
+                        data,
+                        partition_key: partition_key.clone(),
+                    }));
+                    Ok(())
+                })
+                .collect();
+            let mut put = self.put.put(&target, &entries).into_iter();
+            split
+                .into_iter()
+                .map(|split| {
+                    split?;
+                    // A record is put back only when both its halves are.
+                    let (first, second) = (put.next(), put.next());
+                    match (first, second) {
+                        (Some(Ok(())), Some(Ok(()))) => Ok(()),
+                        (Some(Err(e)), _) | (_, Some(Err(e))) => Err(e),
+                        _ => Err("the put returned fewer answers than records".to_owned()),
+                    }
+                })
+                .collect()
+        }
+    }
 }
 
 impl Transform for CloudWatchLogs {

@@ -1,0 +1,326 @@
+//! Re-ingestion by `firehose-cloudwatch-logs`, against a real Kinesis and
+//! Firehose API on loopback: moto's server, from the project's `.venv`, with a
+//! proxy in front of it that fails chosen entries of `PutRecords`, as a
+//! throttled shard does.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use firehose_e2e::{answers, binary, gzip, invocation_logs, kinesis_event, repo, respond, start};
+use firehose_transform::Outcome;
+use flate2::read::GzDecoder;
+use serde_json::{Value, json};
+
+/// moto's server on a free loopback port; killed when dropped.
+struct Moto {
+    child: Child,
+    url: String,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let server = repo().join(".venv/bin/moto_server");
+        assert!(
+            server.is_file(),
+            "{} is missing: run the README's set-up command",
+            server.display()
+        );
+        let port = free_port();
+        let child = Command::new(server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto_server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// One JSON API call, as the SDK makes it (moto does not check signatures).
+    fn call(&self, service: &str, target: &str, body: Value) -> Value {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent
+            .post(&self.url)
+            .header("Content-Type", "application/x-amz-json-1.1")
+            .header("X-Amz-Target", target)
+            .header(
+                "Authorization",
+                format!("AWS4-HMAC-SHA256 Credential=test/20240501/eu-west-1/{service}/aws4_request, SignedHeaders=host, Signature=0"),
+            )
+            .send(serde_json::to_vec(&body).unwrap().as_slice())
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap();
+        assert_eq!(status, 200, "{target}: {text}");
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap()
+        }
+    }
+
+    fn create_stream(&self, name: &str) {
+        self.call(
+            "kinesis",
+            "Kinesis_20131202.CreateStream",
+            json!({"StreamName": name, "ShardCount": 1}),
+        );
+    }
+
+    /// Every record in the stream's one shard: (partition key, data).
+    fn stream_records(&self, name: &str) -> Vec<(String, Vec<u8>)> {
+        let iterator = self.call(
+            "kinesis",
+            "Kinesis_20131202.GetShardIterator",
+            json!({"StreamName": name, "ShardId": "shardId-000000000000", "ShardIteratorType": "TRIM_HORIZON"}),
+        );
+        let records = self.call(
+            "kinesis",
+            "Kinesis_20131202.GetRecords",
+            json!({"ShardIterator": iterator["ShardIterator"], "Limit": 1000}),
+        );
+        records["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let data = base64_simd::STANDARD
+                    .decode_to_vec(r["Data"].as_str().unwrap())
+                    .unwrap();
+                (r["PartitionKey"].as_str().unwrap().to_owned(), data)
+            })
+            .collect()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A proxy before moto that, for its first `failing_calls` `PutRecords`
+/// calls, keeps the first entry from moto and answers it as throttled.
+struct ThrottlingProxy {
+    url: String,
+    calls: Arc<AtomicUsize>,
+}
+
+impl ThrottlingProxy {
+    fn start(moto: &str, failing_calls: usize) -> ThrottlingProxy {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&calls);
+        let moto = moto.to_owned();
+        std::thread::spawn(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into();
+            for mut request in server.incoming_requests() {
+                let mut body = Vec::new();
+                request.as_reader().read_to_end(&mut body).unwrap();
+                let header = |name: &'static str| {
+                    request
+                        .headers()
+                        .iter()
+                        .find(|h| h.field.equiv(name))
+                        .map(|h| h.value.to_string())
+                        .unwrap_or_default()
+                };
+                let target = header("X-Amz-Target");
+                let throttle = target.ends_with(".PutRecords")
+                    && counted.fetch_add(1, Ordering::SeqCst) < failing_calls;
+                if throttle {
+                    let mut call: Value = serde_json::from_slice(&body).unwrap();
+                    call["Records"].as_array_mut().unwrap().remove(0);
+                    body = serde_json::to_vec(&call).unwrap();
+                }
+                let mut response = agent
+                    .post(&moto)
+                    .header("Content-Type", header("Content-Type"))
+                    .header("X-Amz-Target", &target)
+                    .header("Authorization", header("Authorization"))
+                    .send(body.as_slice())
+                    .unwrap();
+                let status = response.status().as_u16();
+                let mut answer = response.body_mut().read_to_vec().unwrap();
+                if throttle && status == 200 {
+                    let mut result: Value = serde_json::from_slice(&answer).unwrap();
+                    result["Records"].as_array_mut().unwrap().insert(
+                        0,
+                        json!({"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded for shard shardId-000000000000"}),
+                    );
+                    result["FailedRecordCount"] =
+                        json!(result["FailedRecordCount"].as_u64().unwrap_or(0) + 1);
+                    answer = serde_json::to_vec(&result).unwrap();
+                }
+                let content_type =
+                    tiny_http::Header::from_bytes("Content-Type", "application/x-amz-json-1.1")
+                        .unwrap();
+                let _ = request.respond(
+                    tiny_http::Response::from_data(answer)
+                        .with_status_code(status)
+                        .with_header(content_type),
+                );
+            }
+        });
+        ThrottlingProxy { url, calls }
+    }
+}
+
+/// A gzip `DATA_MESSAGE` of `count` events of `size` bytes each.
+fn payload(count: usize, size: usize) -> (Vec<u8>, Vec<String>) {
+    let messages: Vec<String> = (0..count)
+        .map(|i| format!("{i:05} {}", "x".repeat(size)))
+        .collect();
+    let events: Vec<Value> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| json!({"id": i.to_string(), "timestamp": 1_714_566_600_000_i64 + i as i64, "message": m}))
+        .collect();
+    let body = json!({"messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": "/aws/lambda/orders",
+        "logStream": "s", "subscriptionFilters": ["all"], "logEvents": events});
+    (gzip(&serde_json::to_vec(&body).unwrap()), messages)
+}
+
+fn messages_in(gzipped: &[u8]) -> Vec<String> {
+    let mut text = String::new();
+    GzDecoder::new(gzipped).read_to_string(&mut text).unwrap();
+    let payload: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        payload["logGroup"], "/aws/lambda/orders",
+        "the envelope is kept"
+    );
+    payload["logEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn function_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("CLOUDWATCH_LOGS_REINGEST", "true".to_owned()),
+        ("FIREHOSE_RESPONSE_LIMIT_BYTES", "300000".to_owned()),
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_REGION", "eu-west-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+    ]
+}
+
+#[test]
+fn records_too_big_for_the_response_go_back_to_the_stream_in_halves() {
+    let moto = Moto::start();
+    moto.create_stream("class-stream");
+    let (small, _) = payload(2, 10);
+    let (big, big_messages) = payload(30, 20_000);
+    let (single, _) = payload(1, 400_000);
+    let env = function_env(&moto.url);
+    let mut function = start(
+        &binary("firehose-cloudwatch-logs"),
+        &firehose_e2e::borrowed(&env),
+    );
+    let before = function.logs().len();
+    let answers = answers(&respond(
+        &mut function,
+        &kinesis_event(&[&small, &big, &small, &single]),
+    ));
+    let results: Vec<Outcome> = answers.iter().map(|a| a.result).collect();
+    assert_eq!(
+        results,
+        [
+            Outcome::Ok,
+            Outcome::Dropped,
+            Outcome::Ok,
+            Outcome::ProcessingFailed
+        ]
+    );
+    let logs = invocation_logs(&function, before).join("\n");
+    assert!(
+        logs.contains("a single log event too big for the response cannot be split"),
+        "{logs}"
+    );
+
+    // Two records in the stream, each half the events, under the original partition key.
+    let put_back = moto.stream_records("class-stream");
+    assert_eq!(put_back.len(), 2);
+    let mut messages = Vec::new();
+    for (key, data) in &put_back {
+        assert_eq!(key, "customer-1", "record 1 of kinesis_event");
+        let half = messages_in(data);
+        assert_eq!(half.len(), 15);
+        messages.extend(half);
+    }
+    assert_eq!(messages, big_messages, "every event back, once, in order");
+}
+
+#[test]
+fn throttled_entries_are_retried_and_a_record_fails_when_they_never_get_in() {
+    let moto = Moto::start();
+    moto.create_stream("class-stream");
+    let (big, big_messages) = payload(30, 20_000);
+
+    // Throttled twice, then accepted: put back whole, with no duplicates.
+    let proxy = ThrottlingProxy::start(&moto.url, 2);
+    let env = function_env(&proxy.url);
+    let mut function = start(
+        &binary("firehose-cloudwatch-logs"),
+        &firehose_e2e::borrowed(&env),
+    );
+    let first = answers(&respond(&mut function, &kinesis_event(&[&big])));
+    assert_eq!(first[0].result, Outcome::Dropped);
+    assert_eq!(
+        proxy.calls.load(Ordering::SeqCst),
+        3,
+        "one call, then two retries of the failed entry"
+    );
+    let put_back = moto.stream_records("class-stream");
+    let messages: Vec<String> = put_back.iter().flat_map(|(_, d)| messages_in(d)).collect();
+    assert_eq!(messages.len(), big_messages.len());
+
+    // Throttled on every attempt: after five, the record is ProcessingFailed, saying why.
+    let proxy = ThrottlingProxy::start(&moto.url, usize::MAX);
+    let env = function_env(&proxy.url);
+    let mut function = start(
+        &binary("firehose-cloudwatch-logs"),
+        &firehose_e2e::borrowed(&env),
+    );
+    let before = function.logs().len();
+    let second = answers(&respond(&mut function, &kinesis_event(&[&big])));
+    assert_eq!(second[0].result, Outcome::ProcessingFailed);
+    assert_eq!(proxy.calls.load(Ordering::SeqCst), 5);
+    let logs = invocation_logs(&function, before).join("\n");
+    assert!(
+        logs.contains("ProvisionedThroughputExceededException")
+            && logs.contains("after 5 attempts"),
+        "{logs}"
+    );
+}
