@@ -82,6 +82,83 @@ impl Moto {
         }
     }
 
+    /// An S3 request, path-style.
+    fn s3(&self, method: &str, path: &str) -> String {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let url = format!("{}/{path}", self.url);
+        let auth = "AWS4-HMAC-SHA256 Credential=test/20240501/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
+        let mut response = match method {
+            "PUT" => agent
+                .put(&url)
+                .header("Authorization", auth)
+                .send(&[][..])
+                .unwrap(),
+            _ => agent
+                .get(&url)
+                .header("Authorization", auth)
+                .call()
+                .unwrap(),
+        };
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap();
+        assert_eq!(status, 200, "{method} {path}: {text}");
+        text
+    }
+
+    fn s3_bytes(&self, path: &str) -> Vec<u8> {
+        let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+        agent
+            .get(format!("{}/{path}", self.url))
+            .header("Authorization", "AWS4-HMAC-SHA256 Credential=test/20240501/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0")
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_vec()
+            .unwrap()
+    }
+
+    /// A Direct PUT delivery stream writing to the bucket `landing`.
+    fn create_delivery_stream(&self, name: &str) {
+        self.s3("PUT", "landing");
+        self.call(
+            "firehose",
+            "Firehose_20150804.CreateDeliveryStream",
+            json!({"DeliveryStreamName": name, "DeliveryStreamType": "DirectPut",
+                "ExtendedS3DestinationConfiguration": {"RoleARN": "arn:aws:iam::123456789012:role/firehose", "BucketARN": "arn:aws:s3:::landing"}}),
+        );
+    }
+
+    /// Every record the delivery stream wrote to S3, as the gzip payloads put.
+    fn delivered_messages(&self) -> Vec<String> {
+        let listing = self.s3("GET", "landing?list-type=2");
+        let mut messages = Vec::new();
+        for key in listing
+            .split("<Key>")
+            .skip(1)
+            .filter_map(|k| k.split("</Key>").next())
+        {
+            // moto writes each batch's records back to back: gzip members, one payload each.
+            let mut text = String::new();
+            flate2::read::MultiGzDecoder::new(self.s3_bytes(&format!("landing/{key}")).as_slice())
+                .read_to_string(&mut text)
+                .unwrap();
+            for payload in serde_json::Deserializer::from_str(&text).into_iter::<Value>() {
+                let payload = payload.unwrap();
+                messages.extend(
+                    payload["logEvents"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|e| e["message"].as_str().unwrap().to_owned()),
+                );
+            }
+        }
+        messages
+    }
+
     fn create_stream(&self, name: &str) {
         self.call(
             "kinesis",
@@ -323,4 +400,34 @@ fn throttled_entries_are_retried_and_a_record_fails_when_they_never_get_in() {
             && logs.contains("after 5 attempts"),
         "{logs}"
     );
+}
+
+#[test]
+fn without_a_source_stream_records_go_back_to_the_delivery_stream() {
+    let moto = Moto::start();
+    moto.create_delivery_stream("class-logs");
+    let (big, big_messages) = payload(30, 20_000);
+    // A Direct PUT event: no source stream, no Kinesis metadata.
+    let mut event: Value = serde_json::from_slice(&kinesis_event(&[&big])).unwrap();
+    let object = event.as_object_mut().unwrap();
+    object.remove("sourceKinesisStreamArn");
+    object.insert(
+        "deliveryStreamArn".to_owned(),
+        json!("arn:aws:firehose:eu-west-1:123456789012:deliverystream/class-logs"),
+    );
+    object["records"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("kinesisRecordMetadata");
+    let env = function_env(&moto.url);
+    let mut function = start(
+        &binary("firehose-cloudwatch-logs"),
+        &firehose_e2e::borrowed(&env),
+    );
+    let answers = answers(&respond(
+        &mut function,
+        &serde_json::to_vec(&event).unwrap(),
+    ));
+    assert_eq!(answers[0].result, Outcome::Dropped);
+    assert_eq!(moto.delivered_messages(), big_messages);
 }
