@@ -145,7 +145,9 @@ impl Pipeline {
             }
         }
         summary.overflowed = writer.overflowed;
-        if let (Some(reingest), false) = (&self.reingest, held.is_empty()) {
+        if let Some(reingest) = &self.reingest
+            && !held.is_empty()
+        {
             let (answers, overflowed): (Vec<Held>, Vec<Overflowed<'_>>) = held.into_iter().unzip();
             let results = reingest.reingest(event, &overflowed);
             for ((answer, record), result) in answers.into_iter().zip(&overflowed).zip(results) {

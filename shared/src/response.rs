@@ -93,13 +93,13 @@ impl ResponseWriter {
         data: Data<'_>,
         keys: &BTreeMap<String, String>,
     ) -> Outcome {
-        if !self.fits(id, outcome, &data, keys) {
+        let extra = extra_len(id, outcome, &data, keys);
+        if extra > self.budget {
             self.overflowed += 1;
             self.write_entry(id, Outcome::ProcessingFailed, Data::Empty, &BTreeMap::new());
             return Outcome::ProcessingFailed;
         }
-        self.budget -=
-            entry_len(id, outcome, data.encoded_len(), keys) as i64 - minimal_len(id) as i64;
+        self.budget -= extra;
         self.write_entry(id, outcome, data, keys);
         outcome
     }
@@ -112,9 +112,7 @@ impl ResponseWriter {
         data: &Data<'_>,
         keys: &BTreeMap<String, String>,
     ) -> bool {
-        let extra =
-            entry_len(id, outcome, data.encoded_len(), keys) as i64 - minimal_len(id) as i64;
-        extra <= self.budget
+        extra_len(id, outcome, data, keys) <= self.budget
     }
 
     /// Writes an answer whose outcome is decided later: `Dropped`, padded with
@@ -122,13 +120,7 @@ impl ResponseWriter {
     /// [`ResponseWriter::settle_failed`] can change it in place. It is as long
     /// as the minimal answer reserved for the record, so it always fits.
     pub fn write_held(&mut self, id: &str) -> Held {
-        if self.written > 0 {
-            self.buf.push(b',');
-        }
-        self.written += 1;
-        self.buf.extend_from_slice(ENTRY_OPEN.as_bytes());
-        write_json_str(&mut self.buf, id);
-        self.buf.extend_from_slice(RESULT_OPEN.as_bytes());
+        self.open_entry(id);
         let at = self.buf.len();
         self.buf.extend_from_slice(HELD_DROPPED);
         // The result's closing quote is in `HELD_DROPPED`, before the padding.
@@ -148,13 +140,8 @@ impl ResponseWriter {
         self.buf
     }
 
-    fn write_entry(
-        &mut self,
-        id: &str,
-        outcome: Outcome,
-        data: Data<'_>,
-        keys: &BTreeMap<String, String>,
-    ) {
+    /// An answer up to its result: `,{"recordId":"…","result":"`.
+    fn open_entry(&mut self, id: &str) {
         if self.written > 0 {
             self.buf.push(b',');
         }
@@ -162,6 +149,16 @@ impl ResponseWriter {
         self.buf.extend_from_slice(ENTRY_OPEN.as_bytes());
         write_json_str(&mut self.buf, id);
         self.buf.extend_from_slice(RESULT_OPEN.as_bytes());
+    }
+
+    fn write_entry(
+        &mut self,
+        id: &str,
+        outcome: Outcome,
+        data: Data<'_>,
+        keys: &BTreeMap<String, String>,
+    ) {
+        self.open_entry(id);
         self.buf.extend_from_slice(outcome.as_str().as_bytes());
         self.buf.extend_from_slice(DATA_OPEN.as_bytes());
         match data {
@@ -184,6 +181,11 @@ impl ResponseWriter {
         }
         self.buf.extend_from_slice(METADATA_CLOSE.as_bytes());
     }
+}
+
+/// What an answer needs beyond the minimal one reserved for its record.
+fn extra_len(id: &str, outcome: Outcome, data: &Data<'_>, keys: &BTreeMap<String, String>) -> i64 {
+    entry_len(id, outcome, data.encoded_len(), keys) as i64 - minimal_len(id) as i64
 }
 
 fn minimal_len(id: &str) -> usize {

@@ -284,25 +284,28 @@ fn unescape_param(value: &str) -> String {
     out
 }
 
+/// The line split after its `<PRI>` part: the part's digits, if there is one, and the rest.
+fn split_priority(line: &str) -> (Option<&str>, &str) {
+    let line = line.trim_start();
+    match line.strip_prefix('<').and_then(|r| r.split_once('>')) {
+        Some((digits, rest)) => (Some(digits), rest),
+        None => (None, line),
+    }
+}
+
 /// The `<PRI>` number at the start of the line, if there is one.
 fn priority(line: &str) -> Option<u8> {
-    let digits = line.trim_start().strip_prefix('<')?.split_once('>')?.0;
-    digits.parse().ok().filter(|p| *p <= 191)
+    split_priority(line).0?.parse().ok().filter(|p| *p <= 191)
 }
 
 /// Whether the line's time is an RFC 3164 one (`Oct 11 22:14:15`, no zone),
 /// rather than an RFC 3339 time with an offset.
 fn has_no_zone(line: &str, protocol: &Protocol) -> bool {
-    if matches!(protocol, Protocol::RFC5424(_)) {
-        return false;
-    }
-    let rest = line.trim_start();
-    let rest = match rest.strip_prefix('<').and_then(|r| r.split_once('>')) {
-        Some((_, after)) => after,
-        None => rest,
-    };
-    rest.trim_start()
-        .starts_with(|c: char| c.is_ascii_alphabetic())
+    !matches!(protocol, Protocol::RFC5424(_))
+        && split_priority(line)
+            .1
+            .trim_start()
+            .starts_with(|c: char| c.is_ascii_alphabetic())
 }
 
 /// The year a `month`/`day` without one most likely fell in: the arrival's
