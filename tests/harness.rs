@@ -9,8 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use firehose_local::{LocalFunction, Reply, check, view};
 use firehose_transform::Response;
-use firehose_transform::local::{LocalFunction, Reply, check, view};
 
 /// The repository's root.
 pub fn repo() -> PathBuf {
@@ -249,7 +249,10 @@ pub fn generated_records(seed: u64, n: usize) -> Vec<String> {
 
 /// The readable view of a response, every byte of data shown.
 pub fn render(response: &[u8]) -> String {
-    view::render(&Response::from_slice(response).unwrap(), None)
+    view::render(
+        &firehose_local::answer::Answer::parse(response).unwrap(),
+        None,
+    )
 }
 
 /// Compares `actual` with the golden file at `path` (relative to the

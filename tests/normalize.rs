@@ -7,7 +7,7 @@ use std::time::Duration;
 use firehose_e2e::{
     self as harness, ADVERSARIAL_FIXTURES, PUBLIC_FIXTURES, binary, event, read, respond, start,
 };
-use firehose_transform::local::{LocalFunction, Reply};
+use firehose_local::{LocalFunction, Reply};
 use firehose_transform::{Outcome, Response};
 use serde_json::Value;
 

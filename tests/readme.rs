@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use firehose_e2e::{answers, binary, gzip, invocation_logs, kinesis_event, read, repo, start};
+use firehose_pipeline::STEPS;
 use firehose_transform::Outcome;
-use firehose_transform::transforms::{self, BUILT_IN, chain};
+use firehose_transform::transforms::chain;
 use firehose_transform::{lambda, settings};
 use serde_json::Value;
 
@@ -15,7 +16,7 @@ fn the_readme_settings_tables_are_generated_from_the_declarations() {
         ("common", &lambda::COMMON_SETTINGS),
         ("pipeline", &chain::SETTINGS),
     ];
-    groups.extend(transforms::BUILT_IN.iter().map(|s| (s.name, s.settings)));
+    groups.extend(STEPS.iter().map(|s| (s.name, s.settings)));
     for (name, group) in groups {
         let table = settings::markdown_table(group);
         let block = format!("<!-- settings:{name} -->\n{table}<!-- /settings:{name} -->");
@@ -101,7 +102,7 @@ fn examples(readme: &str) -> Vec<Example> {
 fn every_readme_example_is_what_the_binary_does() {
     let readme = String::from_utf8(read("README.md")).unwrap();
     let examples = examples(&readme);
-    let names = BUILT_IN.iter().map(|b| b.name).chain(["pipeline"]);
+    let names = STEPS.iter().map(|b| b.name).chain(["pipeline"]);
     for name in names {
         assert!(
             examples
@@ -127,7 +128,7 @@ fn every_readme_example_is_what_the_binary_does() {
             .collect();
         let inputs: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
         let reply = function.invoke(&kinesis_event(&inputs)).unwrap();
-        let firehose_transform::local::Reply::Response(response) = reply else {
+        let firehose_local::Reply::Response(response) = reply else {
             panic!("{}: {reply:?}\n{:#?}", example.binary, function.logs());
         };
         let reasons: Vec<Value> = invocation_logs(&function, 0)

@@ -22,41 +22,28 @@
 //! ```
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "reingest")]
-pub mod aws_put;
-mod codec;
 pub mod contract;
 mod csv_row;
-#[cfg(feature = "aws-lambda-events")]
-pub mod interop;
 pub mod jq;
-pub mod lambda;
-#[cfg(feature = "local")]
-pub mod local;
-mod logging;
-mod metrics;
-mod panic;
 pub mod pipeline;
-pub mod record;
-mod response;
-mod runtime_client;
+pub mod runtime;
 pub mod settings;
 mod text;
-pub mod transform;
 pub mod transforms;
 
 pub use contract::{Event, EventRecord, Outcome, Response, ResponseRecord};
-pub use metrics::Summary;
+pub use pipeline::record::Record;
+pub use pipeline::summary::Summary;
+pub use pipeline::transform::{Transform, TransformError, Verdict, transform_fn};
 pub use pipeline::{InvalidEvent, Pipeline, Processed};
-pub use record::Record;
-pub use transform::{Transform, TransformError, Verdict, transform_fn};
+pub use runtime::lambda;
 
 /// Everything a custom transform usually needs, in one import.
 pub mod prelude {
-    pub use crate::lambda;
     pub use crate::pipeline::Pipeline;
-    pub use crate::record::Record;
+    pub use crate::pipeline::record::Record;
+    pub use crate::pipeline::transform::{Transform, TransformError, Verdict, transform_fn};
+    pub use crate::runtime::lambda;
     pub use crate::settings::{Setting, SettingError, SettingGroup, Settings};
-    pub use crate::transform::{Transform, TransformError, Verdict, transform_fn};
     pub use serde_json::{Value, json};
 }

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use firehose_transform::transforms;
+use firehose_transform::{lambda, transforms};
 
 fn main() -> ExitCode {
-    transforms::ENRICH.serve()
+    lambda::serve_built_in(&transforms::ENRICH)
 }

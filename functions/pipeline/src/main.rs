@@ -1,9 +1,15 @@
-//! `firehose-pipeline`: built-in steps (normalize, filter, validate, enrich) chained in one function.
+//! `firehose-pipeline`: built-in steps (normalize, filter, validate, enrich, …) chained in one function.
 
 use std::process::ExitCode;
 
+use firehose_pipeline::STEPS;
+use firehose_transform::lambda;
 use firehose_transform::transforms::chain;
 
 fn main() -> ExitCode {
-    chain::serve()
+    lambda::serve(
+        "firehose-pipeline",
+        &chain::setting_groups(STEPS),
+        |settings| chain::from_settings(STEPS, settings),
+    )
 }

@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use firehose_transform::transforms;
+use firehose_transform::lambda;
 
 fn main() -> ExitCode {
-    transforms::VALIDATE.serve()
+    lambda::serve_built_in(&firehose_validate::VALIDATE)
 }

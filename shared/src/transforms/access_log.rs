@@ -10,10 +10,10 @@
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
-use crate::record::Record;
+use crate::pipeline::record::Record;
+use crate::pipeline::transform::{Transform, TransformError, Verdict};
 use crate::settings::{Choice, Names, Parse, Setting, SettingError, SettingGroup, Settings};
 use crate::text::snake_case;
-use crate::transform::{Transform, TransformError, Verdict};
 use crate::transforms::line_output::{self, LineOutput};
 use crate::transforms::timestamp::TimestampFormat;
 

@@ -1,15 +1,14 @@
 //! `firehose-pipeline`: built-in steps chained in one Lambda function, named by
-//! `PIPELINE_STEPS` and each configured by its own prefix.
+//! `PIPELINE_STEPS` and each configured by its own prefix. The steps to choose
+//! from are a catalogue the function passes in (this crate's [`BUILT_IN`](crate::transforms::BUILT_IN) and
+//! steps of other crates, such as `validate`).
 //!
 //! The record is decoded once and parsed at most once for the whole chain:
 //! every step works on the same parsed value, written out once at the end.
 
-use std::process::ExitCode;
-
-use crate::lambda;
 use crate::pipeline::Pipeline;
 use crate::settings::{Names, Setting, SettingError, SettingGroup, Settings};
-use crate::transforms::{BUILT_IN, BuiltIn};
+use crate::transforms::BuiltIn;
 
 pub const STEPS: Setting<Names> = Setting {
     name: "PIPELINE_STEPS",
@@ -25,11 +24,14 @@ pub const SETTINGS: SettingGroup = SettingGroup {
     settings: &[&STEPS],
 };
 
-/// Builds the chain `PIPELINE_STEPS` names.
+/// Builds the chain `PIPELINE_STEPS` names, from the steps of `catalogue`.
 ///
 /// An unknown or repeated step stops the function, and so does a setting of a
 /// step that is not in the chain: it would otherwise be silently ignored.
-pub fn from_settings(settings: &Settings) -> Result<Pipeline, SettingError> {
+pub fn from_settings(
+    catalogue: &[&BuiltIn],
+    settings: &Settings,
+) -> Result<Pipeline, SettingError> {
     let names = settings.get(&STEPS)?;
     // The value as the user wrote it, for messages.
     let raw = settings
@@ -39,7 +41,7 @@ pub fn from_settings(settings: &Settings) -> Result<Pipeline, SettingError> {
         .to_owned();
     let mut chosen: Vec<&BuiltIn> = Vec::new();
     for name in &names {
-        let step = BUILT_IN
+        let step = catalogue
             .iter()
             .copied()
             .find(|s| s.name.eq_ignore_ascii_case(name))
@@ -47,7 +49,7 @@ pub fn from_settings(settings: &Settings) -> Result<Pipeline, SettingError> {
                 SettingError::invalid(
                     &STEPS,
                     &raw,
-                    format!("unknown step `{name}`; the steps are: {}", known()),
+                    format!("unknown step `{name}`; the steps are: {}", known(catalogue)),
                 )
             })?;
         if chosen.iter().any(|c| c.name == step.name) {
@@ -69,7 +71,7 @@ pub fn from_settings(settings: &Settings) -> Result<Pipeline, SettingError> {
         }
         chosen.push(step);
     }
-    for unused in BUILT_IN
+    for unused in catalogue
         .iter()
         .filter(|s| !chosen.iter().any(|c| c.name == s.name))
     {
@@ -87,31 +89,31 @@ pub fn from_settings(settings: &Settings) -> Result<Pipeline, SettingError> {
     Ok(pipeline)
 }
 
-fn known() -> String {
-    BUILT_IN
+fn known(catalogue: &[&BuiltIn]) -> String {
+    catalogue
         .iter()
         .map(|s| s.name)
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// Serves the chain as the Lambda function `firehose-pipeline`.
-pub fn serve() -> ExitCode {
+/// The settings of `firehose-pipeline`: its own and every step's of `catalogue`.
+pub fn setting_groups(catalogue: &[&'static BuiltIn]) -> Vec<&'static SettingGroup> {
     let mut groups = vec![&SETTINGS];
-    groups.extend(BUILT_IN.iter().map(|s| s.settings));
-    lambda::serve("firehose-pipeline", &groups, from_settings)
+    groups.extend(catalogue.iter().map(|s| s.settings));
+    groups
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::settings::Env;
+    use crate::transforms::BUILT_IN;
 
     fn chain(pairs: &[(&str, &str)]) -> Result<Pipeline, SettingError> {
-        let mut groups = vec![&SETTINGS];
-        groups.extend(BUILT_IN.iter().map(|s| s.settings));
+        let groups = setting_groups(BUILT_IN);
         let settings = Settings::load(Env::from_pairs(pairs.iter().copied()), &groups)?;
-        from_settings(&settings)
+        from_settings(BUILT_IN, &settings)
     }
 
     #[test]
@@ -136,10 +138,10 @@ mod tests {
             format!(
                 "PIPELINE_STEPS=\"normalize,uppercase\" is invalid: unknown step `uppercase`; the steps are: \
                  {} (expected names separated by commas, e.g. `a,b`)",
-                known()
+                known(BUILT_IN)
             )
         );
-        assert!(known().starts_with("normalize, filter, validate, enrich, access-log"));
+        assert!(known(BUILT_IN).starts_with("normalize, filter, enrich, access-log"));
         let err = chain(&[("PIPELINE_STEPS", "normalize,normalize")])
             .err()
             .unwrap()

@@ -8,9 +8,9 @@
 use jiff::Timestamp;
 use serde_json::{Map, Value};
 
-use crate::record::Record;
+use crate::pipeline::record::Record;
+use crate::pipeline::transform::{Transform, TransformError, Verdict};
 use crate::settings::{Declared, Flag, Parse, Setting, SettingError, SettingGroup, Settings, Text};
-use crate::transform::{Transform, TransformError, Verdict};
 
 pub const FIELDS: Setting<JsonObject> = Setting {
     name: "ENRICH_FIELDS",
@@ -221,7 +221,10 @@ impl Parse for JsonObject {
     fn parse(&self, raw: &str) -> Result<Self::Value, String> {
         match serde_json::from_str(raw) {
             Ok(Value::Object(map)) => Ok(map),
-            Ok(other) => Err(format!("found {}", crate::record::json_kind(&other))),
+            Ok(other) => Err(format!(
+                "found {}",
+                crate::pipeline::record::json_kind(&other)
+            )),
             Err(e) => Err(format!("not JSON: {e}")),
         }
     }

@@ -6,9 +6,9 @@
 //! runtime error (indexing a string, say) fails the record with jq's message.
 
 use crate::jq::{Jq, JqProgram};
-use crate::record::Record;
+use crate::pipeline::record::Record;
+use crate::pipeline::transform::{Transform, TransformError, Verdict};
 use crate::settings::{Setting, SettingError, SettingGroup, Settings};
-use crate::transform::{Transform, TransformError, Verdict};
 
 pub const KEEP: Setting<JqProgram> = Setting {
     name: "FILTER_KEEP",

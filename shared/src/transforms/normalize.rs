@@ -16,12 +16,12 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 use tracing::warn;
 
-use crate::record::Record;
+use crate::pipeline::record::Record;
+use crate::pipeline::transform::{Transform, TransformError, Verdict};
 use crate::settings::{
     Choice, Declared, Flag, Names, Pairs, Parse, Setting, SettingError, SettingGroup, Settings,
     Text,
 };
-use crate::transform::{Transform, TransformError, Verdict};
 use crate::transforms::timestamp::{self, EpochUnit, TimestampFormat};
 
 /// serde_json refuses deeper documents, so deeper flattening cannot happen.
@@ -535,7 +535,9 @@ mod tests {
         let step = Normalize::from_settings(&settings).unwrap();
         let mut record = Record::detached("{}");
         step.apply(&mut record).unwrap();
-        assert!(matches!(record.finish().0, crate::record::Output::Changed(b) if b == b"{}"));
+        assert!(
+            matches!(record.finish().0, crate::pipeline::record::Output::Changed(b) if b == b"{}")
+        );
     }
 
     #[test]

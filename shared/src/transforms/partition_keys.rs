@@ -8,9 +8,9 @@
 //! extraction would reject fails the record, so it lands under the error prefix.
 
 use crate::jq::{self, Jq, JqProgram};
-use crate::record::Record;
+use crate::pipeline::record::Record;
+use crate::pipeline::transform::{Transform, TransformError, Verdict};
 use crate::settings::Setting;
-use crate::transform::{Transform, TransformError, Verdict};
 
 pub const PARTITION_KEYS: Setting<JqProgram> = Setting {
     name: "FIREHOSE_PARTITION_KEYS",

@@ -13,10 +13,10 @@ use jiff::{Timestamp, ToSpan};
 use serde_json::{Map, Value};
 use syslog_loose::{Message, ProcId, Protocol, Variant};
 
-use crate::record::Record;
+use crate::pipeline::record::Record;
+use crate::pipeline::transform::{Transform, TransformError, Verdict};
 use crate::settings::{Choice, Names, Parse, Setting, SettingError, SettingGroup, Settings};
 use crate::text::snake_case;
-use crate::transform::{Transform, TransformError, Verdict};
 use crate::transforms::line_output::{self, LineOutput};
 
 pub const YEAR: Setting<YearSetting> = Setting {
@@ -127,7 +127,7 @@ impl Syslog {
 
     /// Parses one line; `arrival` is when Firehose received it.
     pub fn parse(&self, line: &str, arrival: Timestamp) -> Result<Map<String, Value>, String> {
-        let arrival_date = arrival.to_zoned_datetime(self.zone.clone()).date();
+        let arrival_date = arrival.to_zoned(self.zone.clone()).date();
         let year = self.year;
         let year_of = move |(month, day, ..): syslog_loose::IncompleteDate| -> i32 {
             match year {

@@ -6,7 +6,7 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use serde_json::Value;
 
-use crate::record::json_kind;
+use crate::pipeline::record::json_kind;
 
 /// How a converted timestamp is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,19 +5,25 @@
 //! panic fails that record alone, which goes back `ProcessingFailed` with its
 //! original bytes and one WARN line (record id, step, reason, never contents).
 
+mod error;
+pub(crate) mod panic;
+pub mod record;
+mod response;
+pub mod summary;
+pub mod transform;
+
 use std::collections::BTreeMap;
 use std::time::Instant;
 
 use tracing::{error, warn};
 
-use crate::codec;
+use crate::contract::codec;
 use crate::contract::{Event, EventRecord, Outcome};
-use crate::metrics::Summary;
-use crate::panic;
-use crate::record::{Output, Record, Split};
-use crate::response::{Data, Held, ResponseWriter};
+use crate::pipeline::record::{Output, Record, Split};
+use crate::pipeline::response::{Data, Held, ResponseWriter};
+use crate::pipeline::summary::Summary;
+use crate::pipeline::transform::{Transform, Verdict};
 use crate::text;
-use crate::transform::{Transform, Verdict};
 
 /// The most a synchronous Lambda response may hold (6 MiB).
 pub const MAX_RESPONSE_BYTES: usize = 6_291_456;
@@ -347,7 +353,7 @@ fn parse_event(payload: &[u8]) -> Result<Event<'_>, InvalidEvent> {
 mod tests {
     use super::*;
     use crate::contract::Response;
-    use crate::transform::{TransformError, transform_fn};
+    use crate::pipeline::transform::{TransformError, transform_fn};
     use serde_json::json;
 
     fn event(records: &[(&str, &str)]) -> Vec<u8> {

@@ -7,23 +7,20 @@
 //! Decompression stops at a cap, so a gzip bomb fails its record instead of
 //! exhausting memory; corrupt gzip fails its record too.
 
-use std::borrow::Cow;
-use std::io::{Read, Write};
-use std::process::ExitCode;
-
-use flate2::Compression;
-use flate2::read::MultiGzDecoder;
-use flate2::write::GzEncoder;
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::lambda;
-use crate::pipeline::Pipeline;
-use crate::record::Record;
+use crate::pipeline::record::Record;
+use crate::pipeline::transform::{Transform, TransformError, Verdict};
 use crate::settings::{Choice, Flag, Integer, Setting, SettingError, SettingGroup, Settings};
-use crate::transform::{Transform, TransformError, Verdict};
+
+mod halves;
+mod payload;
+
+pub use halves::halves;
+use payload::{LogEvent, Payload, decompress, read_payload};
 
 pub const OUTPUT: Setting<Choice> = Setting {
     name: "CLOUDWATCH_LOGS_OUTPUT",
@@ -68,38 +65,6 @@ pub const SETTINGS: SettingGroup = SettingGroup {
     settings: &[&OUTPUT, &EMBED_JSON, &MAX_DECOMPRESSED_BYTES, &REINGEST],
 };
 
-/// Serves `firehose-cloudwatch-logs`, with re-ingestion when `CLOUDWATCH_LOGS_REINGEST` asks for it.
-pub fn serve() -> ExitCode {
-    lambda::serve("firehose-cloudwatch-logs", &[&SETTINGS], |settings| {
-        let step = CloudWatchLogs::from_settings(settings)?;
-        let max_decompressed = step.max_decompressed;
-        let pipeline = Pipeline::new().then(step);
-        match settings.get(&REINGEST)? {
-            true => reingesting(pipeline, max_decompressed),
-            false => Ok(pipeline),
-        }
-    })
-}
-
-#[cfg(feature = "reingest")]
-fn reingesting(pipeline: Pipeline, max_decompressed: usize) -> Result<Pipeline, SettingError> {
-    let put = crate::aws_put::AwsPut::from_env()
-        .map_err(|e| SettingError::invalid(&REINGEST, "true", e))?;
-    Ok(pipeline.with_reingest(reingest::Halves {
-        put,
-        max_decompressed,
-    }))
-}
-
-#[cfg(not(feature = "reingest"))]
-fn reingesting(_: Pipeline, _: usize) -> Result<Pipeline, SettingError> {
-    Err(SettingError::invalid(
-        &REINGEST,
-        "true",
-        "this build has no re-ingestion (the crate's `reingest` feature)",
-    ))
-}
-
 /// How each log event is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventFormat {
@@ -115,33 +80,6 @@ pub struct CloudWatchLogs {
     max_decompressed: usize,
 }
 
-/// A subscription payload, as CloudWatch Logs writes it.
-#[derive(Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Payload<'a> {
-    #[serde(borrow)]
-    message_type: Cow<'a, str>,
-    #[serde(borrow, default)]
-    owner: Cow<'a, str>,
-    #[serde(borrow, default)]
-    log_group: Cow<'a, str>,
-    #[serde(borrow, default)]
-    log_stream: Cow<'a, str>,
-    #[serde(borrow, default)]
-    subscription_filters: Vec<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    log_events: Vec<LogEvent<'a>>,
-}
-
-#[derive(Clone, Deserialize, Serialize)]
-struct LogEvent<'a> {
-    #[serde(borrow, default)]
-    id: Cow<'a, str>,
-    timestamp: i64,
-    #[serde(borrow)]
-    message: Cow<'a, str>,
-}
-
 impl CloudWatchLogs {
     /// A step writing events in `format`, failing records that decompress to more than `max_decompressed` bytes.
     pub fn new(format: EventFormat, max_decompressed: usize) -> Self {
@@ -149,6 +87,11 @@ impl CloudWatchLogs {
             format,
             max_decompressed,
         }
+    }
+
+    /// The cap on a record's decompressed size, in bytes.
+    pub fn max_decompressed(&self) -> usize {
+        self.max_decompressed
     }
 
     /// Reads the `CLOUDWATCH_LOGS_` settings.
@@ -235,137 +178,6 @@ impl<'a> Message<'a> {
                 serde_json::from_str(raw.get()).map_or(Message::Text(message), Message::Reformatted)
             }
             Err(_) => Message::Text(message),
-        }
-    }
-}
-
-/// The payload's JSON text: gunzipped, or as it is when Firehose's own
-/// decompression already ran.
-fn decompress(bytes: &[u8], max: usize) -> Result<Cow<'_, [u8]>, String> {
-    if !bytes.starts_with(&[0x1f, 0x8b]) {
-        let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        return match text.trim_ascii_start().first() {
-            Some(b'{') => Ok(Cow::Borrowed(text)),
-            _ => Err("not gzip (no 1f 8b header) and not a decompressed JSON payload".to_owned()),
-        };
-    }
-    // Logs unpack to about ten times their gzip: start there to spare reallocations.
-    let mut out = Vec::with_capacity(bytes.len().saturating_mul(10).min(max));
-    // One byte past the cap tells a payload of exactly `max` bytes from a bigger one.
-    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    MultiGzDecoder::new(bytes)
-        .take(limit)
-        .read_to_end(&mut out)
-        .map_err(|e| format!("corrupt gzip: {e}"))?;
-    if out.len() > max {
-        return Err(format!(
-            "decompresses to more than {max} bytes (CLOUDWATCH_LOGS_MAX_DECOMPRESSED_BYTES); a gzip bomb?"
-        ));
-    }
-    Ok(Cow::Owned(out))
-}
-
-/// Reads the payload. Some producers wrap it in a JSON string (double-encoded,
-/// as in the UK Home Office sample): the string's content is read instead.
-fn read_payload<'a>(text: &'a [u8], unwrapped: &'a mut String) -> Result<Payload<'a>, String> {
-    let not_a_payload = |e: serde_json::Error| format!("not a CloudWatch Logs payload: {e}");
-    if text.trim_ascii_start().first() == Some(&b'"') {
-        *unwrapped = serde_json::from_slice(text).map_err(not_a_payload)?;
-        return serde_json::from_str(unwrapped).map_err(not_a_payload);
-    }
-    serde_json::from_slice(text).map_err(not_a_payload)
-}
-
-/// The record's log events in two halves, each a payload of its own, gzipped:
-/// what re-ingestion puts back, so that each comes through again on its own.
-pub fn halves(original: &[u8], max_decompressed: usize) -> Result<[Vec<u8>; 2], String> {
-    let text = decompress(original, max_decompressed)?;
-    let mut unwrapped = String::new();
-    let payload = read_payload(&text, &mut unwrapped)?;
-    if payload.log_events.len() < 2 {
-        return Err("a single log event too big for the response cannot be split".to_owned());
-    }
-    let (first, second) = payload.log_events.split_at(payload.log_events.len() / 2);
-    let half = |events: &[LogEvent<'_>]| -> Result<Vec<u8>, String> {
-        let part = Payload {
-            message_type: payload.message_type.clone(),
-            owner: payload.owner.clone(),
-            log_group: payload.log_group.clone(),
-            log_stream: payload.log_stream.clone(),
-            subscription_filters: payload.subscription_filters.clone(),
-            log_events: events.to_vec(),
-        };
-        let json = serde_json::to_vec(&part).map_err(|e| e.to_string())?;
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-        encoder
-            .write_all(&json)
-            .and_then(|()| encoder.finish())
-            .map_err(|e| format!("cannot gzip a half: {e}"))
-    };
-    Ok([half(first)?, half(second)?])
-}
-
-/// Re-ingestion through the AWS SDK.
-#[cfg(feature = "reingest")]
-mod reingest {
-    use crate::aws_put::{AwsPut, Entry, Target};
-    use crate::contract::Event;
-    use crate::pipeline::{Overflowed, Reingest};
-
-    /// Puts the two halves of each record that does not fit back to its source.
-    pub struct Halves {
-        pub put: AwsPut,
-        pub max_decompressed: usize,
-    }
-
-    impl Reingest for Halves {
-        fn reingest(
-            &self,
-            event: &Event<'_>,
-            records: &[Overflowed<'_>],
-        ) -> Vec<Result<(), String>> {
-            let target = event
-                .source_kinesis_stream_arn
-                .as_deref()
-                .or(event.delivery_stream_arn.as_deref())
-                .and_then(Target::from_arn);
-            let Some(target) = target else {
-                let why = "the event names neither a Kinesis source stream nor a delivery stream to put records back to";
-                return records.iter().map(|_| Err(why.to_owned())).collect();
-            };
-            // Each record's halves, or why it has none; then one put for all of them.
-            let mut entries = Vec::new();
-            let split: Vec<Result<(), String>> = records
-                .iter()
-                .map(|record| {
-                    let halves = super::halves(&record.original, self.max_decompressed)?;
-                    let partition_key = record
-                        .source
-                        .kinesis_record_metadata
-                        .as_ref()
-                        .and_then(|k| k.partition_key.clone())
-                        .unwrap_or_else(|| record.source.record_id.to_string());
-                    entries.extend(halves.map(|data| Entry {
-                        data,
-                        partition_key: partition_key.clone(),
-                    }));
-                    Ok(())
-                })
-                .collect();
-            let mut put = self.put.put(&target, &entries).into_iter();
-            split
-                .into_iter()
-                .map(|split| {
-                    split?;
-                    // A record is put back only when both its halves are.
-                    let (first, second) = (put.next(), put.next());
-                    match (first, second) {
-                        (Some(Ok(())), Some(Ok(()))) => Ok(()),
-                        (Some(Err(e)), _) | (_, Some(Err(e))) => Err(e),
-                        _ => Err("the put returned fewer answers than records".to_owned()),
-                    }
-                })
-                .collect()
         }
     }
 }

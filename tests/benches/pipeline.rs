@@ -23,7 +23,7 @@ use firehose_transform::transforms::line_output::LineOutput;
 use firehose_transform::transforms::normalize::Normalize;
 use firehose_transform::transforms::partition_keys::PartitionKeys;
 use firehose_transform::transforms::syslog::{Syslog, Year};
-use firehose_transform::transforms::validate::Validate;
+use firehose_validate::Validate;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use jiff::tz::TimeZone;

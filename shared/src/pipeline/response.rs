@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use crate::codec;
 use crate::contract::Outcome;
+use crate::contract::codec;
 
 const OPEN: &[u8] = b"{\"records\":[";
 const CLOSE: &[u8] = b"]}";

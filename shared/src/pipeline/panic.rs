@@ -60,7 +60,10 @@ mod tests {
     #[test]
     fn a_panic_becomes_its_message_and_location() {
         let err = catch(|| -> u8 { panic!("boom {}", 42) }).unwrap_err();
-        assert!(err.starts_with("panicked at shared/src/panic.rs:"), "{err}");
+        assert!(
+            err.starts_with("panicked at shared/src/pipeline/panic.rs:"),
+            "{err}"
+        );
         assert!(err.ends_with(": boom 42"), "{err}");
     }
 

@@ -8,6 +8,10 @@
 //! here; it is decoded per record by the pipeline, so one bad record never
 //! fails the batch.
 
+pub(crate) mod codec;
+#[cfg(feature = "aws-lambda-events")]
+pub mod interop;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 

@@ -7,11 +7,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::{error, info, info_span};
 
-use crate::logging;
-use crate::panic;
+use crate::pipeline::panic;
 use crate::pipeline::{InvalidEvent, MAX_RESPONSE_BYTES, Pipeline, Processed};
-use crate::runtime_client::{Invocation, RuntimeClient};
+use crate::runtime::client::{Invocation, RuntimeClient};
+use crate::runtime::logging;
 use crate::settings::{Env, Flag, Integer, Setting, SettingError, SettingGroup, Settings, Text};
+use crate::transforms::BuiltIn;
 use crate::transforms::partition_keys::{PARTITION_KEYS, PartitionKeys};
 
 /// `FIREHOSE_RESPONSE_LIMIT_BYTES`.
@@ -57,6 +58,15 @@ pub const COMMON_SETTINGS: SettingGroup = SettingGroup {
 struct Metrics {
     namespace: String,
     function: String,
+}
+
+/// Serves one built-in step alone as the Lambda function `firehose-<name>`.
+pub fn serve_built_in(step: &BuiltIn) -> ExitCode {
+    serve(
+        &format!("firehose-{}", step.name),
+        &[step.settings],
+        |settings| Ok(Pipeline::new().then(step.build(settings)?)),
+    )
 }
 
 /// Serves invocations with the pipeline `build` makes from the settings.

@@ -1,8 +1,11 @@
-//! Running functions locally (feature `local`): an emulated Lambda Runtime API
-//! that drives the real function binary, a contract check of what it answers,
-//! and a readable view of the answer. `firehose-local` and the end-to-end
-//! tests are built on this.
+//! Running Firehose transform functions locally: an emulated Lambda Runtime
+//! API that drives the real function binary, Firehose's reading of what it
+//! answers and its judgement of it, and a readable view of the answer.
+//! `firehose-local` and the end-to-end tests are built on this. Nothing here
+//! depends on the `firehose-transform` crate, so it judges our functions as
+//! independently as anyone else's.
 
+pub mod answer;
 pub mod check;
 pub mod function;
 pub mod runtime_api;

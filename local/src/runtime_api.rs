@@ -13,8 +13,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use tiny_http::{Header, Method, Request, Response, Server};
 
-use crate::local::LocalError;
-use crate::pipeline::MAX_RESPONSE_BYTES;
+use crate::LocalError;
+use crate::check::MAX_RESPONSE_BYTES;
 
 const PREFIX: &str = "/2018-06-01/runtime";
 

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use firehose_transform::Response;
-use firehose_transform::local::{LocalFunction, Reply, check, view};
+use firehose_local::answer::Answer;
+use firehose_local::{LocalFunction, Reply, check, view};
 
 #[derive(Parser)]
 #[command(
@@ -119,22 +119,26 @@ fn show(event: &[u8], response: &[u8], args: &Invoke) -> ExitCode {
     } else {
         println!("(not shown: over {PRINT_LIMIT} bytes; use --full or --output FILE)");
     }
-    if let Ok(parsed) = Response::from_slice(response) {
+    if let Ok(answer) = Answer::parse(response) {
         println!("== records");
-        print!("{}", view::render(&parsed, (!args.full).then_some(400)));
+        print!("{}", view::render(&answer, (!args.full).then_some(400)));
     }
-    let violations = check::violations(event, response);
+    let report = check::judge(event, response);
     println!("== contract");
-    if violations.is_empty() {
+    for line in report.lines() {
+        println!("{line}");
+    }
+    if !report.accepted() {
+        return ExitCode::FAILURE;
+    }
+    if report.advice.is_empty() {
         println!(
             "ok: every record answered once, in order, with a valid result and canonical base64"
         );
-        return ExitCode::SUCCESS;
+    } else {
+        println!("accepted by Firehose, with the advice above");
     }
-    for violation in &violations {
-        println!("VIOLATION: {violation}");
-    }
-    ExitCode::FAILURE
+    ExitCode::SUCCESS
 }
 
 fn read_event(path: &Path) -> Result<Vec<u8>, String> {
@@ -156,7 +160,7 @@ fn beside_me(name: &str) -> Result<PathBuf, String> {
         return Ok(binary);
     }
     Err(format!(
-        "{} not found; build it with `cargo build --release --workspace`, or pass --binary PATH",
+        "{} not found; build it with `cargo build --release -p {name}`, or pass --binary PATH",
         binary.display()
     ))
 }

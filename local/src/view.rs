@@ -2,41 +2,50 @@
 
 use std::fmt::Write as _;
 
-use crate::codec;
-use crate::contract::{Outcome, Response};
+use crate::answer::{Answer, AnsweredRecord};
 
 /// One block per record: index, result and id, partition keys, then the data
 /// decoded and quoted (non-UTF-8 data is shown as base64). Data longer than
 /// `max_chars` is cut, saying how much was left out.
-pub fn render(response: &Response, max_chars: Option<usize>) -> String {
-    let count = |o: Outcome| response.records.iter().filter(|r| r.result == o).count();
+pub fn render(answer: &Answer, max_chars: Option<usize>) -> String {
+    let count = |word: &str| {
+        let is = |r: &&AnsweredRecord| r.result.as_deref() == Some(word);
+        answer.records.iter().filter(is).count()
+    };
     let mut out = format!(
         "{} records: {} Ok, {} Dropped, {} ProcessingFailed\n",
-        response.records.len(),
-        count(Outcome::Ok),
-        count(Outcome::Dropped),
-        count(Outcome::ProcessingFailed)
+        answer.records.len(),
+        count("Ok"),
+        count("Dropped"),
+        count("ProcessingFailed")
     );
-    for (i, record) in response.records.iter().enumerate() {
-        let _ = writeln!(out, "[{i}] {} {}", record.result.as_str(), record.record_id);
-        if let Some(metadata) = &record.metadata {
-            let keys: Vec<String> = metadata
-                .partition_keys
+    for (i, record) in answer.records.iter().enumerate() {
+        let result = record.result.as_deref().unwrap_or("<no result>");
+        let id = record.record_id.as_deref().unwrap_or("<no recordId>");
+        let _ = writeln!(out, "[{i}] {result} {id}");
+        if let Some(partition_keys) = &record.partition_keys {
+            let keys: Vec<String> = partition_keys
                 .iter()
-                .map(|(k, v)| format!("{k}={v}"))
+                .map(|(k, v)| match v.as_str() {
+                    Some(text) => format!("{k}={text}"),
+                    None => format!("{k}={v}"),
+                })
                 .collect();
             let _ = writeln!(out, "    partition keys: {}", keys.join(", "));
         }
-        let _ = writeln!(out, "    {}", data(&record.data, max_chars));
+        let _ = writeln!(out, "    {}", data(record, max_chars));
     }
     out
 }
 
-fn data(base64: &str, max_chars: Option<usize>) -> String {
-    let Ok(decoded) = codec::decode(base64) else {
-        return format!("<invalid base64: {base64:?}>");
+fn data(record: &AnsweredRecord, max_chars: Option<usize>) -> String {
+    let base64 = record.data.as_deref().unwrap_or_default();
+    let decoded = match record.decoded() {
+        Ok(Some(decoded)) => decoded,
+        Ok(None) => return "<no data>".to_owned(),
+        Err(_) => return format!("<invalid base64: {base64:?}>"),
     };
-    match String::from_utf8(decoded.bytes) {
+    match String::from_utf8(decoded) {
         Ok(text) => match max_chars.and_then(|max| text.char_indices().nth(max)) {
             Some((cut, _)) => format!("{:?}… ({} more bytes)", &text[..cut], text.len() - cut),
             None => format!("{text:?}"),
@@ -51,7 +60,7 @@ mod tests {
 
     #[test]
     fn shows_results_keys_and_decoded_data() {
-        let response = Response::from_slice(
+        let response = Answer::parse(
             br#"{"records":[{"recordId":"a","result":"Ok","data":"eyJhIjoxfQo=","metadata":{"partitionKeys":{"y":"2024"}}},
                 {"recordId":"b","result":"ProcessingFailed","data":"/w=="}]}"#,
         )
@@ -65,10 +74,9 @@ mod tests {
 
     #[test]
     fn long_data_is_cut_when_asked() {
-        let response = Response::from_slice(
-            br#"{"records":[{"recordId":"a","result":"Ok","data":"YWJjZGVm"}]}"#,
-        )
-        .unwrap();
+        let response =
+            Answer::parse(br#"{"records":[{"recordId":"a","result":"Ok","data":"YWJjZGVm"}]}"#)
+                .unwrap();
         assert!(render(&response, Some(2)).contains("\"ab\"… (4 more bytes)"));
     }
 }

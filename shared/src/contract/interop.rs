@@ -12,7 +12,7 @@ use aws_lambda_events::event::firehose::{
     KinesisFirehoseResponse, KinesisFirehoseResponseRecord,
 };
 
-use crate::codec;
+use crate::contract::codec;
 use crate::contract::{
     Event, EventRecord, KinesisRecordMetadata, Outcome, Response, ResponseMetadata, ResponseRecord,
 };
@@ -139,7 +139,7 @@ impl From<&Response> for KinesisFirehoseResponse {
 mod tests {
     use super::*;
     use crate::pipeline::Pipeline;
-    use crate::transform::{Verdict, transform_fn};
+    use crate::pipeline::transform::{Verdict, transform_fn};
 
     const EVENT: &str = r#"{"invocationId":"i","deliveryStreamArn":"arn:aws:firehose:us-east-1:1:deliverystream/s",
         "records":[{"recordId":"r1","approximateArrivalTimestamp":1507217624302,"data":"SGVsbG8=",

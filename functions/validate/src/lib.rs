@@ -1,4 +1,6 @@
-//! `validate`: checks each JSON record against a JSON Schema.
+//! `validate`: checks each JSON record against a JSON Schema. A crate of its
+//! own, so that only the functions that validate compile the JSON Schema
+//! validator (`firehose-validate` and `firehose-pipeline`).
 //!
 //! The schema is compiled once at start-up, formats asserted, and never
 //! fetches anything: a `$ref` to a remote or file URI stops the function at
@@ -10,11 +12,11 @@ use std::path::{Path, PathBuf};
 use jsonschema::{Draft, Validator};
 use serde_json::Value;
 
-use crate::record::Record;
-use crate::settings::{
+use firehose_transform::settings::{
     Choice, Declared, Flag, Setting, SettingError, SettingGroup, Settings, Text,
 };
-use crate::transform::{Transform, TransformError, Verdict};
+use firehose_transform::transforms::BuiltIn;
+use firehose_transform::{Record, Transform, TransformError, Verdict};
 
 pub const SCHEMA: Setting<Text> = Setting {
     name: "VALIDATE_SCHEMA",
@@ -51,6 +53,14 @@ pub const FORMATS: Setting<Flag> = Setting {
 pub const SETTINGS: SettingGroup = SettingGroup {
     prefix: "VALIDATE_",
     settings: &[&SCHEMA, &SCHEMA_FILE, &DRAFT, &FORMATS],
+};
+
+/// The `validate` step, for `firehose-pipeline`'s catalogue and served alone as `firehose-validate`.
+pub const VALIDATE: BuiltIn = BuiltIn {
+    name: "validate",
+    reads_raw_records: false,
+    settings: &SETTINGS,
+    make: |settings| Ok(Box::new(Validate::from_settings(settings)?)),
 };
 
 /// Checks records against a compiled JSON Schema.
@@ -145,7 +155,7 @@ impl Transform for Validate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::Env;
+    use firehose_transform::settings::Env;
 
     const SCHEMA_7: &str = r#"{"$schema":"http://json-schema.org/draft-07/schema#","type":"object",
         "required":["id"],"properties":{"id":{"type":"integer"},"at":{"type":"string","format":"date-time"}}}"#;

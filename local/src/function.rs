@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::local::LocalError;
-use crate::local::runtime_api::{Reply, RuntimeApi};
+use crate::LocalError;
+use crate::runtime_api::{Reply, RuntimeApi};
 
 /// How long an invocation may take: Firehose's own wait for a Lambda.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);

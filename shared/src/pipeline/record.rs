@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::contract::{Event, EventRecord, KinesisRecordMetadata};
 use crate::csv_row::csv_row;
-use crate::transform::TransformError;
+use crate::pipeline::error::TransformError;
 
 /// One record as the steps of a pipeline see it.
 ///

@@ -1,0 +1,152 @@
+//! A function's answer as Firehose reads it: leniently, with nothing of the
+//! `firehose-transform` crate, so that this reader can judge any function,
+//! ours included, without sharing its bugs.
+//!
+//! Firehose accepts what AWS's own blueprints write, such as `Dropped` and
+//! `ProcessingFailed` records with no `data`; so does this reader. What it
+//! cannot read at all (not JSON, no `records` array) is an [`Unreadable`]
+//! answer, which Firehose reports as `Lambda.JsonProcessingException`.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use serde_json::Value;
+
+/// A response read the way Firehose reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub records: Vec<AnsweredRecord>,
+}
+
+/// One record of an answer, each field as the function wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnsweredRecord {
+    /// `recordId`, when it is a string.
+    pub record_id: Option<String>,
+    /// `result`, when it is a string; Firehose takes only `Ok`, `Dropped`, `ProcessingFailed`.
+    pub result: Option<String>,
+    /// `data`, when present and a string.
+    pub data: Option<String>,
+    /// `data` was present but not a string.
+    pub data_not_text: bool,
+    /// `metadata.partitionKeys`, when present.
+    pub partition_keys: Option<BTreeMap<String, Value>>,
+}
+
+/// The answer is not a transformation response at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreadable(String);
+
+/// The three result words Firehose accepts, case-sensitively.
+pub const RESULTS: [&str; 3] = ["Ok", "Dropped", "ProcessingFailed"];
+
+impl Answer {
+    /// Reads `bytes` as a transformation response.
+    pub fn parse(bytes: &[u8]) -> Result<Answer, Unreadable> {
+        let value: Value = serde_json::from_slice(bytes)
+            .map_err(|e| Unreadable(format!("the answer is not JSON: {e}")))?;
+        let records = value
+            .get("records")
+            .ok_or_else(|| Unreadable("the answer has no `records`".to_owned()))?
+            .as_array()
+            .ok_or_else(|| Unreadable("`records` is not an array".to_owned()))?;
+        let records = records
+            .iter()
+            .enumerate()
+            .map(|(i, record)| AnsweredRecord::read(i, record))
+            .collect::<Result<_, _>>()?;
+        Ok(Answer { records })
+    }
+}
+
+impl AnsweredRecord {
+    fn read(i: usize, record: &Value) -> Result<AnsweredRecord, Unreadable> {
+        let record = record
+            .as_object()
+            .ok_or_else(|| Unreadable(format!("records[{i}] is not an object")))?;
+        let text = |key: &str| record.get(key).and_then(Value::as_str).map(str::to_owned);
+        let partition_keys = match record.get("metadata") {
+            None | Some(Value::Null) => None,
+            Some(metadata) => match metadata.get("partitionKeys") {
+                None | Some(Value::Null) => None,
+                Some(Value::Object(keys)) => Some(keys.clone().into_iter().collect()),
+                Some(_) => {
+                    return Err(Unreadable(format!(
+                        "records[{i}].metadata.partitionKeys is not an object"
+                    )));
+                }
+            },
+        };
+        Ok(AnsweredRecord {
+            record_id: text("recordId"),
+            result: text("result"),
+            data: text("data"),
+            data_not_text: record.get("data").is_some_and(|d| !d.is_string()),
+            partition_keys,
+        })
+    }
+
+    /// The decoded `data`: `Ok(None)` when there is none.
+    pub fn decoded(&self) -> Result<Option<Vec<u8>>, base64::DecodeError> {
+        self.data.as_deref().map(decode_lenient).transpose()
+    }
+}
+
+/// Standard-alphabet base64 as a lenient decoder reads it: padding optional,
+/// stray trailing bits ignored. What this refuses, no decoder takes.
+pub fn decode_lenient(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    LENIENT.decode(text)
+}
+
+/// Whether `text` is canonical RFC 4648 base64: standard alphabet, padded, no stray bits.
+pub fn is_canonical(text: &str) -> bool {
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_the_blueprints_answer() {
+        let answer = Answer::parse(
+            br#"{"records":[{"recordId":"a","result":"Dropped"},{"recordId":"b","result":"ProcessingFailed"},
+                {"recordId":"c","result":"Ok","data":"QQ==","metadata":{"partitionKeys":{"k":"v"}}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.records[0].data, None);
+        assert_eq!(answer.records[2].decoded().unwrap(), Some(b"A".to_vec()));
+        assert_eq!(answer.records[2].partition_keys.as_ref().unwrap()["k"], "v");
+    }
+
+    #[test]
+    fn unreadable_answers_say_why() {
+        for (bytes, why) in [
+            (&b"nope"[..], "not JSON"),
+            (b"{}", "no `records`"),
+            (b"{\"records\":{}}", "not an array"),
+            (b"{\"records\":[1]}", "records[0] is not an object"),
+        ] {
+            let e = Answer::parse(bytes).unwrap_err();
+            assert!(e.to_string().contains(why), "{e}");
+        }
+    }
+
+    #[test]
+    fn base64_is_judged_twice() {
+        assert!(is_canonical("QQ=="));
+        assert!(!is_canonical("QQ") && decode_lenient("QQ").is_ok());
+        assert!(!is_canonical("QR==") && decode_lenient("QR==").is_ok());
+        assert!(decode_lenient("Q!==").is_err());
+    }
+}
