@@ -136,7 +136,14 @@ fn every_readme_example_is_what_the_binary_does() {
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
             .filter(|l| l["message"] == "record failed")
             .collect();
-        for (i, (case, answer)) in example.cases.iter().zip(answers(&response)).enumerate() {
+        let answers = answers(&response);
+        assert_eq!(
+            answers.len(),
+            example.cases.len(),
+            "{}: one answer per example case",
+            example.binary
+        );
+        for (i, (case, answer)) in example.cases.iter().zip(answers).enumerate() {
             let shown = match answer.result {
                 Outcome::Ok => String::from_utf8(answer.data.clone())
                     .unwrap()

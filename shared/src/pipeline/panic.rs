@@ -19,9 +19,10 @@ static INSTALL: Once = Once::new();
 /// Runs `f`, turning a panic into its message and location.
 pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     INSTALL.call_once(install_hook);
-    INSIDE_STEP.with(|inside| inside.set(true));
+    // Restored, not reset: a catch inside a step must leave the step's own catch in force.
+    let outer = INSIDE_STEP.with(|inside| inside.replace(true));
     let result = panic::catch_unwind(AssertUnwindSafe(f));
-    INSIDE_STEP.with(|inside| inside.set(false));
+    INSIDE_STEP.with(|inside| inside.set(outer));
     result.map_err(|payload| {
         let location = LOCATION.with(|l| l.borrow_mut().take());
         match location {
@@ -65,6 +66,19 @@ mod tests {
             "{err}"
         );
         assert!(err.ends_with(": boom 42"), "{err}");
+    }
+
+    #[test]
+    fn a_catch_inside_a_catch_leaves_the_outer_one_in_force() {
+        let err = catch(|| -> u8 {
+            assert_eq!(catch(|| 1), Ok(1));
+            panic!("outer")
+        })
+        .unwrap_err();
+        assert!(
+            err.starts_with("panicked at shared/src/pipeline/panic.rs:"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -25,6 +25,9 @@ pub struct Record<'e> {
     /// Whether a step may have changed `json` since it was parsed or written
     /// out; only then is it serialised, so read-only steps pass bytes through.
     json_changed: bool,
+    /// `bytes` hold `json` written out (a later step read the changed JSON as
+    /// bytes), so they still end in the JSON newline.
+    bytes_are_json: bool,
     json_newline: bool,
     /// Columns to write the JSON payload as, one CSV row, instead of JSON.
     csv_columns: Option<Arc<[String]>>,
@@ -83,6 +86,7 @@ impl<'e> Record<'e> {
             bytes: None,
             json: None,
             json_changed: false,
+            bytes_are_json: false,
             json_newline: true,
             csv_columns: None,
             partition_keys: BTreeMap::new(),
@@ -125,6 +129,7 @@ impl<'e> Record<'e> {
         if let (true, Some(value)) = (self.json_changed, &self.json) {
             self.bytes = Some(to_json_bytes(value));
             self.json_changed = false;
+            self.bytes_are_json = true;
         }
         self.bytes.as_deref().unwrap_or(&self.original)
     }
@@ -171,6 +176,7 @@ impl<'e> Record<'e> {
     pub fn set_bytes(&mut self, bytes: impl Into<Vec<u8>>) {
         self.json = None;
         self.json_changed = false;
+        self.bytes_are_json = false;
         self.csv_columns = None;
         self.bytes = Some(bytes.into());
     }
@@ -237,7 +243,12 @@ impl<'e> Record<'e> {
                 }
                 Output::Changed(bytes)
             }
-            (None, Some(bytes)) => Output::Changed(bytes),
+            (None, Some(mut bytes)) => {
+                if self.bytes_are_json && self.json_newline {
+                    bytes.push(b'\n');
+                }
+                Output::Changed(bytes)
+            }
             (None, None) => Output::Unchanged(self.original),
         };
         (output, self.partition_keys)
@@ -280,6 +291,7 @@ fn to_json_bytes(value: &Value) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::{Just, Strategy};
     use serde_json::json;
 
     fn output_bytes(record: Record<'_>) -> Vec<u8> {
@@ -318,6 +330,65 @@ mod tests {
         r.json().unwrap()["a"] = json!(1);
         assert_eq!(r.bytes(), br#"{"a":1}"#);
         assert_eq!(r.json_value().unwrap(), &json!({"a": 1}));
+    }
+
+    /// One way a step may touch the record.
+    #[derive(Debug, Clone)]
+    enum Call {
+        Change(u32),
+        Read,
+        Bytes,
+        Text,
+    }
+
+    proptest::proptest! {
+        /// Whatever the order of `json`, `json_value`, `bytes` and `text` calls,
+        /// a changed record goes out as its final JSON and, when asked, a newline.
+        #[test]
+        fn changed_json_keeps_its_newline_in_any_call_order(
+            calls in proptest::collection::vec(
+                proptest::prop_oneof![
+                    (0u32..9).prop_map(Call::Change),
+                    Just(Call::Read),
+                    Just(Call::Bytes),
+                    Just(Call::Text),
+                ],
+                0..8,
+            ),
+            newline: bool,
+        ) {
+            let original = br#"{"a":  1}"#;
+            let mut r = Record::detached(&original[..]);
+            r.set_json_newline(newline);
+            let mut expected = json!({"a": 1});
+            let mut changed = false;
+            for call in &calls {
+                match call {
+                    Call::Change(n) => {
+                        r.json().unwrap()[format!("k{n}")] = json!(n);
+                        expected[format!("k{n}")] = json!(n);
+                        changed = true;
+                    }
+                    Call::Read => {
+                        r.json_value().unwrap();
+                    }
+                    Call::Bytes => {
+                        r.bytes();
+                    }
+                    Call::Text => {
+                        r.text().unwrap();
+                    }
+                }
+            }
+            let mut want = original.to_vec();
+            if changed {
+                want = serde_json::to_vec(&expected).unwrap();
+                if newline {
+                    want.push(b'\n');
+                }
+            }
+            proptest::prop_assert_eq!(output_bytes(r), want);
+        }
     }
 
     #[test]
