@@ -144,7 +144,8 @@ fn judge_records(answer: &Answer, reject: &mut Reject<'_>, advice: &mut Vec<Stri
             );
         }
         match &record.data {
-            None if result == Some("Ok") => reject(
+            // A `data` that is not a string is rejected above, once.
+            None if result == Some("Ok") && !record.data_not_text => reject(
                 "Lambda.JsonProcessingException",
                 true,
                 false,
@@ -297,6 +298,12 @@ mod tests {
                 judge(REQUEST, response)
             );
         }
+    }
+
+    #[test]
+    fn data_that_is_not_text_is_rejected_once() {
+        let response = br#"{"records":[{"recordId":"a","result":"Ok","data":7},{"recordId":"b","result":"Ok","data":""}]}"#;
+        assert_eq!(codes(response), ["Lambda.JsonProcessingException"]);
     }
 
     #[test]
