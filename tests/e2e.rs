@@ -1,0 +1,17 @@
+//! The end-to-end tests: the real function binaries, run through the local
+//! Runtime API. One module a function or concern; `cargo nextest run -E 'test(filter::)'` runs one.
+
+mod access_log;
+mod cloudwatch_logs;
+mod contract;
+mod enrich;
+mod filter;
+mod normalize;
+mod partition_keys;
+mod pipeline;
+mod readme;
+mod reingest;
+mod syslog;
+mod template;
+mod validate;
+mod workspace;
