@@ -73,7 +73,7 @@ fn every_response_we_write_converts_to_aws_lambda_events() {
     ] {
         let raw = respond(&mut function, &read(&format!("tests/fixtures/{fixture}")));
         let ours = Response::from_slice(&raw).unwrap();
-        let theirs = KinesisFirehoseResponse::from(&ours);
+        let theirs = KinesisFirehoseResponse::try_from(&ours).unwrap();
         assert_eq!(Response::try_from(&theirs).unwrap(), ours, "{fixture}");
         let reparsed: KinesisFirehoseResponse =
             serde_json::from_str(&serde_json::to_string(&theirs).unwrap()).unwrap();

@@ -1,11 +1,11 @@
 //! `firehose-filter`, the real release binary, through the local Runtime API.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use firehose_e2e::{
     ADVERSARIAL_FIXTURES, PUBLIC_FIXTURES, answers, binary, event, generated_records, golden_cases,
-    respond, start, start_up_error,
+    invocation_logs, respond, start, start_up_error,
 };
 use firehose_transform::Outcome;
 use serde_json::Value;
@@ -50,6 +50,44 @@ fn keep_and_drop_decide_generated_records_as_jq_would() {
         let kept = answers.iter().filter(|a| a.result == Outcome::Ok).count();
         assert!(kept > 20 && kept < 380, "{setting}: {kept} kept");
     }
+}
+
+/// `last(repeat(1))` never ends, in constant memory: no bound on jq can catch it,
+/// so the answer must go out at the deadline while the step still runs.
+#[test]
+fn a_step_that_never_returns_is_answered_at_the_deadline() {
+    let mut function = start(
+        &binary(BINARY),
+        &[
+            ("FILTER_KEEP", "last(repeat(1)) == 1"),
+            ("FIREHOSE_DEADLINE_MARGIN_MS", "500"),
+        ],
+    );
+    function.timeout = Duration::from_secs(3);
+    let before = function.logs().len();
+    let started = Instant::now();
+    let answers = answers(&respond(&mut function, &event(&[b"{}", b"{}", b"{}"])));
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "answered within the timeout: {took:?}"
+    );
+    let results: Vec<Outcome> = answers.iter().map(|a| a.result).collect();
+    assert_eq!(results, [Outcome::ProcessingFailed; 3]);
+    // The process exits, so that Lambda starts a fresh one for the next batch.
+    assert!(function.wait_for_exit(Duration::from_secs(10)).is_some());
+    let logs = invocation_logs(&function, before);
+    let late: Vec<&String> = logs
+        .iter()
+        .filter(|l| l.contains(r#""reason":"deadline""#))
+        .collect();
+    assert_eq!(late.len(), 3, "{logs:#?}");
+    let summary = logs
+        .iter()
+        .find(|l| l.contains("invocation summary"))
+        .unwrap();
+    assert!(summary.contains(r#""late":3"#), "{summary}");
+    assert!(summary.contains(r#""trace_id":"Root="#), "{summary}");
 }
 
 #[test]

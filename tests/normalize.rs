@@ -175,11 +175,11 @@ fn the_response_never_exceeds_the_default_limit() {
 
 #[test]
 fn a_lower_response_limit_is_honoured() {
-    let records: Vec<String> = (0..20).map(growing_record).collect();
+    let records: Vec<String> = (0..30).map(growing_record).collect();
     let slices: Vec<&[u8]> = records.iter().map(|r| r.as_bytes()).collect();
-    let mut function = normalize(&[("FIREHOSE_RESPONSE_LIMIT_BYTES", "20000")]);
+    let mut function = normalize(&[("FIREHOSE_RESPONSE_LIMIT_BYTES", "65536")]);
     let raw = respond(&mut function, &event(&slices));
-    assert!(raw.len() <= 20_000, "{}", raw.len());
+    assert!(raw.len() <= 65_536, "{}", raw.len());
     let response = Response::from_slice(&raw).unwrap();
     assert!(response.records.iter().any(|r| r.result == Outcome::Ok));
     assert!(

@@ -20,7 +20,8 @@ pub struct LocalFunction {
     child: Child,
     logs: Arc<Mutex<Vec<String>>>,
     readers: Vec<JoinHandle<()>>,
-    /// How long [`LocalFunction::invoke`] waits.
+    /// The function's timeout: the deadline it is told, and how long
+    /// [`LocalFunction::invoke`] waits.
     pub timeout: Duration,
 }
 
@@ -67,7 +68,7 @@ impl LocalFunction {
 
     /// Invokes the function with `payload` and waits for its reply.
     pub fn invoke(&mut self, payload: &[u8]) -> Result<Reply, LocalError> {
-        let id = self.api.enqueue(payload.to_vec());
+        let id = self.api.enqueue(payload.to_vec(), self.timeout);
         let deadline = Instant::now() + self.timeout;
         let child = &mut self.child;
         self.api

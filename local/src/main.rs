@@ -46,7 +46,8 @@ struct Invoke {
     /// Show each record's data in full instead of its first 400 characters.
     #[arg(long)]
     full: bool,
-    /// Seconds to wait for the answer (Firehose waits 300).
+    /// The function's timeout in seconds: the deadline it is told, and how long to wait for its answer
+    /// (Firehose waits at most 300; give your function's `Timeout` to see what Lambda would do).
     #[arg(long, default_value_t = 300)]
     timeout: u64,
 }

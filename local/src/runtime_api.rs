@@ -31,7 +31,8 @@ pub enum Reply {
 
 #[derive(Default)]
 struct State {
-    queue: VecDeque<(String, Vec<u8>)>,
+    /// Request id, payload, and deadline in epoch milliseconds.
+    queue: VecDeque<(String, Vec<u8>, u128)>,
     /// A `GET /invocation/next` waiting for work.
     waiting: Option<Request>,
     replies: HashMap<String, Reply>,
@@ -97,12 +98,16 @@ impl RuntimeApi {
         self.addr.to_string()
     }
 
-    /// Queues an invocation; returns its request id.
-    pub fn enqueue(&self, payload: Vec<u8>) -> String {
+    /// Queues an invocation that may take `timeout` (the function's own, as
+    /// Lambda tells it in `Lambda-Runtime-Deadline-Ms`); returns its request id.
+    pub fn enqueue(&self, payload: Vec<u8>, timeout: Duration) -> String {
+        let deadline = (SystemTime::now() + timeout)
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
         let mut state = self.shared.lock();
         state.next_id += 1;
         let id = format!("local-{:04}", state.next_id);
-        state.queue.push_back((id.clone(), payload));
+        state.queue.push_back((id.clone(), payload, deadline));
         hand_out(&self.shared, &mut state);
         id
     }
@@ -227,13 +232,11 @@ fn hand_out(shared: &Shared, state: &mut State) {
     if state.waiting.is_none() || state.queue.is_empty() {
         return;
     }
-    let (Some(request), Some((id, payload))) = (state.waiting.take(), state.queue.pop_front())
+    let (Some(request), Some((id, payload, deadline))) =
+        (state.waiting.take(), state.queue.pop_front())
     else {
         return;
     };
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
     let arn = format!(
         "arn:aws:lambda:us-east-1:000000000000:function:{}",
         shared.function_name
@@ -241,7 +244,7 @@ fn hand_out(shared: &Shared, state: &mut State) {
     let headers = [
         ("Content-Type", "application/json".to_owned()),
         ("Lambda-Runtime-Aws-Request-Id", id),
-        ("Lambda-Runtime-Deadline-Ms", (now + 300_000).to_string()),
+        ("Lambda-Runtime-Deadline-Ms", deadline.to_string()),
         ("Lambda-Runtime-Invoked-Function-Arn", arn),
         (
             "Lambda-Runtime-Trace-Id",

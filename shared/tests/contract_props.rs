@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use base64_simd::{STANDARD, STANDARD_NO_PAD};
+use firehose_transform::pipeline::MAX_RESPONSE_BYTES;
 use firehose_transform::{Outcome, Pipeline, Response, TransformError, Verdict, transform_fn};
 use proptest::prelude::*;
 use serde_json::json;
@@ -101,6 +102,7 @@ proptest! {
         if minimal <= limit {
             prop_assert!(processed.response.len() <= limit, "{} > {}", processed.response.len(), limit);
         }
+        prop_assert!(processed.response.len() <= MAX_RESPONSE_BYTES);
         let summary = &processed.summary;
         prop_assert_eq!(summary.ok + summary.dropped + summary.failed, records.len());
         for ((id, data), answer) in records.iter().zip(&response.records) {

@@ -1,13 +1,18 @@
 //! Putting records back to a Kinesis data stream (`PutRecords`) or a Firehose
 //! delivery stream (`PutRecordBatch`) with the AWS SDK: in calls of at most
 //! 500 records and 4 MiB, retrying only the entries that failed, with
-//! exponential backoff and a bound on attempts.
+//! exponential backoff and a bound on attempts and on time (the invocation's
+//! cutoff). The SDK's own retries are off: they would stack on these.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_kinesis::config::http::HttpRequest;
 use aws_sdk_kinesis::error::DisplayErrorContext;
 use aws_sdk_kinesis::primitives::Blob;
+use firehose_transform::pipeline::Context;
 
 /// The most records one call takes (both APIs).
 const MAX_RECORDS_PER_CALL: usize = 500;
@@ -63,7 +68,9 @@ impl AwsPut {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the AWS client's runtime: {e}"))?;
-        let config = runtime.block_on(aws_config::defaults(BehaviorVersion::latest()).load());
+        let loader =
+            aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled());
+        let config = runtime.block_on(loader.load());
         if config.region().is_none() {
             return Err("no AWS region: set AWS_REGION".to_owned());
         }
@@ -75,22 +82,35 @@ impl AwsPut {
     }
 
     /// Puts every entry; for each, in order, whether it is in the stream.
-    pub fn put(&self, target: &Target, entries: &[Entry]) -> Vec<Result<(), String>> {
+    pub fn put(
+        &self,
+        target: &Target,
+        entries: &[Entry],
+        context: &Context,
+    ) -> Vec<Result<(), String>> {
         let mut results = Vec::with_capacity(entries.len());
         for chunk in chunks(entries) {
-            results.extend(self.put_with_retries(target, chunk));
+            results.extend(self.put_with_retries(target, chunk, context));
         }
         results
     }
 
-    fn put_with_retries(&self, target: &Target, chunk: &[Entry]) -> Vec<Result<(), String>> {
+    fn put_with_retries(
+        &self,
+        target: &Target,
+        chunk: &[Entry],
+        context: &Context,
+    ) -> Vec<Result<(), String>> {
         let mut results: Vec<Result<(), String>> =
-            vec![Err("not attempted".to_owned()); chunk.len()];
+            vec![Err("not attempted: the deadline came first".to_owned()); chunk.len()];
         let mut pending: Vec<usize> = (0..chunk.len()).collect();
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=MAX_ATTEMPTS {
+            let Some(left) = time_left(context.cutoff, Duration::ZERO) else {
+                break;
+            };
             let batch: Vec<&Entry> = pending.iter().map(|&i| &chunk[i]).collect();
-            match self.call(target, &batch) {
+            match self.call(target, &batch, left, context.trace_id.as_deref()) {
                 Ok(errors) => {
                     for (&i, error) in pending.iter().zip(errors) {
                         results[i] = error
@@ -104,7 +124,11 @@ impl AwsPut {
                 }
             }
             pending.retain(|&i| results[i].is_err());
-            if pending.is_empty() || attempt == MAX_ATTEMPTS {
+            // No retry that could not be done before the cutoff.
+            if pending.is_empty()
+                || attempt == MAX_ATTEMPTS
+                || time_left(context.cutoff, backoff).is_none()
+            {
                 break;
             }
             std::thread::sleep(backoff);
@@ -113,8 +137,26 @@ impl AwsPut {
         results
     }
 
-    /// One call; for each entry, its error, if it failed.
-    fn call(&self, target: &Target, batch: &[&Entry]) -> Result<Vec<Option<String>>, String> {
+    /// One call of at most `left`, carrying the invocation's trace header; for
+    /// each entry, its error, if it failed.
+    fn call(
+        &self,
+        target: &Target,
+        batch: &[&Entry],
+        left: Option<Duration>,
+        trace_id: Option<&str>,
+    ) -> Result<Vec<Option<String>>, String> {
+        let mut timeouts = TimeoutConfig::builder();
+        timeouts.set_operation_timeout(left);
+        let timeouts = timeouts.build();
+        let trace_id = trace_id.map(str::to_owned);
+        let with_trace = move |request: &mut HttpRequest| {
+            if let Some(trace_id) = &trace_id {
+                request
+                    .headers_mut()
+                    .insert("x-amzn-trace-id", trace_id.clone());
+            }
+        };
         self.runtime.block_on(async {
             match target {
                 Target::Kinesis(stream) => {
@@ -130,6 +172,12 @@ impl AwsPut {
                         .put_records()
                         .stream_name(stream)
                         .set_records(Some(records.collect::<Result<_, _>>()?))
+                        .customize()
+                        .config_override(
+                            aws_sdk_kinesis::config::Builder::default()
+                                .timeout_config(timeouts.clone()),
+                        )
+                        .mutate_request(with_trace.clone())
                         .send()
                         .await
                         .map_err(|e| {
@@ -156,6 +204,11 @@ impl AwsPut {
                         .put_record_batch()
                         .delivery_stream_name(stream)
                         .set_records(Some(records.collect::<Result<_, _>>()?))
+                        .customize()
+                        .config_override(
+                            aws_sdk_firehose::config::Builder::default().timeout_config(timeouts),
+                        )
+                        .mutate_request(with_trace)
                         .send()
                         .await
                         .map_err(|e| {
@@ -175,6 +228,18 @@ impl AwsPut {
                 }
             }
         })
+    }
+}
+
+/// Time left before `cutoff` once `after` has passed; `None` when none is,
+/// `Some(None)` when there is no cutoff.
+fn time_left(cutoff: Option<Instant>, after: Duration) -> Option<Option<Duration>> {
+    match cutoff {
+        None => Some(None),
+        Some(cutoff) => cutoff
+            .checked_duration_since(Instant::now() + after)
+            .filter(|left| !left.is_zero())
+            .map(Some),
     }
 }
 

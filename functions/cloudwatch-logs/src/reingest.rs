@@ -2,7 +2,7 @@
 //! to their source in two halves, through the AWS SDK.
 
 use firehose_transform::contract::Event;
-use firehose_transform::pipeline::{Overflowed, Reingest};
+use firehose_transform::pipeline::{Context, Overflowed, Reingest, Reingested};
 use firehose_transform::transforms::cloudwatch_logs::halves;
 
 use crate::aws_put::{AwsPut, Entry, Target};
@@ -14,7 +14,32 @@ pub struct Halves {
 }
 
 impl Reingest for Halves {
-    fn reingest(&self, event: &Event<'_>, records: &[Overflowed<'_>]) -> Vec<Result<(), String>> {
+    fn reingest(
+        &self,
+        event: &Event<'_>,
+        records: &[Overflowed<'_>],
+        context: &Context,
+    ) -> Vec<Reingested> {
+        let results = self.put_back(event, records, context);
+        records
+            .iter()
+            .zip(results)
+            .map(|(record, result)| Reingested {
+                record_id: record.source.record_id.to_string(),
+                result,
+            })
+            .collect()
+    }
+}
+
+impl Halves {
+    /// For each record, in order: put back, or why not.
+    fn put_back(
+        &self,
+        event: &Event<'_>,
+        records: &[Overflowed<'_>],
+        context: &Context,
+    ) -> Vec<Result<(), String>> {
         let target = event
             .source_kinesis_stream_arn
             .as_deref()
@@ -43,7 +68,7 @@ impl Reingest for Halves {
                 Ok(())
             })
             .collect();
-        let mut put = self.put.put(&target, &entries).into_iter();
+        let mut put = self.put.put(&target, &entries, context).into_iter();
         split
             .into_iter()
             .map(|split| {

@@ -17,31 +17,38 @@ use crate::contract::{
     Event, EventRecord, KinesisRecordMetadata, Outcome, Response, ResponseMetadata, ResponseRecord,
 };
 
-impl From<&KinesisFirehoseEvent> for Event<'static> {
-    fn from(event: &KinesisFirehoseEvent) -> Self {
-        Event {
+impl TryFrom<&KinesisFirehoseEvent> for Event<'static> {
+    type Error = Unconvertible;
+
+    fn try_from(event: &KinesisFirehoseEvent) -> Result<Self, Unconvertible> {
+        let records = event.records.iter().enumerate().map(|(index, record)| {
+            let record_id = record
+                .record_id
+                .clone()
+                .ok_or(Unconvertible::MissingRecordId { index })?;
+            Ok(event_record(record_id, record))
+        });
+        Ok(Event {
             invocation_id: event.invocation_id.clone(),
             delivery_stream_arn: event.delivery_stream_arn.clone(),
             source_kinesis_stream_arn: event.source_kinesis_stream_arn.clone(),
             region: event.region.clone(),
-            records: event.records.iter().map(EventRecord::from).collect(),
-        }
+            records: records.collect::<Result<_, _>>()?,
+        })
     }
 }
 
-impl From<&KinesisFirehoseEventRecord> for EventRecord<'static> {
-    fn from(record: &KinesisFirehoseEventRecord) -> Self {
-        EventRecord {
-            record_id: Cow::Owned(record.record_id.clone().unwrap_or_default()),
-            data: Cow::Owned(codec::encode(&record.data)),
-            approximate_arrival_timestamp: Some(
-                record.approximate_arrival_timestamp.0.timestamp_millis(),
-            ),
-            kinesis_record_metadata: record
-                .kinesis_firehose_record_metadata
-                .as_ref()
-                .map(KinesisRecordMetadata::from),
-        }
+fn event_record(record_id: String, record: &KinesisFirehoseEventRecord) -> EventRecord<'static> {
+    EventRecord {
+        record_id: Cow::Owned(record_id),
+        data: Cow::Owned(codec::encode(&record.data)),
+        approximate_arrival_timestamp: Some(
+            record.approximate_arrival_timestamp.0.timestamp_millis(),
+        ),
+        kinesis_record_metadata: record
+            .kinesis_firehose_record_metadata
+            .as_ref()
+            .map(KinesisRecordMetadata::from),
     }
 }
 
@@ -59,11 +66,13 @@ impl From<&KinesisFirehoseRecordMetadata> for KinesisRecordMetadata {
     }
 }
 
-/// A response from `aws_lambda_events` that Firehose would refuse.
+/// An event or response that cannot be converted: Firehose would refuse it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum InvalidResponse {
+pub enum Unconvertible {
     #[error("record {index} has no recordId")]
     MissingRecordId { index: usize },
+    #[error("record {index} has data that is not valid base64: {reason}")]
+    BadBase64 { index: usize, reason: String },
     #[error(
         "record {index} has result {result:?}; Firehose accepts only Ok, Dropped or ProcessingFailed"
     )]
@@ -74,20 +83,20 @@ pub enum InvalidResponse {
 }
 
 impl TryFrom<&KinesisFirehoseResponse> for Response {
-    type Error = InvalidResponse;
+    type Error = Unconvertible;
 
-    fn try_from(response: &KinesisFirehoseResponse) -> Result<Self, InvalidResponse> {
+    fn try_from(response: &KinesisFirehoseResponse) -> Result<Self, Unconvertible> {
         let records = response.records.iter().enumerate().map(|(index, r)| {
             let record_id = r
                 .record_id
                 .clone()
-                .ok_or(InvalidResponse::MissingRecordId { index })?;
+                .ok_or(Unconvertible::MissingRecordId { index })?;
             let result = match r.result.as_deref() {
                 Some("Ok") => Outcome::Ok,
                 Some("Dropped") => Outcome::Dropped,
                 Some("ProcessingFailed") => Outcome::ProcessingFailed,
                 other => {
-                    return Err(InvalidResponse::BadResult {
+                    return Err(Unconvertible::BadResult {
                         index,
                         result: other.map(str::to_owned),
                     });
@@ -109,18 +118,25 @@ impl TryFrom<&KinesisFirehoseResponse> for Response {
     }
 }
 
-impl From<&Response> for KinesisFirehoseResponse {
-    fn from(response: &Response) -> Self {
+impl TryFrom<&Response> for KinesisFirehoseResponse {
+    type Error = Unconvertible;
+
+    fn try_from(response: &Response) -> Result<Self, Unconvertible> {
         let mut out = KinesisFirehoseResponse::default();
         out.records = response
             .records
             .iter()
-            .map(|r| {
+            .enumerate()
+            .map(|(index, r)| {
                 let mut record = KinesisFirehoseResponseRecord::default();
                 record.record_id = Some(r.record_id.clone());
                 record.result = Some(r.result.as_str().to_owned());
-                // Our own responses always hold canonical base64.
-                *record.data = codec::decode(&r.data).map(|d| d.bytes).unwrap_or_default();
+                *record.data = codec::decode(&r.data)
+                    .map_err(|e| Unconvertible::BadBase64 {
+                        index,
+                        reason: e.to_string(),
+                    })?
+                    .bytes;
                 if let Some(metadata) = &r.metadata {
                     record.metadata.partition_keys = metadata
                         .partition_keys
@@ -128,10 +144,10 @@ impl From<&Response> for KinesisFirehoseResponse {
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect();
                 }
-                record
+                Ok(record)
             })
-            .collect();
-        out
+            .collect::<Result<_, _>>()?;
+        Ok(out)
     }
 }
 
@@ -149,7 +165,7 @@ mod tests {
     #[test]
     fn their_event_runs_through_our_pipeline_and_back() {
         let theirs: KinesisFirehoseEvent = serde_json::from_str(EVENT).unwrap();
-        let ours = Event::from(&theirs);
+        let ours = Event::try_from(&theirs).unwrap();
         assert_eq!(ours.records[0].data, "SGVsbG8=");
         assert_eq!(
             ours.records[0]
@@ -163,9 +179,9 @@ mod tests {
             r.set_partition_key("k", "v");
             Ok(Verdict::Keep)
         }));
-        let processed = pipeline.process_event(&ours, 0);
+        let processed = pipeline.process_event(&ours, 0).unwrap();
         let response = Response::from_slice(&processed.response).unwrap();
-        let theirs_back = KinesisFirehoseResponse::from(&response);
+        let theirs_back = KinesisFirehoseResponse::try_from(&response).unwrap();
         assert_eq!(&*theirs_back.records[0].data, b"Hello");
         assert_eq!(theirs_back.records[0].metadata.partition_keys["k"], "v");
         assert_eq!(Response::try_from(&theirs_back).unwrap(), response);
@@ -183,7 +199,29 @@ mod tests {
         theirs.records.push(record);
         assert!(matches!(
             Response::try_from(&theirs),
-            Err(InvalidResponse::BadResult { index: 0, .. })
+            Err(Unconvertible::BadResult { index: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn what_firehose_would_refuse_is_an_error_not_an_empty_value() {
+        let mut theirs: KinesisFirehoseEvent = serde_json::from_str(EVENT).unwrap();
+        theirs.records[0].record_id = None;
+        assert_eq!(
+            Event::try_from(&theirs).err(),
+            Some(Unconvertible::MissingRecordId { index: 0 })
+        );
+        let ours = Response {
+            records: vec![ResponseRecord {
+                record_id: "r".to_owned(),
+                result: Outcome::Ok,
+                data: "not base64!".to_owned(),
+                metadata: None,
+            }],
+        };
+        assert!(matches!(
+            KinesisFirehoseResponse::try_from(&ours),
+            Err(Unconvertible::BadBase64 { index: 0, .. })
         ));
     }
 }

@@ -7,18 +7,22 @@
 
 mod error;
 pub(crate) mod panic;
+mod progress;
 pub mod record;
 mod response;
 pub mod summary;
 pub mod transform;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::thread;
 use std::time::Instant;
 
 use tracing::{error, warn};
 
 use crate::contract::codec;
 use crate::contract::{Event, EventRecord, Outcome};
+use crate::pipeline::progress::{AtCutoff, Open, Progress, Ran};
 use crate::pipeline::record::{Output, Record, Split};
 use crate::pipeline::response::{Data, Held, ResponseWriter};
 use crate::pipeline::summary::Summary;
@@ -41,11 +45,34 @@ pub struct Pipeline {
 
 /// Puts records whose output does not fit in the response back to their
 /// source, to come through again in another invocation (AWS's CloudWatch Logs
-/// blueprint does this). A record put back is `Dropped`; one that could not be
-/// is `ProcessingFailed`.
+/// blueprint does this). A record is `Dropped` only when the hook confirms it
+/// was put back; one it says nothing of, or fails, is `ProcessingFailed`.
 pub trait Reingest: Send + Sync {
-    /// For each record, in order: put back, or why not.
-    fn reingest(&self, event: &Event<'_>, records: &[Overflowed<'_>]) -> Vec<Result<(), String>>;
+    /// What became of the records, each named by its record id. Work past
+    /// `context.cutoff` is wasted: the response has gone out by then.
+    fn reingest(
+        &self,
+        event: &Event<'_>,
+        records: &[Overflowed<'_>],
+        context: &Context,
+    ) -> Vec<Reingested>;
+}
+
+/// What Lambda told of the invocation being processed.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// When the response must go out: the deadline less the margin.
+    pub cutoff: Option<Instant>,
+    /// The X-Ray trace header, for AWS calls made on the invocation's behalf.
+    pub trace_id: Option<String>,
+}
+
+/// What re-ingestion did with one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reingested {
+    pub record_id: String,
+    /// Put back, or why not.
+    pub result: Result<(), String>,
 }
 
 /// A record whose output did not fit in the response.
@@ -63,6 +90,9 @@ pub struct Processed {
     pub summary: Summary,
     /// The event's `invocationId`, for the summary log line.
     pub invocation_id: Option<String>,
+    /// Answered at the deadline while the batch's thread still ran (a step
+    /// may never return): respond, then exit, so Lambda starts a fresh process.
+    pub abandoned: bool,
 }
 
 /// The payload is not a Firehose data-transformation event; the whole
@@ -120,58 +150,118 @@ impl Pipeline {
 
     /// Processes a raw invocation payload.
     pub fn process(&self, payload: &[u8]) -> Result<Processed, InvalidEvent> {
-        let event = parse_event(payload)?;
-        Ok(self.process_event(&event, payload.len()))
+        let progress = Progress::new();
+        self.run(payload, &progress, &Context::default());
+        into_processed(progress.wait(None))
     }
 
-    /// Processes an event already read; `bytes_in` is only reported.
-    pub fn process_event(&self, event: &Event<'_>, bytes_in: usize) -> Processed {
-        let started = Instant::now();
-        let ids = event.records.iter().map(|r| r.record_id.as_ref());
-        let mut writer = ResponseWriter::new(ids, self.response_limit, bytes_in + bytes_in / 4);
-        if writer.reserved > self.response_limit {
-            error!(
-                needed = writer.reserved,
-                limit = self.response_limit,
-                "the record ids alone need more than the response limit; the response will exceed it"
-            );
+    /// Processes an event already read; `bytes_in` is only reported. Fails
+    /// only for an event whose records cannot all be answered within Lambda's
+    /// 6 MiB (Firehose never sends one: its records are longer than their answers).
+    pub fn process_event(
+        &self,
+        event: &Event<'_>,
+        bytes_in: usize,
+    ) -> Result<Processed, InvalidEvent> {
+        let progress = Progress::new();
+        if let Err(invalid) = self.run_event(event, bytes_in, &progress, &Context::default()) {
+            progress.finish(Ok(Err(invalid)));
         }
-        let mut summary = Summary {
-            records: event.records.len(),
-            bytes_in,
-            ..Summary::default()
+        into_processed(progress.wait(None))
+    }
+
+    /// Processes a payload on a thread of its own, answering by the context's cutoff:
+    /// records not answered by then are `ProcessingFailed` with the reason
+    /// "deadline", and the response goes out while the thread runs on (a step
+    /// may never return). Then [`Processed::abandoned`] says so, and the
+    /// process should exit once it has responded. A panic outside the steps
+    /// is `Err` with its message.
+    pub fn process_by(
+        self: &Arc<Self>,
+        payload: Arc<[u8]>,
+        context: Context,
+    ) -> Result<Result<Processed, InvalidEvent>, String> {
+        let cutoff = context.cutoff;
+        let progress = Arc::new(Progress::new());
+        let runner = {
+            let (pipeline, payload, progress) = (
+                Arc::clone(self),
+                Arc::clone(&payload),
+                Arc::clone(&progress),
+            );
+            // The runner's log lines belong to this invocation too.
+            let span = tracing::Span::current();
+            thread::Builder::new()
+                .name("batch".to_owned())
+                .spawn(move || {
+                    let _entered = span.enter();
+                    if let Err(panicked) =
+                        panic::catch(|| pipeline.run(&payload, &progress, &context))
+                    {
+                        progress.finish(Err(panicked));
+                    }
+                })
         };
+        if let Err(e) = runner {
+            // No thread to spare: run here, without the watch.
+            warn!(error = %e, "could not start the batch thread; running without a deadline watch");
+            return panic::catch(|| self.process(&payload));
+        }
+        match progress.wait(cutoff) {
+            Some(ran) => ran,
+            None => match progress.close() {
+                AtCutoff::Finished(ran) => ran,
+                AtCutoff::Unfinished(open) => Ok(self.answer_late(&payload, open)),
+            },
+        }
+    }
+
+    /// Runs a payload, leaving the result in `progress`.
+    fn run(&self, payload: &[u8], progress: &Progress, context: &Context) {
+        let result = parse_event(payload)
+            .and_then(|event| self.run_event(&event, payload.len(), progress, context));
+        if let Err(invalid) = result {
+            progress.finish(Ok(Err(invalid)));
+        }
+    }
+
+    /// Answers every record into `progress`, stopping if the watcher closes it.
+    fn run_event(
+        &self,
+        event: &Event<'_>,
+        bytes_in: usize,
+        progress: &Progress,
+        context: &Context,
+    ) -> Result<(), InvalidEvent> {
+        if !progress.open(self.open(event, bytes_in)?) {
+            return Ok(());
+        }
         let mut held = Vec::new();
         for source in &event.records {
-            match self.answer(event, source, &mut writer, &mut held) {
-                Some(Outcome::Ok) => summary.ok += 1,
-                Some(Outcome::Dropped) => summary.dropped += 1,
-                Some(Outcome::ProcessingFailed) => summary.failed += 1,
-                None => {}
+            if !self.answer(event, source, progress, &mut held) {
+                return Ok(());
             }
         }
-        summary.overflowed = writer.overflowed;
-        if let Some(reingest) = &self.reingest
-            && !held.is_empty()
-        {
-            let (answers, overflowed): (Vec<Held>, Vec<Overflowed<'_>>) = held.into_iter().unzip();
-            let results = reingest.reingest(event, &overflowed);
-            for ((answer, record), result) in answers.into_iter().zip(&overflowed).zip(results) {
-                match result {
-                    Ok(()) => summary.dropped += 1,
-                    Err(reason) => {
-                        let reason = text::shorten(&reason, MAX_REASON_CHARS);
-                        warn!(record_id = %record.source.record_id, step = "reingest", reason = %reason, "record failed");
-                        writer.settle_failed(answer);
-                        summary.failed += 1;
-                        summary.overflowed += 1;
-                    }
-                }
-            }
+        if let Some(reingest) = &self.reingest {
+            settle_held(&**reingest, event, held, progress, context);
         }
-        if writer.overflowed > 0 {
+        progress.complete(|open| self.close(open, event));
+        Ok(())
+    }
+
+    /// Closes the response and tells what happened.
+    fn close(&self, open: Open, event: &Event<'_>) -> Processed {
+        let Open {
+            writer,
+            mut summary,
+            started,
+            ..
+        } = open;
+        // Held answers never put back count already; these are the records the limit failed.
+        summary.overflowed += writer.overflowed;
+        if summary.overflowed > 0 {
             warn!(
-                records = writer.overflowed,
+                records = summary.overflowed,
                 limit = self.response_limit,
                 "records did not fit in the response limit and were returned ProcessingFailed with empty data; \
                  Firehose keeps their original bytes under processing-failed/ (lower the Lambda buffer size hint)"
@@ -184,45 +274,121 @@ impl Pipeline {
             response,
             summary,
             invocation_id: event.invocation_id.clone(),
+            abandoned: false,
         }
     }
 
-    /// Answers one record; `None` when the answer is held for re-ingestion.
+    /// The watcher's response at the deadline: what the runner wrote, then
+    /// `ProcessingFailed` for every record it did not reach.
+    fn answer_late(&self, payload: &[u8], open: Option<Open>) -> Result<Processed, InvalidEvent> {
+        let event = parse_event(payload)?;
+        let mut open = match open {
+            Some(open) => open,
+            None => self.open(&event, payload.len())?,
+        };
+        let late = event.records.get(open.answered..).unwrap_or_default();
+        for source in late {
+            warn!(record_id = %source.record_id, step = "deadline", reason = "deadline", "record failed");
+            open.writer.write(
+                &source.record_id,
+                Outcome::ProcessingFailed,
+                Data::Empty,
+                &BTreeMap::new(),
+            );
+        }
+        open.summary.failed += late.len();
+        open.summary.late = late.len();
+        warn!(
+            records = late.len(),
+            "records were not processed before the deadline and were returned ProcessingFailed (reason: deadline); \
+             Firehose keeps their original bytes under processing-failed/ (raise the function's timeout or lower the \
+             Lambda buffer size hint)"
+        );
+        let mut processed = self.close(open, &event);
+        processed.abandoned = true;
+        Ok(processed)
+    }
+
+    /// A response begun for the event, nothing answered yet.
+    fn open(&self, event: &Event<'_>, bytes_in: usize) -> Result<Open, InvalidEvent> {
+        Ok(Open {
+            writer: self.writer(event, bytes_in)?,
+            summary: Summary {
+                records: event.records.len(),
+                bytes_in,
+                ..Summary::default()
+            },
+            answered: 0,
+            started: Instant::now(),
+        })
+    }
+
+    /// A response writer with room for an answer to every record: within the
+    /// configured limit when the minimal answers fit it, else within Lambda's cap.
+    fn writer(&self, event: &Event<'_>, bytes_in: usize) -> Result<ResponseWriter, InvalidEvent> {
+        let ids = event.records.iter().map(|r| r.record_id.as_ref());
+        let mut writer = ResponseWriter::new(ids, self.response_limit, bytes_in + bytes_in / 4);
+        if writer.reserved > MAX_RESPONSE_BYTES {
+            return Err(InvalidEvent {
+                reason: format!(
+                    "its {} records need {} bytes of answers at the least, more than Lambda's {MAX_RESPONSE_BYTES}-byte response cap",
+                    event.records.len(),
+                    writer.reserved
+                ),
+            });
+        }
+        if writer.reserved > self.response_limit {
+            error!(
+                needed = writer.reserved,
+                limit = self.response_limit,
+                cap = MAX_RESPONSE_BYTES,
+                "the minimal answers to this event's records alone need more than FIREHOSE_RESPONSE_LIMIT_BYTES; \
+                 this response is kept under Lambda's cap instead (lower the Lambda buffer size hint)"
+            );
+            writer.widen_to(MAX_RESPONSE_BYTES);
+        }
+        Ok(writer)
+    }
+
+    /// Answers one record, running its steps outside the lock on the
+    /// response; false when the watcher has closed the response.
     fn answer<'e>(
         &self,
         event: &'e Event<'e>,
         source: &'e EventRecord<'e>,
-        writer: &mut ResponseWriter,
+        progress: &Progress,
         held: &mut Vec<(Held, Overflowed<'e>)>,
-    ) -> Option<Outcome> {
+    ) -> bool {
         let id = source.record_id.as_ref();
         let no_keys = BTreeMap::new();
+        let write = |outcome, data, keys| {
+            progress
+                .with_open(|open| open.write(id, outcome, data, keys))
+                .is_some()
+        };
         let decoded = match codec::decode(&source.data) {
             Ok(decoded) => decoded,
             Err(e) => {
                 // Nothing decodable to echo: Firehose keeps the original under processing-failed/.
                 warn!(record_id = id, step = "decode", reason = %e, "record failed");
-                return Some(writer.write(id, Outcome::ProcessingFailed, Data::Empty, &no_keys));
+                return write(Outcome::ProcessingFailed, Data::Empty, &no_keys);
             }
         };
         let canonical = decoded.canonical;
         let mut record = Record::new(event, source, decoded.bytes);
         match run_steps(&self.steps, &mut record) {
             Ok(Verdict::Keep) => {}
-            Ok(Verdict::Drop) => {
-                return Some(writer.write(id, Outcome::Dropped, Data::Empty, &no_keys));
-            }
+            Ok(Verdict::Drop) => return write(Outcome::Dropped, Data::Empty, &no_keys),
             Err(failure) => {
                 // Reasons may quote a value of any size (a validator's message does).
                 let reason = text::shorten(&failure.reason, MAX_REASON_CHARS);
                 warn!(record_id = id, step = failure.step, reason = %reason, "record failed");
                 let original = record.into_original();
-                return Some(writer.write(
-                    id,
+                return write(
                     Outcome::ProcessingFailed,
                     original_data(canonical, &source.data, &original),
                     &no_keys,
-                ));
+                );
             }
         }
         // Kept only when it may be re-ingested: the output replaces it otherwise.
@@ -232,13 +398,82 @@ impl Pipeline {
             Output::Unchanged(original) => original_data(canonical, &source.data, original),
             Output::Changed(bytes) => Data::Bytes(bytes),
         };
-        if let Some(original) = original
-            && !writer.fits(id, Outcome::Ok, &data, &keys)
-        {
-            held.push((writer.write_held(id), Overflowed { source, original }));
-            return None;
+        let written = progress.with_open(|open| match original {
+            Some(original) if !open.writer.fits(id, Outcome::Ok, &data, &keys) => {
+                Some((open.write_held(id), Overflowed { source, original }))
+            }
+            _ => {
+                open.write(id, Outcome::Ok, data, &keys);
+                None
+            }
+        });
+        match written {
+            Some(Some(hold)) => held.push(hold),
+            Some(None) => {}
+            None => return false,
         }
-        Some(writer.write(id, Outcome::Ok, data, &keys))
+        true
+    }
+}
+
+/// Settles the answers held for re-ingestion: `Dropped` for each record the
+/// hook confirms it put back, matched by record id; `ProcessingFailed` (as
+/// they were written) for the rest, whatever the hook returned or however it
+/// panicked. The hook runs outside the lock, so the deadline can still close
+/// the response meanwhile.
+fn settle_held(
+    reingest: &dyn Reingest,
+    event: &Event<'_>,
+    held: Vec<(Held, Overflowed<'_>)>,
+    progress: &Progress,
+    context: &Context,
+) {
+    if held.is_empty() {
+        return;
+    }
+    let (answers, overflowed): (Vec<Held>, Vec<Overflowed<'_>>) = held.into_iter().unzip();
+    // A record id may come twice in an event: each confirmation settles one answer.
+    let mut results: HashMap<String, VecDeque<Result<(), String>>> = HashMap::new();
+    match panic::catch(|| reingest.reingest(event, &overflowed, context)) {
+        Ok(reingested) => {
+            for r in reingested {
+                results.entry(r.record_id).or_default().push_back(r.result);
+            }
+        }
+        Err(panicked) => warn!(
+            records = overflowed.len(),
+            step = "reingest",
+            reason = %text::shorten(&panicked, MAX_REASON_CHARS),
+            "re-ingestion panicked; its records are returned ProcessingFailed (some may have been put back too)"
+        ),
+    }
+    progress.with_open(|open| {
+        for (answer, record) in answers.into_iter().zip(&overflowed) {
+            let id = record.source.record_id.as_ref();
+            match results.get_mut(id).and_then(VecDeque::pop_front) {
+                Some(Ok(())) => open.settle_dropped(answer),
+                Some(Err(reason)) => {
+                    let reason = text::shorten(&reason, MAX_REASON_CHARS);
+                    warn!(record_id = id, step = "reingest", reason = %reason, "record failed");
+                }
+                None => warn!(
+                    record_id = id,
+                    step = "reingest",
+                    reason = "re-ingestion gave no result for it",
+                    "record failed"
+                ),
+            }
+        }
+    });
+}
+
+/// The result of a run that no watcher closed.
+fn into_processed(ran: Option<Ran>) -> Result<Processed, InvalidEvent> {
+    match ran {
+        Some(Ok(result)) => result,
+        // Only `process_by` catches panics; elsewhere they unwind to the caller.
+        Some(Err(panicked)) => panic!("{panicked}"),
+        None => unreachable!("a run without a watcher always finishes"),
     }
 }
 
@@ -474,56 +709,231 @@ mod tests {
         assert_eq!((summary.ok, summary.dropped, summary.failed), (1, 1, 2));
     }
 
+    #[test]
+    fn split_items_inherit_what_was_set_before_the_split() {
+        let pipeline = Pipeline::new()
+            .then(transform_fn("before", |r| {
+                r.set_partition_key("source", "s");
+                r.set_csv_columns(["n"].map(String::from).into());
+                Ok(Verdict::Keep)
+            }))
+            .then(transform_fn("split", |r| {
+                let items: Vec<Vec<u8>> = r.text()?.split(',').map(|i| i.into()).collect();
+                r.split("item", items);
+                Ok(Verdict::Keep)
+            }))
+            .then(transform_fn("per-item", |r| {
+                let n: i64 = r.text()?.parse().map_err(|_| "not a number")?;
+                r.set_json(json!({"n": n * 10}));
+                r.set_partition_key("parity", if n % 2 == 0 { "even" } else { "odd" });
+                Ok(Verdict::Keep)
+            }));
+        let (response, _) = run(&pipeline, &event(&[("1", "MSwz")])); // 1,3
+        let answer = &response.records[0];
+        assert_eq!(answer.result, Outcome::Ok);
+        // Each item is one CSV row, as the record would have been.
+        assert_eq!(answer.data, "MTAKMzAK"); // 10\n30\n
+        let keys = &answer.metadata.as_ref().unwrap().partition_keys;
+        assert_eq!(
+            keys["source"], "s",
+            "the record's own key survives the split"
+        );
+        assert_eq!(keys["parity"], "odd");
+    }
+
     /// Puts back records whose original text is `ok…`, refuses the others.
     struct PickyReingest;
 
     impl Reingest for PickyReingest {
-        fn reingest(&self, _: &Event<'_>, records: &[Overflowed<'_>]) -> Vec<Result<(), String>> {
+        fn reingest(
+            &self,
+            _: &Event<'_>,
+            records: &[Overflowed<'_>],
+            _: &Context,
+        ) -> Vec<Reingested> {
             records
                 .iter()
-                .map(|r| match r.original.starts_with(b"ok") {
-                    true => Ok(()),
-                    false => Err("refused".to_owned()),
+                .map(|r| Reingested {
+                    record_id: r.source.record_id.to_string(),
+                    result: match r.original.starts_with(b"ok") {
+                        true => Ok(()),
+                        false => Err("refused".to_owned()),
+                    },
                 })
                 .collect()
         }
     }
 
-    #[test]
-    fn records_that_do_not_fit_are_reingested_or_failed() {
-        // Each record grows to 400 bytes; the limit holds about two.
+    /// Each record grows to 400 bytes; the limit holds about two.
+    fn growing(reingest: impl Reingest + 'static) -> Pipeline {
         let grow = transform_fn("grow", |r| {
             r.set_bytes(vec![b'x'; 400]);
             Ok(Verdict::Keep)
         });
-        let pipeline = Pipeline::new()
+        Pipeline::new()
             .then(grow)
             .with_response_limit(1_500)
-            .with_reingest(PickyReingest);
-        // ok1, ok2, ok3, no4
-        let (response, summary) = run(
-            &pipeline,
-            &event(&[("1", "b2sx"), ("2", "b2sy"), ("3", "b2sz"), ("4", "bm80")]),
+            .with_reingest(reingest)
+    }
+
+    /// ok1, ok2, ok3, no4, ok5, ok6: the first two fit, the rest are held.
+    const HELD_EVENT: [(&str, &str); 6] = [
+        ("1", "b2sx"),
+        ("2", "b2sy"),
+        ("3", "b2sz"),
+        ("4", "bm80"),
+        ("5", "b2s1"),
+        ("6", "b2s2"),
+    ];
+
+    fn outcomes(pipeline: &Pipeline) -> (Vec<Outcome>, Summary) {
+        let (response, summary) = run(pipeline, &event(&HELD_EVENT));
+        let results = response.records.iter().map(|r| r.result).collect();
+        assert_eq!(
+            summary.ok + summary.dropped + summary.failed,
+            summary.records,
+            "the summary adds up"
         );
-        let results: Vec<_> = response.records.iter().map(|r| r.result).collect();
+        (results, summary)
+    }
+
+    #[test]
+    fn records_that_do_not_fit_are_reingested_or_failed() {
+        use Outcome::{Dropped, Ok, ProcessingFailed as Failed};
+        let (results, summary) = outcomes(&growing(PickyReingest));
+        assert_eq!(results, [Ok, Ok, Dropped, Failed, Dropped, Dropped]);
+        let counts = (
+            summary.ok,
+            summary.dropped,
+            summary.failed,
+            summary.overflowed,
+        );
+        assert_eq!(counts, (2, 3, 1, 1));
+    }
+
+    /// Confirms the records in reverse order, leaves one out, and confirms one
+    /// it was never given.
+    struct LyingReingest;
+
+    impl Reingest for LyingReingest {
+        fn reingest(
+            &self,
+            _: &Event<'_>,
+            records: &[Overflowed<'_>],
+            _: &Context,
+        ) -> Vec<Reingested> {
+            let confirm = |id: &str| Reingested {
+                record_id: id.to_owned(),
+                result: Ok(()),
+            };
+            let mut said: Vec<Reingested> = records[1..]
+                .iter()
+                .rev()
+                .map(|r| confirm(&r.source.record_id))
+                .collect();
+            said.push(confirm("1"));
+            said.push(confirm("never-held"));
+            said
+        }
+    }
+
+    #[test]
+    fn only_confirmed_records_are_dropped_matched_by_record_id() {
+        use Outcome::{Dropped, Ok, ProcessingFailed as Failed};
+        let (results, summary) = outcomes(&growing(LyingReingest));
+        // 3 was left out; 1 was answered Ok, its confirmation settles nothing.
+        assert_eq!(results, [Ok, Ok, Failed, Dropped, Dropped, Dropped]);
+        assert_eq!((summary.dropped, summary.failed), (3, 1));
+    }
+
+    /// Panics, as a hook might after putting some records back.
+    struct PanickingReingest;
+
+    impl Reingest for PanickingReingest {
+        fn reingest(&self, _: &Event<'_>, _: &[Overflowed<'_>], _: &Context) -> Vec<Reingested> {
+            panic!("halfway through")
+        }
+    }
+
+    #[test]
+    fn a_panicking_hook_fails_its_records_and_no_more() {
+        use Outcome::{Ok, ProcessingFailed as Failed};
+        let (results, summary) = outcomes(&growing(PanickingReingest));
+        assert_eq!(results, [Ok, Ok, Failed, Failed, Failed, Failed]);
+        assert_eq!((summary.failed, summary.overflowed), (4, 4));
+    }
+
+    fn until(cutoff: Instant) -> Context {
+        Context {
+            cutoff: Some(cutoff),
+            trace_id: None,
+        }
+    }
+
+    /// Sleeps on a record whose text is `slow`.
+    fn sleepy() -> Arc<Pipeline> {
+        Arc::new(Pipeline::new().then(transform_fn("sleepy", |r| {
+            if r.text()? == "slow" {
+                thread::sleep(std::time::Duration::from_millis(400));
+            }
+            Ok(Verdict::Keep)
+        })))
+    }
+
+    #[test]
+    fn records_not_reached_by_the_cutoff_are_failed_and_the_response_goes_out() {
+        // a, slow, c
+        let payload: Arc<[u8]> = event(&[("1", "YQ=="), ("2", "c2xvdw=="), ("3", "Yw==")]).into();
+        let cutoff = Instant::now() + std::time::Duration::from_millis(100);
+        let processed = sleepy()
+            .process_by(payload, until(cutoff))
+            .unwrap()
+            .unwrap();
+        assert!(
+            Instant::now() < cutoff + std::time::Duration::from_millis(200),
+            "answered at the cutoff"
+        );
+        assert!(processed.abandoned);
+        let response = Response::from_slice(&processed.response).unwrap();
+        let results: Vec<_> = response
+            .records
+            .iter()
+            .map(|r| (r.record_id.as_str(), r.result))
+            .collect();
         assert_eq!(
             results,
             [
-                Outcome::Ok,
-                Outcome::Ok,
-                Outcome::Dropped,
-                Outcome::ProcessingFailed
+                ("1", Outcome::Ok),
+                ("2", Outcome::ProcessingFailed),
+                ("3", Outcome::ProcessingFailed)
             ]
         );
-        assert_eq!(
-            (
-                summary.ok,
-                summary.dropped,
-                summary.failed,
-                summary.overflowed
-            ),
-            (2, 1, 1, 1)
-        );
+        let s = &processed.summary;
+        assert_eq!((s.ok, s.failed, s.late, s.records), (1, 2, 2, 3));
+    }
+
+    #[test]
+    fn a_batch_done_before_the_cutoff_is_answered_whole() {
+        let payload: Arc<[u8]> = event(&[("1", "YQ=="), ("2", "c2xvdw==")]).into();
+        let cutoff = Instant::now() + std::time::Duration::from_secs(30);
+        let processed = sleepy()
+            .process_by(payload, until(cutoff))
+            .unwrap()
+            .unwrap();
+        assert!(!processed.abandoned);
+        assert_eq!((processed.summary.ok, processed.summary.late), (2, 0));
+        let invalid = sleepy()
+            .process_by(b"[]".as_slice().into(), until(cutoff))
+            .unwrap();
+        assert!(invalid.is_err());
+        // A cutoff already past: nothing is run, everything is answered.
+        let payload: Arc<[u8]> = event(&[("1", "YQ==")]).into();
+        let processed = sleepy()
+            .process_by(payload, until(Instant::now()))
+            .unwrap()
+            .unwrap();
+        let response = Response::from_slice(&processed.response).unwrap();
+        assert_eq!(response.records.len(), 1);
     }
 
     #[test]
@@ -548,6 +958,22 @@ mod tests {
             let err = Pipeline::new().process(payload).unwrap_err().to_string();
             assert!(err.contains(needle), "{err}");
         }
+    }
+
+    #[test]
+    fn minimal_answers_over_the_limit_are_held_under_the_cap() {
+        let records = [("a", "QQ=="), ("b", "Qg==")];
+        let (response, summary) = run(&Pipeline::new().with_response_limit(50), &event(&records));
+        assert!(response.records.iter().all(|r| r.result == Outcome::Ok));
+        assert_eq!(summary.overflowed, 0);
+        // Ids so long that their minimal answers alone pass 6 MiB: no response can hold them.
+        let id = "i".repeat(100_000);
+        let records: Vec<(&str, &str)> = (0..64).map(|_| (id.as_str(), "")).collect();
+        let err = Pipeline::new().process(&event(&records)).unwrap_err();
+        assert!(
+            err.to_string().contains("6291456-byte response cap"),
+            "{err}"
+        );
     }
 
     #[test]

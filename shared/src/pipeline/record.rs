@@ -196,13 +196,20 @@ impl<'e> Record<'e> {
     /// Splits the record into items, each its own bytes (a log event's line);
     /// `item` names one, for failure reasons.
     /// The steps after this one run on each item as if it were a record of its
-    /// own, with this record's metadata; their outputs are joined, in order, into
-    /// this record's data. The record is `Dropped` when every item is, and
-    /// `ProcessingFailed`, with its original bytes, when any item fails.
+    /// own, with this record's metadata and what earlier steps set on it
+    /// (partition keys, CSV columns, the JSON newline); their outputs are
+    /// joined, in order, into this record's data. The record is `Dropped` when
+    /// every item is, and `ProcessingFailed`, with its original bytes, when any
+    /// item fails.
     pub fn split(&mut self, item: &'static str, parts: impl IntoIterator<Item = Vec<u8>>) {
         let parts = parts
             .into_iter()
-            .map(|bytes| Record::new(self.event, self.source, bytes))
+            .map(|bytes| Record {
+                json_newline: self.json_newline,
+                csv_columns: self.csv_columns.clone(),
+                partition_keys: self.partition_keys.clone(),
+                ..Record::new(self.event, self.source, bytes)
+            })
             .collect();
         self.split = Some(Split { item, parts });
     }

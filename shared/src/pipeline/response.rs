@@ -22,9 +22,9 @@ const METADATA_OPEN: &str = "\",\"metadata\":{\"partitionKeys\":{";
 const METADATA_CLOSE: &str = "}}}";
 const ENTRY_CLOSE: &str = "\"}";
 
-/// A held answer's result and its closing quote, then padding; and what replaces them.
-const HELD_DROPPED: &[u8] = b"Dropped\"         ";
+/// A held answer's result and its closing quote; and, padded to the same length, what replaces it.
 const HELD_FAILED: &[u8] = b"ProcessingFailed\"";
+const HELD_DROPPED: &[u8] = b"Dropped\"         ";
 
 /// Where a held answer's result is, to settle it.
 pub struct Held {
@@ -115,23 +115,29 @@ impl ResponseWriter {
         extra_len(id, outcome, data, keys) <= self.budget
     }
 
-    /// Writes an answer whose outcome is decided later: `Dropped`, padded with
-    /// JSON whitespace to the length of `ProcessingFailed`, so that
-    /// [`ResponseWriter::settle_failed`] can change it in place. It is as long
-    /// as the minimal answer reserved for the record, so it always fits.
+    /// Writes an answer whose outcome is decided later: `ProcessingFailed`
+    /// until [`ResponseWriter::settle_dropped`] changes it in place, so that a
+    /// record is never `Dropped` before its re-ingestion is confirmed. It is
+    /// the minimal answer reserved for the record, so it always fits.
     pub fn write_held(&mut self, id: &str) -> Held {
         self.open_entry(id);
         let at = self.buf.len();
-        self.buf.extend_from_slice(HELD_DROPPED);
-        // The result's closing quote is in `HELD_DROPPED`, before the padding.
+        self.buf.extend_from_slice(HELD_FAILED);
+        // The result's closing quote is in `HELD_FAILED`.
         self.buf.extend_from_slice(&DATA_OPEN.as_bytes()[1..]);
         self.buf.extend_from_slice(ENTRY_CLOSE.as_bytes());
         Held { at }
     }
 
-    /// Turns a held answer into `ProcessingFailed`.
-    pub fn settle_failed(&mut self, held: Held) {
-        self.buf[held.at..held.at + HELD_FAILED.len()].copy_from_slice(HELD_FAILED);
+    /// Turns a held answer into `Dropped`, padded with JSON whitespace.
+    pub fn settle_dropped(&mut self, held: Held) {
+        self.buf[held.at..held.at + HELD_DROPPED.len()].copy_from_slice(HELD_DROPPED);
+    }
+
+    /// Measures the data budget against `limit` instead, before anything is
+    /// written: for when the minimal answers alone do not fit the configured one.
+    pub fn widen_to(&mut self, limit: usize) {
+        self.budget = limit as i64 - self.reserved as i64;
     }
 
     /// Closes the response and hands over its bytes.
@@ -251,19 +257,19 @@ mod tests {
 
     #[test]
     fn held_answers_settle_in_place_as_valid_json() {
-        for fail in [false, true] {
+        for confirmed in [false, true] {
             let mut writer = ResponseWriter::new(["a", "b"].into_iter(), 1000, 100);
             let held = writer.write_held("a");
             writer.write("b", Outcome::Ok, Data::Bytes(b"x"), &BTreeMap::new());
-            if fail {
-                writer.settle_failed(held);
+            if confirmed {
+                writer.settle_dropped(held);
             }
             let bytes = writer.finish();
             let response = Response::from_slice(&bytes).unwrap();
-            let expected = if fail {
-                Outcome::ProcessingFailed
-            } else {
+            let expected = if confirmed {
                 Outcome::Dropped
+            } else {
+                Outcome::ProcessingFailed
             };
             assert_eq!(response.records[0].result, expected);
             assert_eq!(response.records[0].data, "");

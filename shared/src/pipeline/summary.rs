@@ -13,6 +13,8 @@ pub struct Summary {
     pub failed: usize,
     /// Of `failed`, those failed only because the response would have passed its size limit.
     pub overflowed: usize,
+    /// Of `failed`, those not reached before the invocation's deadline.
+    pub late: usize,
     pub bytes_in: usize,
     pub bytes_out: usize,
     pub duration: Duration,
@@ -34,6 +36,7 @@ impl Summary {
                         metric("RecordsDropped", "Count"),
                         metric("RecordsFailed", "Count"),
                         metric("RecordsOverflowed", "Count"),
+                        metric("RecordsLate", "Count"),
                         metric("BytesIn", "Bytes"),
                         metric("BytesOut", "Bytes"),
                         metric("Duration", "Milliseconds"),
@@ -46,6 +49,7 @@ impl Summary {
             "RecordsDropped": self.dropped,
             "RecordsFailed": self.failed,
             "RecordsOverflowed": self.overflowed,
+            "RecordsLate": self.late,
             "BytesIn": self.bytes_in,
             "BytesOut": self.bytes_out,
             "Duration": self.duration.as_micros() as f64 / 1000.0,

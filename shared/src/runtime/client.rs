@@ -6,7 +6,7 @@
 //! pipeline wrote, with no async runtime and no re-serialisation.
 //! Protocol: <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
@@ -36,6 +36,10 @@ pub enum RuntimeError {
 pub struct Invocation {
     pub request_id: String,
     pub payload: Vec<u8>,
+    /// When Lambda stops the invocation (`Lambda-Runtime-Deadline-Ms`).
+    pub deadline: Option<SystemTime>,
+    /// The X-Ray trace header (`Lambda-Runtime-Trace-Id`), to pass on to AWS calls.
+    pub trace_id: Option<String>,
 }
 
 pub struct RuntimeClient {
@@ -68,12 +72,19 @@ impl RuntimeClient {
             .get(format!("{}/invocation/next", self.base))
             .call()?;
         check(response.status().as_u16(), "invocation/next")?;
-        let request_id = response
-            .headers()
-            .get("lambda-runtime-aws-request-id")
-            .and_then(|v| v.to_str().ok())
-            .ok_or(RuntimeError::NoRequestId)?
-            .to_owned();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let request_id =
+            header("lambda-runtime-aws-request-id").ok_or(RuntimeError::NoRequestId)?;
+        let deadline = header("lambda-runtime-deadline-ms")
+            .and_then(|ms| ms.trim().parse::<u64>().ok())
+            .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
+        let trace_id = header("lambda-runtime-trace-id");
         let payload = response
             .body_mut()
             .with_config()
@@ -82,6 +93,8 @@ impl RuntimeClient {
         Ok(Invocation {
             request_id,
             payload,
+            deadline,
+            trace_id,
         })
     }
 

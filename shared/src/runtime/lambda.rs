@@ -3,12 +3,12 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tracing::{error, info, info_span};
 
-use crate::pipeline::panic;
-use crate::pipeline::{InvalidEvent, MAX_RESPONSE_BYTES, Pipeline, Processed};
+use crate::pipeline::{Context, InvalidEvent, MAX_RESPONSE_BYTES, Pipeline, Processed};
 use crate::runtime::client::{Invocation, RuntimeClient};
 use crate::runtime::logging;
 use crate::settings::{Env, Flag, Integer, Setting, SettingError, SettingGroup, Settings, Text};
@@ -20,10 +20,26 @@ pub const RESPONSE_LIMIT: Setting<Integer> = Setting {
     name: "FIREHOSE_RESPONSE_LIMIT_BYTES",
     default: Some("6000000"),
     doc: "Largest response to return. Records past it come back `ProcessingFailed` with empty data \
-          (Firehose keeps their original bytes under `processing-failed/`). Lambda's hard cap is 6291456.",
+          (Firehose keeps their original bytes under `processing-failed/`). Lambda's hard cap is 6291456. \
+          When the smallest answers to a batch's records alone need more, an ERROR line gives both numbers \
+          and that response is held under the hard cap instead.",
+    // Under 64 KiB the limit no longer leaves headroom under the cap: it fails ordinary batches.
     parser: Integer {
-        min: 1_000,
+        min: 65_536,
         max: MAX_RESPONSE_BYTES as u64,
+    },
+};
+
+/// `FIREHOSE_DEADLINE_MARGIN_MS`.
+pub const DEADLINE_MARGIN: Setting<Integer> = Setting {
+    name: "FIREHOSE_DEADLINE_MARGIN_MS",
+    default: Some("1000"),
+    doc: "Time kept, before the invocation's deadline, to send the response. Records not processed by then \
+          come back `ProcessingFailed` (reason: deadline) and the response goes out in time, even while a step \
+          is stuck; then the process exits and Lambda starts a fresh one.",
+    parser: Integer {
+        min: 50,
+        max: 60_000,
     },
 };
 
@@ -48,6 +64,7 @@ pub const COMMON_SETTINGS: SettingGroup = SettingGroup {
     prefix: "FIREHOSE_",
     settings: &[
         &RESPONSE_LIMIT,
+        &DEADLINE_MARGIN,
         &METRICS,
         &METRICS_NAMESPACE,
         &PARTITION_KEYS,
@@ -58,6 +75,13 @@ pub const COMMON_SETTINGS: SettingGroup = SettingGroup {
 struct Metrics {
     namespace: String,
     function: String,
+}
+
+/// What the function runs each invocation with.
+struct Served {
+    pipeline: Arc<Pipeline>,
+    margin: Duration,
+    metrics: Option<Metrics>,
 }
 
 /// Serves one built-in step alone as the Lambda function `firehose-<name>`.
@@ -95,7 +119,7 @@ where
     let started = log_problem
         .map_or(Ok(()), Err)
         .and_then(|()| start(env, groups, build, &function));
-    let (pipeline, metrics) = match started {
+    let served = match started {
         Ok(started) => started,
         Err(e) => {
             error!(error_type = e.error_type(), error = %e, "start-up failed: bad setting");
@@ -105,10 +129,18 @@ where
             return ExitCode::FAILURE;
         }
     };
-    info!(function, steps = %pipeline.step_names().join(","), "ready");
+    info!(function, steps = %served.pipeline.step_names().join(","), "ready");
     loop {
         match client.next() {
-            Ok(invocation) => handle(&pipeline, &client, &invocation, metrics.as_ref()),
+            Ok(invocation) => {
+                if let Abandoned::Yes = handle(&served, &client, invocation) {
+                    // The batch's thread may be stuck in a step for ever: a fresh process is the only cure.
+                    error!(
+                        "a step was still running at the deadline; exiting so that Lambda starts a fresh process"
+                    );
+                    return ExitCode::SUCCESS;
+                }
+            }
             Err(e) => {
                 error!(error = %e, "lost the Runtime API");
                 return ExitCode::FAILURE;
@@ -117,12 +149,18 @@ where
     }
 }
 
+/// Whether an invocation left its batch's thread running.
+enum Abandoned {
+    Yes,
+    No,
+}
+
 fn start<F>(
     env: Env,
     groups: &[&SettingGroup],
     build: F,
     function: &str,
-) -> Result<(Pipeline, Option<Metrics>), SettingError>
+) -> Result<Served, SettingError>
 where
     F: FnOnce(&Settings) -> Result<Pipeline, SettingError>,
 {
@@ -144,24 +182,38 @@ where
     }
     let pipeline =
         pipeline.with_response_limit(usize::try_from(limit).unwrap_or(MAX_RESPONSE_BYTES));
-    Ok((pipeline, metrics))
+    Ok(Served {
+        pipeline: Arc::new(pipeline),
+        margin: Duration::from_millis(settings.get(&DEADLINE_MARGIN)?),
+        metrics,
+    })
 }
 
-fn handle(
-    pipeline: &Pipeline,
-    client: &RuntimeClient,
-    invocation: &Invocation,
-    metrics: Option<&Metrics>,
-) {
-    let span = info_span!("invocation", request_id = %invocation.request_id);
+fn handle(served: &Served, client: &RuntimeClient, invocation: Invocation) -> Abandoned {
+    let trace_id = invocation.trace_id.as_deref().unwrap_or("");
+    let span = info_span!("invocation", request_id = %invocation.request_id, trace_id);
     let _entered = span.enter();
-    let reply = match panic::catch(|| pipeline.process(&invocation.payload)) {
+    let bytes_in = invocation.payload.len();
+    let context = Context {
+        cutoff: invocation
+            .deadline
+            .map(|deadline| cutoff(deadline, served.margin)),
+        trace_id: invocation.trace_id.clone(),
+    };
+    let ran = served
+        .pipeline
+        .process_by(invocation.payload.into(), context);
+    let mut abandoned = Abandoned::No;
+    let reply = match ran {
         Ok(Ok(processed)) => {
-            log_summary(&processed, metrics);
+            log_summary(&processed, served.metrics.as_ref());
+            if processed.abandoned {
+                abandoned = Abandoned::Yes;
+            }
             client.respond(&invocation.request_id, &processed.response)
         }
         Ok(Err(invalid)) => {
-            error!(error_type = InvalidEvent::ERROR_TYPE, error = %invalid, bytes_in = invocation.payload.len(), "invocation failed");
+            error!(error_type = InvalidEvent::ERROR_TYPE, error = %invalid, bytes_in, "invocation failed");
             client.fail(
                 &invocation.request_id,
                 InvalidEvent::ERROR_TYPE,
@@ -176,6 +228,16 @@ fn handle(
     if let Err(e) = reply {
         error!(error = %e, "could not return the invocation's result");
     }
+    abandoned
+}
+
+/// When to answer for the records not yet processed: `margin` before the
+/// deadline, on this process's monotonic clock.
+fn cutoff(deadline: SystemTime, margin: Duration) -> Instant {
+    let left = deadline
+        .duration_since(SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    Instant::now() + left.saturating_sub(margin)
 }
 
 fn log_summary(processed: &Processed, metrics: Option<&Metrics>) {
@@ -189,6 +251,7 @@ fn log_summary(processed: &Processed, metrics: Option<&Metrics>) {
         overflowed = s.overflowed,
         bytes_in = s.bytes_in,
         bytes_out = s.bytes_out,
+        late = s.late,
         duration_ms = s.duration.as_micros() as f64 / 1000.0,
         "invocation summary"
     );
@@ -217,10 +280,12 @@ mod tests {
     fn start_applies_the_common_settings() {
         let env = Env::from_pairs([
             ("FIREHOSE_METRICS", "false"),
-            ("FIREHOSE_RESPONSE_LIMIT_BYTES", "5000"),
+            ("FIREHOSE_RESPONSE_LIMIT_BYTES", "500000"),
+            ("FIREHOSE_DEADLINE_MARGIN_MS", "250"),
         ]);
-        let (_, metrics) = start(env, &[], |_| Ok(Pipeline::new()), "f").unwrap();
-        assert!(metrics.is_none());
+        let served = start(env, &[], |_| Ok(Pipeline::new()), "f").unwrap();
+        assert!(served.metrics.is_none());
+        assert_eq!(served.margin, Duration::from_millis(250));
         let env = Env::from_pairs([("FIREHOSE_RESPONSE_LIMIT_BYTES", "7000000")]);
         let err = start(env, &[], |_| Ok(Pipeline::new()), "f").err().unwrap();
         assert!(
@@ -230,10 +295,24 @@ mod tests {
     }
 
     #[test]
+    fn the_cutoff_keeps_the_margin_before_the_deadline() {
+        let margin = Duration::from_millis(1000);
+        let soon = cutoff(SystemTime::now() + Duration::from_secs(10), margin);
+        let left = soon.duration_since(Instant::now());
+        assert!(
+            left > Duration::from_millis(8_500) && left <= Duration::from_secs(9),
+            "{left:?}"
+        );
+        // A deadline already past, or inside the margin: answer now.
+        let past = cutoff(SystemTime::now() - Duration::from_secs(1), margin);
+        assert!(past <= Instant::now());
+    }
+
+    #[test]
     fn partition_keys_run_after_the_function_s_steps() {
         let env = Env::from_pairs([("FIREHOSE_PARTITION_KEYS", "{a: .a}")]);
-        let (pipeline, _) = start(env, &[], |_| Ok(Pipeline::new()), "f").unwrap();
-        assert_eq!(pipeline.step_names(), ["partition-keys"]);
+        let served = start(env, &[], |_| Ok(Pipeline::new()), "f").unwrap();
+        assert_eq!(served.pipeline.step_names(), ["partition-keys"]);
         let env = Env::from_pairs([("FIREHOSE_PARTITION_KEYS", "{a: .a")]);
         let err = start(env, &[], |_| Ok(Pipeline::new()), "f").err().unwrap();
         assert!(
