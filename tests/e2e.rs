@@ -6,6 +6,7 @@ mod cloudwatch_logs;
 mod contract;
 mod enrich;
 mod filter;
+mod logs;
 mod normalize;
 mod partition_keys;
 mod pipeline;

@@ -9,6 +9,8 @@ use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
 use jaq_json::{Num, Rc, Val};
 use serde_json::Value;
 
+use crate::pipeline::transform::TransformError;
+use crate::redact;
 use crate::settings::Parse;
 
 type Data = data::JustLut<Val>;
@@ -29,12 +31,25 @@ impl Parse for JqProgram {
 /// A compiled jq program.
 pub struct Jq {
     filter: jaq_core::Filter<Data>,
+    /// The program's text: what its messages may quote without quoting the record.
+    code: String,
 }
 
-/// What goes wrong when a jq program runs on one record.
+/// What goes wrong when a jq program runs on one record. It shows jq's
+/// message with the record's values as their kinds; the full message is kept
+/// for `FIREHOSE_LOG_RECORD_VALUES`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("jq: {0}")]
-pub struct JqError(String);
+#[error("jq: {redacted}")]
+pub struct JqError {
+    redacted: String,
+    full: String,
+}
+
+impl From<JqError> for TransformError {
+    fn from(e: JqError) -> Self {
+        TransformError::quoting(e.to_string(), format!("jq: {}", e.full))
+    }
+}
 
 impl Jq {
     /// Compiles a program with jq's standard library; the error quotes the compiler.
@@ -53,7 +68,10 @@ impl Jq {
             .with_funs(funs)
             .compile(modules)
             .map_err(|errors| describe_compile_errors(code, errors))?;
-        Ok(Jq { filter })
+        Ok(Jq {
+            filter,
+            code: code.to_owned(),
+        })
     }
 
     /// Runs the program on `input`, giving its outputs one by one, lazily.
@@ -63,7 +81,15 @@ impl Jq {
             .id
             .run((ctx, to_jaq(input)))
             .map(unwrap_valr)
-            .map(|output| output.map_err(|e| JqError(e.to_string())))
+            .map(|output| {
+                output.map_err(|e| {
+                    let full = e.to_string();
+                    JqError {
+                        redacted: redact::values(&full, &self.code),
+                        full,
+                    }
+                })
+            })
     }
 
     /// Whether any output is true (anything but `false` and `null`), as in
@@ -242,6 +268,27 @@ mod tests {
             .any_true(&json!({"a": 5}))
             .unwrap_err();
         assert!(err.to_string().starts_with("jq: cannot index"), "{err}");
+    }
+
+    #[test]
+    fn messages_name_the_record_s_values_by_kind_unless_asked() {
+        let err = Jq::compile(".card.number")
+            .unwrap()
+            .any_true(&json!({"card": "4111-1111"}))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            r#"jq: cannot index a string with "number""#
+        );
+        let err = TransformError::from(err);
+        assert_eq!(
+            err.reason(false),
+            r#"jq: cannot index a string with "number""#
+        );
+        assert_eq!(
+            err.reason(true),
+            r#"jq: cannot index "4111-1111" with "number""#
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod contract;
 mod csv_row;
 pub mod jq;
 pub mod pipeline;
+mod redact;
 pub mod runtime;
 pub mod settings;
 mod text;

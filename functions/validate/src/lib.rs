@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use jsonschema::{Draft, Validator};
 use serde_json::Value;
 
+use firehose_transform::pipeline::record::json_kind;
 use firehose_transform::settings::{
     Choice, Declared, Flag, Setting, SettingError, SettingGroup, Settings, Text,
 };
@@ -146,7 +147,12 @@ impl Transform for Validate {
             Err(error) => {
                 let path = error.instance_path().to_string();
                 let at = if path.is_empty() { "/" } else { &path };
-                Err(TransformError::new(format!("schema: at {at}: {error}")))
+                // jsonschema's own masking: the instance becomes its kind, the schema's words stay.
+                let masked = error.masked_with(json_kind(error.instance()));
+                Err(TransformError::quoting(
+                    format!("schema: at {at}: {masked}"),
+                    format!("schema: at {at}: {error}"),
+                ))
             }
         }
     }
@@ -176,8 +182,13 @@ mod tests {
         assert_eq!(check(&v, r#"{"id": 1}"#), Ok(Verdict::Keep));
         assert_eq!(
             check(&v, r#"{"id": "x"}"#),
-            Err(r#"schema: at /id: "x" is not of type "integer""#.to_owned())
+            Err(r#"schema: at /id: a string is not of type "integer""#.to_owned())
         );
+        let full = v
+            .apply(&mut Record::detached(r#"{"id": "x"}"#))
+            .unwrap_err()
+            .reason(true);
+        assert_eq!(full, r#"schema: at /id: "x" is not of type "integer""#);
         assert_eq!(
             check(&v, r#"{}"#),
             Err(r#"schema: at /: "id" is a required property"#.to_owned())

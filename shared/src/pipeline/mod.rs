@@ -41,6 +41,8 @@ pub struct Pipeline {
     steps: Vec<Box<dyn Transform>>,
     response_limit: usize,
     reingest: Option<Box<dyn Reingest>>,
+    /// Whether failure reasons in logs may quote the record (`FIREHOSE_LOG_RECORD_VALUES`).
+    log_record_values: bool,
 }
 
 /// Puts records whose output does not fit in the response back to their
@@ -121,6 +123,7 @@ impl Pipeline {
             steps: Vec::new(),
             response_limit: DEFAULT_RESPONSE_LIMIT_BYTES,
             reingest: None,
+            log_record_values: false,
         }
     }
 
@@ -133,6 +136,14 @@ impl Pipeline {
     /// Caps the serialised response at `bytes` (at most [`MAX_RESPONSE_BYTES`]).
     pub fn with_response_limit(mut self, bytes: usize) -> Self {
         self.response_limit = bytes.min(MAX_RESPONSE_BYTES);
+        self
+    }
+
+    /// Logs failure reasons in full, record values included, rather than with
+    /// the values as their kinds: for debugging, never where people who must
+    /// not see the records read the logs.
+    pub fn with_record_values_in_logs(mut self, on: bool) -> Self {
+        self.log_record_values = on;
         self
     }
 
@@ -376,7 +387,7 @@ impl Pipeline {
         };
         let canonical = decoded.canonical;
         let mut record = Record::new(event, source, decoded.bytes);
-        match run_steps(&self.steps, &mut record) {
+        match run_steps(&self.steps, &mut record, self.log_record_values) {
             Ok(Verdict::Keep) => {}
             Ok(Verdict::Drop) => return write(Outcome::Dropped, Data::Empty, &no_keys),
             Err(failure) => {
@@ -488,15 +499,18 @@ struct Failure<'s> {
 fn run_steps<'s>(
     steps: &'s [Box<dyn Transform>],
     record: &mut Record<'_>,
+    with_values: bool,
 ) -> Result<Verdict, Failure<'s>> {
     for (i, step) in steps.iter().enumerate() {
         let reason = match panic::catch(|| step.apply(record)) {
             Ok(Ok(Verdict::Keep)) => match record.take_split() {
-                Some(split) => return run_split(step.name(), &steps[i + 1..], record, split),
+                Some(split) => {
+                    return run_split(step.name(), &steps[i + 1..], record, split, with_values);
+                }
                 None => continue,
             },
             Ok(Ok(Verdict::Drop)) => return Ok(Verdict::Drop),
-            Ok(Err(e)) => e.to_string(),
+            Ok(Err(e)) => e.reason(with_values),
             Err(panicked) => panicked,
         };
         return Err(Failure {
@@ -515,13 +529,14 @@ fn run_split<'s>(
     steps: &'s [Box<dyn Transform>],
     record: &mut Record<'_>,
     split: Split<'_>,
+    with_values: bool,
 ) -> Result<Verdict, Failure<'s>> {
     let total = split.parts.len();
     let mut joined = Vec::new();
     let mut keys: Option<(usize, BTreeMap<String, String>)> = None;
     for (n, mut part) in split.parts.into_iter().enumerate() {
         let item = || format!("{} {} of {total}", split.item, n + 1);
-        match run_steps(steps, &mut part) {
+        match run_steps(steps, &mut part, with_values) {
             Ok(Verdict::Keep) => {}
             Ok(Verdict::Drop) => continue,
             Err(failure) => {
@@ -741,26 +756,41 @@ mod tests {
         assert_eq!(keys["parity"], "odd");
     }
 
-    /// Puts back records whose original text is `ok…`, refuses the others.
-    struct PickyReingest;
+    /// A re-ingestion hook that answers with `say` on the records it is given.
+    struct Hook<F>(F);
 
-    impl Reingest for PickyReingest {
+    impl<F> Reingest for Hook<F>
+    where
+        F: Fn(&[Overflowed<'_>]) -> Vec<Reingested> + Send + Sync,
+    {
         fn reingest(
             &self,
             _: &Event<'_>,
             records: &[Overflowed<'_>],
             _: &Context,
         ) -> Vec<Reingested> {
-            records
-                .iter()
-                .map(|r| Reingested {
-                    record_id: r.source.record_id.to_string(),
-                    result: match r.original.starts_with(b"ok") {
-                        true => Ok(()),
-                        false => Err("refused".to_owned()),
-                    },
-                })
-                .collect()
+            (self.0)(records)
+        }
+    }
+
+    fn hook<F>(say: F) -> Hook<F>
+    where
+        F: Fn(&[Overflowed<'_>]) -> Vec<Reingested> + Send + Sync,
+    {
+        Hook(say)
+    }
+
+    fn confirmed(record_id: &str) -> Reingested {
+        Reingested {
+            record_id: record_id.to_owned(),
+            result: Ok(()),
+        }
+    }
+
+    fn refused(record_id: &str) -> Reingested {
+        Reingested {
+            record_id: record_id.to_owned(),
+            result: Err("refused".to_owned()),
         }
     }
 
@@ -800,7 +830,15 @@ mod tests {
     #[test]
     fn records_that_do_not_fit_are_reingested_or_failed() {
         use Outcome::{Dropped, Ok, ProcessingFailed as Failed};
-        let (results, summary) = outcomes(&growing(PickyReingest));
+        // Puts back records whose original text is `ok…`, refuses the others.
+        let picky = hook(|records| {
+            let answer = |r: &Overflowed<'_>| match r.original.starts_with(b"ok") {
+                true => confirmed(&r.source.record_id),
+                false => refused(&r.source.record_id),
+            };
+            records.iter().map(answer).collect()
+        });
+        let (results, summary) = outcomes(&growing(picky));
         assert_eq!(results, [Ok, Ok, Dropped, Failed, Dropped, Dropped]);
         let counts = (
             summary.ok,
@@ -811,54 +849,32 @@ mod tests {
         assert_eq!(counts, (2, 3, 1, 1));
     }
 
-    /// Confirms the records in reverse order, leaves one out, and confirms one
-    /// it was never given.
-    struct LyingReingest;
-
-    impl Reingest for LyingReingest {
-        fn reingest(
-            &self,
-            _: &Event<'_>,
-            records: &[Overflowed<'_>],
-            _: &Context,
-        ) -> Vec<Reingested> {
-            let confirm = |id: &str| Reingested {
-                record_id: id.to_owned(),
-                result: Ok(()),
-            };
-            let mut said: Vec<Reingested> = records[1..]
-                .iter()
-                .rev()
-                .map(|r| confirm(&r.source.record_id))
-                .collect();
-            said.push(confirm("1"));
-            said.push(confirm("never-held"));
-            said
-        }
-    }
-
     #[test]
     fn only_confirmed_records_are_dropped_matched_by_record_id() {
         use Outcome::{Dropped, Ok, ProcessingFailed as Failed};
-        let (results, summary) = outcomes(&growing(LyingReingest));
+        // Confirms the records in reverse order, leaves one out, and confirms one it was never given.
+        let lying = hook(|records| {
+            let mut told: Vec<Reingested> = records[1..]
+                .iter()
+                .rev()
+                .map(|r| confirmed(&r.source.record_id))
+                .collect();
+            told.push(confirmed("1"));
+            told.push(confirmed("never-held"));
+            told
+        });
+        let (results, summary) = outcomes(&growing(lying));
         // 3 was left out; 1 was answered Ok, its confirmation settles nothing.
         assert_eq!(results, [Ok, Ok, Failed, Dropped, Dropped, Dropped]);
         assert_eq!((summary.dropped, summary.failed), (3, 1));
     }
 
-    /// Panics, as a hook might after putting some records back.
-    struct PanickingReingest;
-
-    impl Reingest for PanickingReingest {
-        fn reingest(&self, _: &Event<'_>, _: &[Overflowed<'_>], _: &Context) -> Vec<Reingested> {
-            panic!("halfway through")
-        }
-    }
-
     #[test]
     fn a_panicking_hook_fails_its_records_and_no_more() {
         use Outcome::{Ok, ProcessingFailed as Failed};
-        let (results, summary) = outcomes(&growing(PanickingReingest));
+        // Panics, as a hook might after putting some records back.
+        let panicking = hook(|_| panic!("halfway through"));
+        let (results, summary) = outcomes(&growing(panicking));
         assert_eq!(results, [Ok, Ok, Failed, Failed, Failed, Failed]);
         assert_eq!((summary.failed, summary.overflowed), (4, 4));
     }

@@ -43,6 +43,16 @@ pub const DEADLINE_MARGIN: Setting<Integer> = Setting {
     },
 };
 
+/// `FIREHOSE_LOG_RECORD_VALUES`.
+pub const LOG_RECORD_VALUES: Setting<Flag> = Setting {
+    name: "FIREHOSE_LOG_RECORD_VALUES",
+    default: Some("false"),
+    doc: "Log failure reasons in full, record values included (`cannot index \"4111…\" with \"card\"`), \
+          rather than with each value as its kind (`cannot index a string with \"card\"`). For debugging only: \
+          whoever reads the logs then reads the records.",
+    parser: Flag,
+};
+
 /// `FIREHOSE_METRICS`.
 pub const METRICS: Setting<Flag> = Setting {
     name: "FIREHOSE_METRICS",
@@ -65,6 +75,7 @@ pub const COMMON_SETTINGS: SettingGroup = SettingGroup {
     settings: &[
         &RESPONSE_LIMIT,
         &DEADLINE_MARGIN,
+        &LOG_RECORD_VALUES,
         &METRICS,
         &METRICS_NAMESPACE,
         &PARTITION_KEYS,
@@ -180,8 +191,9 @@ where
     if let Some(program) = settings.optional(&PARTITION_KEYS)? {
         pipeline = pipeline.then(PartitionKeys::new(program));
     }
-    let pipeline =
-        pipeline.with_response_limit(usize::try_from(limit).unwrap_or(MAX_RESPONSE_BYTES));
+    let pipeline = pipeline
+        .with_response_limit(usize::try_from(limit).unwrap_or(MAX_RESPONSE_BYTES))
+        .with_record_values_in_logs(settings.get(&LOG_RECORD_VALUES)?);
     Ok(Served {
         pipeline: Arc::new(pipeline),
         margin: Duration::from_millis(settings.get(&DEADLINE_MARGIN)?),

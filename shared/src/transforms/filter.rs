@@ -80,10 +80,7 @@ impl Transform for Filter {
     }
 
     fn apply(&self, record: &mut Record<'_>) -> Result<Verdict, TransformError> {
-        let matched = self
-            .program
-            .any_true(record.json_value()?)
-            .map_err(|e| TransformError::new(e.to_string()))?;
+        let matched = self.program.any_true(record.json_value()?)?;
         Ok(if matched == self.keep_when_true {
             Verdict::Keep
         } else {

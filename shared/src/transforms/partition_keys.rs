@@ -47,7 +47,7 @@ impl Transform for PartitionKeys {
             .run(record.json_value()?)
             .next()
             .ok_or("partition keys: the expression gave no output")?
-            .map_err(|e| format!("partition keys: {e}"))?;
+            .map_err(|e| TransformError::from(e).context("partition keys"))?;
         let jaq_json::Val::Obj(object) = output else {
             return Err(format!(
                 "partition keys: expected an object, found {}",

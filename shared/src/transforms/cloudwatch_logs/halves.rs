@@ -13,7 +13,7 @@ use super::payload::{LogEvent, Payload, decompress, read_payload};
 pub fn halves(original: &[u8], max_decompressed: usize) -> Result<[Vec<u8>; 2], String> {
     let text = decompress(original, max_decompressed)?;
     let mut unwrapped = String::new();
-    let payload = read_payload(&text, &mut unwrapped)?;
+    let payload = read_payload(&text, &mut unwrapped).map_err(|e| e.to_string())?;
     if payload.log_events.len() < 2 {
         return Err("a single log event too big for the response cannot be split".to_owned());
     }

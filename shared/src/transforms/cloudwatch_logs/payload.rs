@@ -6,6 +6,9 @@ use std::io::Read;
 use flate2::read::MultiGzDecoder;
 use serde::{Deserialize, Serialize};
 
+use crate::pipeline::transform::TransformError;
+use crate::redact;
+
 /// A subscription payload, as CloudWatch Logs writes it.
 #[derive(Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -65,8 +68,11 @@ pub(super) fn decompress(bytes: &[u8], max: usize) -> Result<Cow<'_, [u8]>, Stri
 pub(super) fn read_payload<'a>(
     text: &'a [u8],
     unwrapped: &'a mut String,
-) -> Result<Payload<'a>, String> {
-    let not_a_payload = |e: serde_json::Error| format!("not a CloudWatch Logs payload: {e}");
+) -> Result<Payload<'a>, TransformError> {
+    let not_a_payload = |e: serde_json::Error| {
+        let full = format!("not a CloudWatch Logs payload: {e}");
+        TransformError::quoting(redact::serde_error(&full), full)
+    };
     if text.trim_ascii_start().first() == Some(&b'"') {
         *unwrapped = serde_json::from_slice(text).map_err(not_a_payload)?;
         return serde_json::from_str(unwrapped).map_err(not_a_payload);
