@@ -188,7 +188,9 @@ fn field_end(rest: &str, next: Option<&str>, quoted: bool, time: bool) -> Option
     let mut from = 0;
     loop {
         let at = from + rest.get(from..)?.find(next)?;
-        let escaped = quoted && rest[..at].ends_with('\\') && !rest[..at].ends_with("\\\\");
+        // Escaped by an odd run of backslashes: `\"` is a quote, `\\"` a backslash then the end.
+        let backslashes = rest[..at].bytes().rev().take_while(|b| *b == b'\\').count();
+        let escaped = quoted && backslashes % 2 == 1;
         if !escaped {
             return Some(at);
         }
@@ -426,6 +428,17 @@ mod tests {
                 "request":"GET /a/b.html?x=1&y=2 HTTP/1.1","status":304,"bytes":null,
                 "referer":"https://example.com/","user_agent":"Mozilla/5.0 (X11; \"quoted\")"})
         );
+    }
+
+    #[test]
+    fn escaped_quotes_and_backslashes_come_back_as_logged() {
+        // Apache logs `a\"b\` as `a\\\"b\\`; the field ends at the quote after it.
+        let got = parse(
+            "%h %l %u %t \"%r\" %>s %b \"%{User-agent}i\"",
+            r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.1" 200 5 "a\\\"b\\""#,
+        )
+        .unwrap();
+        assert_eq!(got["user_agent"], r#"a\"b\"#);
     }
 
     #[test]
