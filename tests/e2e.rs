@@ -12,6 +12,7 @@ mod partition_keys;
 mod pipeline;
 mod readme;
 mod reingest;
+mod run;
 mod syslog;
 mod template;
 mod validate;

@@ -1,14 +1,20 @@
 //! Running Firehose transform functions locally: an emulated Lambda Runtime
 //! API that drives the real function binary, Firehose's reading of what it
-//! answers and its judgement of it, and a readable view of the answer.
-//! `firehose-local` and the end-to-end tests are built on this. Nothing here
+//! answers and its judgement of it, a readable view of the answer, and the
+//! whole delivery stream of a template (`template` → `stream` → `sink`, each
+//! calling only the next). `firehose-local` and the end-to-end tests are
+//! built on this. Nothing here
 //! depends on the `firehose-transform` crate, so it judges our functions as
 //! independently as anyone else's.
 
 pub mod answer;
+pub mod build;
 pub mod check;
 pub mod function;
 pub mod runtime_api;
+pub mod sink;
+pub mod stream;
+pub mod template;
 pub mod view;
 
 pub use function::LocalFunction;

@@ -1,5 +1,8 @@
 //! `firehose-local`: runs a function binary through an emulated Lambda Runtime
-//! API and shows what Firehose would get back, record by record.
+//! API and shows what Firehose would get back, record by record (`invoke`),
+//! or runs a template's whole delivery stream and writes what would land in S3 (`run`).
+
+mod run_command;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,6 +27,8 @@ struct Cli {
 enum Command {
     /// Invoke a function once with an event and check its answer against the Firehose contract.
     Invoke(Invoke),
+    /// Run the delivery stream of a template over input records and write what would land in S3.
+    Run(run_command::Run),
 }
 
 #[derive(clap::Args)]
@@ -60,8 +65,11 @@ fn key_value(arg: &str) -> Result<(String, String), String> {
 }
 
 fn main() -> ExitCode {
-    let Command::Invoke(invoke) = Cli::parse().command;
-    match run(&invoke) {
+    let result = match Cli::parse().command {
+        Command::Invoke(invoke) => run(&invoke),
+        Command::Run(stream) => stream.execute(),
+    };
+    match result {
         Ok(code) => code,
         Err(message) => {
             eprintln!("firehose-local: {message}");

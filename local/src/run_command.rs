@@ -1,0 +1,196 @@
+//! `firehose-local run` (part of the binary): the delivery stream of a
+//! template run over input files, writing what would land in S3.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use firehose_local::build;
+use firehose_local::sink::objects::Objects;
+use firehose_local::sink::store::LocalFolder;
+use firehose_local::stream::invoke::Invoker;
+use firehose_local::stream::producer::{InputError, InputFormat, Producer};
+use firehose_local::stream::{self, Options};
+use firehose_local::template::{self, ACCOUNT, DeliveryStream, REGION};
+
+#[derive(clap::Args)]
+pub struct Run {
+    /// The SAM/CloudFormation template with the delivery stream.
+    #[arg(long, default_value = "template.yaml")]
+    template: PathBuf,
+    /// A file of records (see --input-format), or `-` for standard input; repeat for more, read in turn.
+    #[arg(long, required = true)]
+    input: Vec<PathBuf>,
+    /// `lines`: each line is a record. `json`: each line is {"data": "..."} or {"base64": "..."},
+    /// with optional "partitionKey" and "arrival" (epoch ms or RFC 3339).
+    #[arg(long, value_enum, default_value_t = InputFormat::Lines)]
+    input_format: InputFormat,
+    /// The delivery stream (logical id or name) when the template has several.
+    #[arg(long)]
+    stream: Option<String>,
+    /// A template parameter, as KEY=VALUE; repeat for more. Others take their Default.
+    #[arg(long = "parameter", value_name = "KEY=VALUE", value_parser = crate::key_value)]
+    parameters: Vec<(String, String)>,
+    /// The folder objects land in, as <bucket>/<key>.
+    #[arg(long, default_value = "local-s3")]
+    out: PathBuf,
+    /// When the first record arrives (RFC 3339, e.g. 2026-12-01T10:00:00Z); now if not given.
+    #[arg(long)]
+    start_time: Option<jiff::Timestamp>,
+    /// Milliseconds between one record's arrival and the next's.
+    #[arg(long, default_value_t = 0)]
+    arrival_spacing_ms: i64,
+    /// Seeds the random parts (ids, partition keys, object UUIDs, random-string); with --start-time a run repeats byte for byte.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Print the summary as JSON (the trace, if asked for, goes to standard error).
+    #[arg(long)]
+    json: bool,
+    /// Say for every record where it ended: object and line, error object and code, dropped or refused.
+    #[arg(long)]
+    trace: bool,
+    /// Exit with 1 when any record went to an error object or was refused.
+    #[arg(long)]
+    fail_on_errors: bool,
+    /// Write the JSON the record format converter would read, instead of refusing a stream that converts.
+    #[arg(long)]
+    no_convert: bool,
+    /// The function binary, instead of the one beside firehose-local (or built from CodeUri).
+    #[arg(long)]
+    binary: Option<PathBuf>,
+    /// A setting for the function on top of the template's Environment, as KEY=VALUE; repeat for more.
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = crate::key_value)]
+    env: Vec<(String, String)>,
+}
+
+impl Run {
+    pub fn execute(&self) -> Result<ExitCode, String> {
+        let stream = template::load(&self.template, self.stream.as_deref(), &self.parameters)
+            .map_err(|e| e.to_string())?;
+        if let (Some(line), false) = (stream.conversion, self.no_convert) {
+            return Err(format!(
+                "{}:{line}: the stream converts records (DataFormatConversionConfiguration), which firehose-local does not do yet; \
+                 --no-convert writes the JSON the converter would read",
+                self.template.display()
+            ));
+        }
+        let invoker = self.invoker(&stream)?;
+        let seed = self.seed.unwrap_or_else(|| fastrand::u64(..));
+        let start = self.start_time.unwrap_or_else(jiff::Timestamp::now);
+        let objects = Objects::new(
+            &stream.name,
+            stream.destination.clone(),
+            stream.backup.clone(),
+            stream.append_delimiter,
+            Box::new(LocalFolder::new(&self.out)),
+            fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15),
+        );
+        let options = Options {
+            start_ms: start.as_millisecond(),
+            spacing_ms: self.arrival_spacing_ms.max(0),
+            seed,
+            trace: self.trace,
+        };
+        let json = self.json;
+        let mut trace = |line: String| {
+            if json {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
+        };
+        let inputs = self.inputs()?;
+        let summary = stream::run(
+            &stream,
+            invoker,
+            objects,
+            inputs,
+            &options,
+            Some(&mut trace),
+        )
+        .map_err(|e| e.to_string())?;
+        let mut out = std::io::stdout().lock();
+        let printed = if self.json {
+            let mut value = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
+            value["seed"] = seed.into();
+            value["start_time"] = start.to_string().into();
+            value["out"] = self.out.display().to_string().into();
+            writeln!(out, "{value}")
+        } else {
+            write!(out, "{}", summary.render()).and_then(|()| {
+                writeln!(
+                    out,
+                    "objects are under {}/; repeat this run with --seed {seed} --start-time {start}",
+                    self.out.display()
+                )
+            })
+        };
+        printed.map_err(|e| format!("cannot write the summary: {e}"))?;
+        let errors = summary.failed + summary.refused > 0;
+        Ok(
+            if !summary.accounted_for() || (self.fail_on_errors && errors) {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            },
+        )
+    }
+
+    /// The function of the Lambda processor, found or built; its environment as Lambda would give it.
+    fn invoker(&self, stream: &DeliveryStream) -> Result<Option<Invoker>, String> {
+        let Some(lambda) = &stream.lambda else {
+            return Ok(None);
+        };
+        let function = &lambda.function;
+        let binary = match &self.binary {
+            Some(binary) if binary.is_file() => binary.clone(),
+            Some(binary) => return Err(format!("--binary {}: no such file", binary.display())),
+            None => match build::beside_me(&function.binary) {
+                Some(binary) => binary,
+                None => build::cargo_build(&function.binary, &function.code_uri, &mut |m| {
+                    eprintln!("firehose-local: {m}")
+                })?,
+            },
+        };
+        let name = format!("{}-{}", "local", function.logical_id);
+        let mut environment = vec![
+            ("AWS_LAMBDA_FUNCTION_NAME".to_owned(), name),
+            (
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".to_owned(),
+                function.memory_mb.to_string(),
+            ),
+            ("AWS_REGION".to_owned(), REGION.to_owned()),
+            ("AWS_ACCOUNT_ID".to_owned(), ACCOUNT.to_owned()),
+        ];
+        environment.extend(function.environment.iter().cloned());
+        environment.extend(self.env.iter().cloned());
+        Ok(Some(Invoker::new(binary, environment, function.timeout)))
+    }
+
+    /// Every input in turn, each read as it is needed.
+    fn inputs(
+        &self,
+    ) -> Result<impl Iterator<Item = Result<stream::producer::Attempt, InputError>>, String> {
+        let mut readers: Vec<(Box<dyn BufRead>, String)> = Vec::new();
+        for path in &self.input {
+            if path.as_os_str() == "-" {
+                readers.push((
+                    Box::new(BufReader::new(std::io::stdin())),
+                    "stdin".to_owned(),
+                ));
+            } else {
+                let file =
+                    File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                readers.push((
+                    Box::new(BufReader::with_capacity(1 << 20, file)),
+                    path.display().to_string(),
+                ));
+            }
+        }
+        let format = self.input_format;
+        Ok(readers
+            .into_iter()
+            .flat_map(move |(reader, name)| Producer::new(reader, format, &name)))
+    }
+}

@@ -1,0 +1,109 @@
+//! Error objects: one JSON line per record that did not make it, in the
+//! form Firehose writes under `ErrorOutputPrefix` (the field order and the
+//! `lambdaARN` spelling of real objects; `rawData` is the record as it
+//! arrived, never what the function returned).
+
+use base64::Engine;
+use serde::Serialize;
+
+/// Firehose's error codes and the messages it writes with them.
+pub mod codes {
+    pub const PROCESSING_FAILED: &str = "Lambda.ProcessingFailedStatus";
+    pub const MISSING_RECORD_ID: &str = "Lambda.MissingRecordId";
+    pub const DUPLICATED_RECORD_ID: &str = "Lambda.DuplicatedRecordId";
+    pub const JSON_PROCESSING: &str = "Lambda.JsonProcessingException";
+    pub const FUNCTION_ERROR: &str = "Lambda.FunctionError";
+
+    /// The `&'static` code of the checker's code text.
+    pub fn of(code: &str) -> &'static str {
+        [
+            PROCESSING_FAILED,
+            MISSING_RECORD_ID,
+            DUPLICATED_RECORD_ID,
+            JSON_PROCESSING,
+        ]
+        .into_iter()
+        .find(|c| *c == code)
+        .unwrap_or(FUNCTION_ERROR)
+    }
+
+    /// The `errorMessage` Firehose writes with `code`.
+    pub fn message(code: &str) -> &'static str {
+        match code {
+            PROCESSING_FAILED => "ProcessingFailed status set for record",
+            MISSING_RECORD_ID => {
+                "One or more record Ids were not returned. Ensure that the Lambda function returns all received record Ids."
+            }
+            DUPLICATED_RECORD_ID => {
+                "Multiple records were returned with the same record Id. Ensure that the Lambda function returns unique record Ids for each record."
+            }
+            JSON_PROCESSING => {
+                "There was an error parsing returned records from the Lambda function. Ensure that the returned records follow the status model required by Firehose."
+            }
+            _ => "The Lambda function was successfully invoked but it returned an error result.",
+        }
+    }
+}
+
+/// One line of a `processing-failed` object.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorLine<'a> {
+    raw_data: String,
+    error_code: &'a str,
+    error_message: &'a str,
+    attempts_made: u32,
+    arrival_timestamp: i64,
+    attempt_ending_timestamp: i64,
+    #[serde(rename = "lambdaARN")]
+    lambda_arn: &'a str,
+}
+
+/// What Firehose knows of a failed record.
+pub struct Failure<'a> {
+    pub raw: &'a [u8],
+    pub code: &'a str,
+    pub attempts: u32,
+    pub arrival_ms: i64,
+    pub ended_ms: i64,
+    pub lambda_arn: &'a str,
+}
+
+/// The error object line for `failure`, newline included.
+pub fn line(failure: &Failure<'_>) -> Vec<u8> {
+    let line = ErrorLine {
+        raw_data: base64::engine::general_purpose::STANDARD.encode(failure.raw),
+        error_code: failure.code,
+        error_message: codes::message(failure.code),
+        attempts_made: failure.attempts,
+        arrival_timestamp: failure.arrival_ms,
+        attempt_ending_timestamp: failure.ended_ms,
+        lambda_arn: failure.lambda_arn,
+    };
+    let mut bytes = serde_json::to_vec(&line).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_have_the_shape_of_real_error_objects() {
+        let got = line(&Failure {
+            raw: b"FAIL this one\n",
+            code: codes::PROCESSING_FAILED,
+            attempts: 1,
+            arrival_ms: 1_789_014_240_448,
+            ended_ms: 1_789_014_301_529,
+            lambda_arn: "arn:aws:lambda:us-west-2:123456789012:function:f:$LATEST",
+        });
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            "{\"rawData\":\"RkFJTCB0aGlzIG9uZQo=\",\"errorCode\":\"Lambda.ProcessingFailedStatus\",\
+\"errorMessage\":\"ProcessingFailed status set for record\",\"attemptsMade\":1,\"arrivalTimestamp\":1789014240448,\
+\"attemptEndingTimestamp\":1789014301529,\"lambdaARN\":\"arn:aws:lambda:us-west-2:123456789012:function:f:$LATEST\"}\n"
+        );
+    }
+}

@@ -1,0 +1,224 @@
+//! S3 buffers and the objects they become: one buffer per kind of object
+//! (data, each error type, source backup) and per partition, cut by the
+//! destination's buffering hints on the simulated clock, named exactly as
+//! Firehose names objects.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use flate2::Compression as Level;
+use flate2::write::GzEncoder;
+use jiff::Timestamp;
+
+use super::prefix::PartitionKeys;
+use super::store::{Store, StoreError};
+use super::{Compression, Destination};
+
+/// What an object holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Target {
+    Data,
+    /// Records Firehose could not deliver, by `!{firehose:error-output-type}`.
+    Error(&'static str),
+    /// Source record backup.
+    Backup,
+}
+
+/// A record's place in an object, for the trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    /// The record's place in the input (0-based).
+    pub index: u64,
+    pub record_id: String,
+    /// 1-based line in the object, before compression.
+    pub line: u64,
+    /// The error code, for error objects.
+    pub code: Option<&'static str>,
+}
+
+/// An object that was written.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Written {
+    pub target: Target,
+    pub bucket: String,
+    pub key: String,
+    /// Its size as stored (compressed when the destination compresses).
+    pub bytes: u64,
+    pub records: u64,
+    #[serde(skip)]
+    pub placed: Vec<Placed>,
+}
+
+#[derive(Default)]
+struct Buffer {
+    data: Vec<u8>,
+    records: u64,
+    newlines: u64,
+    oldest_ms: i64,
+    opened_ms: i64,
+    placed: Vec<Placed>,
+}
+
+/// One item to add to a buffer.
+pub struct Item<'a> {
+    pub target: Target,
+    pub keys: &'a PartitionKeys,
+    pub bytes: &'a [u8],
+    pub arrival_ms: i64,
+    /// Where it came from, when tracing: input index, record id, error code.
+    pub trace: Option<(u64, &'a str, Option<&'static str>)>,
+}
+
+/// The S3 side of the stream.
+pub struct Objects {
+    stream_name: String,
+    destination: Destination,
+    backup: Option<Destination>,
+    delimiter: bool,
+    store: Box<dyn Store>,
+    rng: fastrand::Rng,
+    buffers: BTreeMap<(Target, PartitionKeys), Buffer>,
+}
+
+impl Objects {
+    pub fn new(
+        stream_name: &str,
+        destination: Destination,
+        backup: Option<Destination>,
+        delimiter: bool,
+        store: Box<dyn Store>,
+        rng: fastrand::Rng,
+    ) -> Self {
+        Objects {
+            stream_name: stream_name.to_owned(),
+            destination,
+            backup,
+            delimiter,
+            store,
+            rng,
+            buffers: BTreeMap::new(),
+        }
+    }
+
+    fn destination(&self, target: Target) -> &Destination {
+        match (target, &self.backup) {
+            (Target::Backup, Some(backup)) => backup,
+            _ => &self.destination,
+        }
+    }
+
+    /// Adds one record at `now_ms`; a buffer that reaches its size is written at once.
+    pub fn add(&mut self, now_ms: i64, item: Item<'_>) -> Result<Option<Written>, StoreError> {
+        let delimiter = self.delimiter && item.target == Target::Data;
+        let size_bytes = self.destination(item.target).buffering.size_bytes;
+        let key = (item.target, item.keys.clone());
+        let buffer = self.buffers.entry(key.clone()).or_insert_with(|| Buffer {
+            oldest_ms: item.arrival_ms,
+            opened_ms: now_ms,
+            ..Buffer::default()
+        });
+        if delimiter && buffer.records > 0 {
+            buffer.data.push(b'\n');
+            buffer.newlines += 1;
+        }
+        if let Some((index, record_id, code)) = item.trace {
+            buffer.placed.push(Placed {
+                index,
+                record_id: record_id.to_owned(),
+                line: buffer.newlines + 1,
+                code,
+            });
+        }
+        buffer.data.extend_from_slice(item.bytes);
+        buffer.newlines += item.bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        buffer.records += 1;
+        buffer.oldest_ms = buffer.oldest_ms.min(item.arrival_ms);
+        if buffer.data.len() as u64 >= size_bytes {
+            let full = self.buffers.remove(&key).unwrap_or_default();
+            return self.write(&key, full).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// When the next buffer is due by its interval.
+    pub fn next_deadline(&self) -> Option<i64> {
+        self.buffers
+            .iter()
+            .map(|((target, _), b)| b.opened_ms + self.destination(*target).buffering.interval_ms)
+            .min()
+    }
+
+    /// Writes every buffer due at `now_ms`.
+    pub fn flush_due(&mut self, now_ms: i64) -> Result<Vec<Written>, StoreError> {
+        let due: Vec<(Target, PartitionKeys)> = self
+            .buffers
+            .iter()
+            .filter(|((target, _), b)| {
+                b.opened_ms + self.destination(*target).buffering.interval_ms <= now_ms
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        self.write_all(due)
+    }
+
+    fn write_all(
+        &mut self,
+        keys: Vec<(Target, PartitionKeys)>,
+    ) -> Result<Vec<Written>, StoreError> {
+        let mut written = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(buffer) = self.buffers.remove(&key) {
+                written.push(self.write(&key, buffer)?);
+            }
+        }
+        Ok(written)
+    }
+
+    fn write(
+        &mut self,
+        (target, keys): &(Target, PartitionKeys),
+        buffer: Buffer,
+    ) -> Result<Written, StoreError> {
+        let destination = self.destination(*target).clone();
+        let oldest = Timestamp::from_millisecond(buffer.oldest_ms)
+            .unwrap_or(Timestamp::UNIX_EPOCH)
+            .to_zoned(destination.time_zone.clone());
+        let (prefix, error_type) = match target {
+            Target::Error(kind) => (&destination.error_prefix, *kind),
+            _ => (&destination.prefix, ""),
+        };
+        let mut uuid_bytes = [0u8; 16];
+        uuid_bytes.iter_mut().for_each(|b| *b = self.rng.u8(..));
+        let object_key = format!(
+            "{}{}-1-{}-{}{}",
+            prefix.evaluate(&oldest, error_type, keys, &mut self.rng),
+            self.stream_name,
+            oldest.strftime("%Y-%m-%d-%H-%M-%S"),
+            uuid::Builder::from_random_bytes(uuid_bytes)
+                .into_uuid()
+                .hyphenated(),
+            destination.extension,
+        );
+        let stored = match destination.compression {
+            Compression::Uncompressed => buffer.data,
+            Compression::Gzip => gzip(&buffer.data),
+        };
+        self.store.put(&destination.bucket, &object_key, &stored)?;
+        Ok(Written {
+            target: *target,
+            bucket: destination.bucket.clone(),
+            key: object_key,
+            bytes: stored.len() as u64,
+            records: buffer.records,
+            placed: buffer.placed,
+        })
+    }
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 4), Level::default());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(data);
+    encoder.finish().unwrap_or_default()
+}

@@ -1,0 +1,73 @@
+//! Where objects land: a local folder laid out as `<bucket>/<key>`.
+
+use std::path::{Component, Path, PathBuf};
+
+/// An object could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot write {path}: {error}")]
+    Io { path: String, error: std::io::Error },
+    #[error("the key {0:?} would leave the output folder (an absolute path or a `..` segment)")]
+    Escapes(String),
+}
+
+/// An S3 API or something laid out like one.
+pub trait Store {
+    /// Writes one object.
+    fn put(&mut self, bucket: &str, key: &str, bytes: &[u8]) -> Result<(), StoreError>;
+}
+
+/// Objects as files under one folder: `<folder>/<bucket>/<key>`.
+pub struct LocalFolder {
+    root: PathBuf,
+}
+
+impl LocalFolder {
+    pub fn new(root: &Path) -> Self {
+        LocalFolder {
+            root: root.to_owned(),
+        }
+    }
+
+    /// The file an object is written to.
+    pub fn path(&self, bucket: &str, key: &str) -> Result<PathBuf, StoreError> {
+        let relative = Path::new(bucket).join(key);
+        if !relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+        {
+            return Err(StoreError::Escapes(format!("{bucket}/{key}")));
+        }
+        Ok(self.root.join(relative))
+    }
+}
+
+impl Store for LocalFolder {
+    fn put(&mut self, bucket: &str, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.path(bucket, key)?;
+        let io = |error| StoreError::Io {
+            path: path.display().to_string(),
+            error,
+        };
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io)?;
+        }
+        std::fs::write(&path, bytes).map_err(io)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_stay_inside_the_folder() {
+        let folder = LocalFolder::new(Path::new("/tmp/out"));
+        assert_eq!(
+            folder.path("b", "x/y.gz").unwrap(),
+            Path::new("/tmp/out/b/x/y.gz")
+        );
+        assert!(folder.path("b", "../../etc/passwd").is_err());
+        assert!(folder.path("b", "/abs").is_err());
+    }
+}

@@ -1,0 +1,197 @@
+//! Invoking the function for one batch as Firehose does: the real binary
+//! through the emulated Runtime API, retried `NumberOfRetries` times when the
+//! invocation fails (crash, timeout, error, a response Lambda refuses), and
+//! the answer judged record by record with AWS's error codes.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::answer::Answer;
+use crate::check;
+use crate::runtime_api::Reply;
+use crate::sink::error_record::codes;
+use crate::{LocalError, LocalFunction};
+
+use super::event::Record;
+
+/// What became of one record of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fate {
+    Ok {
+        data: Vec<u8>,
+        partition_keys: BTreeMap<String, String>,
+    },
+    Dropped,
+    Failed {
+        code: &'static str,
+    },
+}
+
+/// What became of a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// One per record, in order.
+    pub fates: Vec<Fate>,
+    /// Invocations made (1 + retries used).
+    pub attempts: u32,
+    /// Why each failed invocation failed.
+    pub failures: Vec<String>,
+    /// What Firehose rejected or a careful function would not do, as the checker says it.
+    pub findings: Vec<String>,
+}
+
+/// The function, started when first needed and again after it dies.
+pub struct Invoker {
+    binary: PathBuf,
+    environment: Vec<(String, String)>,
+    timeout: Duration,
+    function: Option<LocalFunction>,
+}
+
+impl Invoker {
+    pub fn new(binary: PathBuf, environment: Vec<(String, String)>, timeout: Duration) -> Self {
+        Invoker {
+            binary,
+            environment,
+            timeout,
+            function: None,
+        }
+    }
+
+    /// Invokes the function with `event` (holding `records`) until it answers
+    /// or `1 + retries` invocations have failed.
+    pub fn invoke(&mut self, event: &[u8], records: &[Record], retries: u32) -> Outcome {
+        let mut failures = Vec::new();
+        for attempt in 1..=retries.saturating_add(1) {
+            match self.attempt(event) {
+                Ok(response) => {
+                    let report = check::judge(event, &response);
+                    if let Some(retried) = report.rejections.iter().find(|r| r.retried) {
+                        failures.push(format!("{}: {}", retried.code, retried.message));
+                        continue;
+                    }
+                    let fates = fates(records, &response, &report);
+                    return Outcome {
+                        fates,
+                        attempts: attempt,
+                        failures,
+                        findings: report.lines(),
+                    };
+                }
+                Err(why) => failures.push(why),
+            }
+        }
+        Outcome {
+            fates: vec![
+                Fate::Failed {
+                    code: codes::FUNCTION_ERROR
+                };
+                records.len()
+            ],
+            attempts: retries.saturating_add(1),
+            failures,
+            findings: Vec::new(),
+        }
+    }
+
+    /// One invocation: the response, or why there is none.
+    fn attempt(&mut self, event: &[u8]) -> Result<Vec<u8>, String> {
+        let function = match &mut self.function {
+            Some(function) => function,
+            slot => {
+                let mut started = LocalFunction::start(&self.binary, &self.environment)
+                    .map_err(|e| e.to_string())?;
+                started.timeout = self.timeout;
+                slot.insert(started)
+            }
+        };
+        let reply = function.invoke(event);
+        match reply {
+            Ok(Reply::Response(response)) => Ok(response),
+            Ok(Reply::Error {
+                error_type,
+                message,
+            }) => Err(format!(
+                "the function returned an error: {error_type}: {message}"
+            )),
+            Ok(Reply::InitError {
+                error_type,
+                message,
+            }) => {
+                self.function = None;
+                Err(format!(
+                    "the function failed to start: {error_type}: {message}"
+                ))
+            }
+            Err(error) => {
+                self.function = None;
+                Err(match error {
+                    LocalError::Timeout => {
+                        format!("the function timed out after {} s", self.timeout.as_secs())
+                    }
+                    LocalError::Exited => {
+                        "the function process exited without answering (a crash)".to_owned()
+                    }
+                    other => other.to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// Each record's fate in an answer Firehose took (no retried rejection).
+fn fates(records: &[Record], response: &[u8], report: &check::Report) -> Vec<Fate> {
+    if let Some(whole) = report.rejections.iter().find(|r| r.whole_batch) {
+        let code = codes::of(whole.code);
+        return vec![Fate::Failed { code }; records.len()];
+    }
+    let Ok(answer) = Answer::parse(response) else {
+        return vec![
+            Fate::Failed {
+                code: codes::JSON_PROCESSING
+            };
+            records.len()
+        ];
+    };
+    let mut by_id: HashMap<&str, VecDeque<_>> = HashMap::new();
+    for answered in &answer.records {
+        if let Some(id) = answered.record_id.as_deref() {
+            by_id.entry(id).or_default().push_back(answered);
+        }
+    }
+    records
+        .iter()
+        .map(|record| {
+            let Some(answered) = by_id
+                .get_mut(record.record_id.as_str())
+                .and_then(VecDeque::pop_front)
+            else {
+                return Fate::Failed {
+                    code: codes::MISSING_RECORD_ID,
+                };
+            };
+            match answered.result.as_deref() {
+                Some("Ok") => Fate::Ok {
+                    // The checker has already refused undecodable base64.
+                    data: answered.decoded().ok().flatten().unwrap_or_default(),
+                    partition_keys: answered
+                        .partition_keys
+                        .iter()
+                        .flatten()
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                            )
+                        })
+                        .collect(),
+                },
+                Some("Dropped") => Fate::Dropped,
+                _ => Fate::Failed {
+                    code: codes::PROCESSING_FAILED,
+                },
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,356 @@
+//! The delivery stream itself, on a simulated clock: records arrive from the
+//! producers, wait in the Lambda processor's buffers (one per shard), go to
+//! the function in batches cut by its size and interval hints, and what comes
+//! back waits in the S3 buffers until an object is due. At the end of the
+//! input every buffer is flushed when its interval would flush it, so a short
+//! run shows everything that would land.
+
+pub mod event;
+pub mod invoke;
+pub mod producer;
+pub mod summary;
+
+use std::collections::BTreeMap;
+
+use event::{KinesisMetadata, Record};
+use invoke::{Fate, Invoker};
+use producer::{Attempt, InputError};
+use summary::{Summary, keep};
+
+use crate::sink::error_record::{self, Failure};
+use crate::sink::objects::{Item, Objects, Target, Written};
+use crate::sink::prefix::PartitionKeys;
+use crate::sink::store::StoreError;
+use crate::template::{DeliveryStream, REGION, Source};
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Input(#[from] InputError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How a run is driven.
+pub struct Options {
+    /// When the first record arrives (epoch milliseconds).
+    pub start_ms: i64,
+    /// Between one record's arrival and the next's.
+    pub spacing_ms: i64,
+    pub seed: u64,
+    /// Record where every record ended.
+    pub trace: bool,
+}
+
+/// The longest Firehose waits between attempts of a failing invocation (on the simulated clock).
+const MAX_BACKOFF_MS: i64 = 60_000;
+
+#[derive(Default)]
+struct Batch {
+    records: Vec<Record>,
+    bytes: u64,
+    opened_ms: i64,
+}
+
+struct Run<'s> {
+    stream: &'s DeliveryStream,
+    objects: Objects,
+    invoker: Option<Invoker>,
+    batches: BTreeMap<u32, Batch>,
+    clock: i64,
+    rng: fastrand::Rng,
+    stem: u64,
+    summary: Summary,
+    trace: Option<&'s mut dyn FnMut(String)>,
+}
+
+/// Runs `stream` over the records `inputs` yield; `trace` hears where each record ended.
+pub fn run<'s>(
+    stream: &'s DeliveryStream,
+    invoker: Option<Invoker>,
+    objects: Objects,
+    inputs: impl Iterator<Item = Result<Attempt, InputError>>,
+    options: &Options,
+    trace: Option<&'s mut dyn FnMut(String)>,
+) -> Result<Summary, RunError> {
+    let mut rng = fastrand::Rng::with_seed(options.seed);
+    let mut run = Run {
+        stream,
+        objects,
+        invoker,
+        batches: BTreeMap::new(),
+        clock: options.start_ms,
+        stem: rng.u64(..),
+        rng,
+        summary: Summary {
+            stream: stream.name.clone(),
+            ..Summary::default()
+        },
+        trace: if options.trace { trace } else { None },
+    };
+    let mut next_arrival = options.start_ms;
+    for attempt in inputs {
+        let index = run.summary.records_in;
+        run.summary.records_in += 1;
+        let put = match attempt {
+            Ok(Attempt::Put(put)) => put,
+            Ok(Attempt::Refused(why)) => {
+                run.refuse(index, why);
+                continue;
+            }
+            Err(InputError::Malformed {
+                source_name,
+                line,
+                message,
+            }) => {
+                run.refuse(index, format!("{source_name}:{line}: {message}"));
+                continue;
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let arrival_ms = put.arrival_ms.unwrap_or(next_arrival);
+        next_arrival = next_arrival.saturating_add(options.spacing_ms);
+        run.advance_to(arrival_ms)?;
+        run.summary.bytes_in += put.data.len() as u64;
+        let record = run.record(index, put.data, put.partition_key, arrival_ms);
+        run.arrive(record)?;
+    }
+    run.advance_to(i64::MAX)?;
+    Ok(run.summary)
+}
+
+impl Run<'_> {
+    fn tell(&mut self, line: String) {
+        if let Some(trace) = self.trace.as_mut() {
+            trace(line);
+        }
+    }
+
+    fn refuse(&mut self, index: u64, why: String) {
+        self.summary.refused += 1;
+        self.tell(format!("#{index}: refused: {why}"));
+        keep(&mut self.summary.refusals, why);
+    }
+
+    fn record(
+        &mut self,
+        index: u64,
+        data: Vec<u8>,
+        partition_key: Option<String>,
+        arrival_ms: i64,
+    ) -> Record {
+        let sequence = event::sequence_number(self.stem, index);
+        let kinesis = match &self.stream.source {
+            Source::Kinesis { shards, .. } => {
+                let partition_key =
+                    partition_key.unwrap_or_else(|| format!("{:08x}", self.rng.u32(..)));
+                Some(KinesisMetadata {
+                    shard: event::shard_of(&partition_key, *shards),
+                    partition_key,
+                    sequence_number: sequence.clone(),
+                })
+            }
+            Source::DirectPut => None,
+        };
+        Record {
+            index,
+            record_id: event::record_id(&sequence, kinesis.as_ref().map(|k| k.shard)),
+            data,
+            arrival_ms,
+            kinesis,
+        }
+    }
+
+    /// A record enters the stream at `self.clock`.
+    fn arrive(&mut self, record: Record) -> Result<(), RunError> {
+        if self.stream.backup.is_some() {
+            let written = self.objects.add(
+                self.clock,
+                Item {
+                    target: Target::Backup,
+                    keys: &PartitionKeys::new(),
+                    bytes: &record.data,
+                    arrival_ms: record.arrival_ms,
+                    trace: None,
+                },
+            )?;
+            self.written(written);
+        }
+        let Some(lambda) = &self.stream.lambda else {
+            return self.deliver(&record, &record.data, &PartitionKeys::new());
+        };
+        let shard = record.kinesis.as_ref().map_or(0, |k| k.shard);
+        let batch = self.batches.entry(shard).or_insert_with(|| Batch {
+            opened_ms: self.clock,
+            ..Batch::default()
+        });
+        batch.bytes += record.data.len() as u64;
+        batch.records.push(record);
+        if batch.bytes >= lambda.buffering.size_bytes {
+            self.invoke(shard)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the clock to `until`, flushing every buffer that falls due on the way, in time order.
+    fn advance_to(&mut self, until: i64) -> Result<(), RunError> {
+        loop {
+            let interval = self
+                .stream
+                .lambda
+                .as_ref()
+                .map_or(0, |l| l.buffering.interval_ms);
+            let batch_due = self
+                .batches
+                .iter()
+                .map(|(shard, b)| (b.opened_ms + interval, *shard))
+                .min();
+            let object_due = self.objects.next_deadline();
+            let next = match (batch_due, object_due) {
+                (Some((b, _)), Some(o)) => b.min(o),
+                (Some((b, _)), None) => b,
+                (None, Some(o)) => o,
+                (None, None) => break,
+            };
+            if next > until {
+                break;
+            }
+            self.clock = self.clock.max(next);
+            match batch_due {
+                Some((due, shard)) if due <= next => self.invoke(shard)?,
+                _ => {
+                    let written = self.objects.flush_due(self.clock)?;
+                    written.into_iter().for_each(|w| self.written(Some(w)));
+                }
+            }
+        }
+        if until != i64::MAX {
+            self.clock = self.clock.max(until);
+        }
+        Ok(())
+    }
+
+    /// Invokes the function with the batch of `shard`, and sends on what comes back.
+    fn invoke(&mut self, shard: u32) -> Result<(), RunError> {
+        let stream = self.stream;
+        let (Some(batch), Some(lambda), Some(invoker)) = (
+            self.batches.remove(&shard),
+            &stream.lambda,
+            self.invoker.as_mut(),
+        ) else {
+            return Ok(());
+        };
+        let mut uuid_bytes = [0u8; 16];
+        uuid_bytes.iter_mut().for_each(|b| *b = self.rng.u8(..));
+        let invocation_id = uuid::Builder::from_random_bytes(uuid_bytes)
+            .into_uuid()
+            .hyphenated()
+            .to_string();
+        let source_arn = match &stream.source {
+            Source::Kinesis { stream_arn, .. } => Some(stream_arn.as_str()),
+            Source::DirectPut => None,
+        };
+        let event = event::invocation_event(
+            &invocation_id,
+            &stream.arn,
+            source_arn,
+            REGION,
+            &batch.records,
+        );
+        let outcome = invoker.invoke(&event, &batch.records, lambda.retries);
+        self.summary.invocations += u64::from(outcome.attempts);
+        self.summary.retries += u64::from(outcome.attempts - 1);
+        // Attempt n+1 starts 1 s × 2^(n-1) after attempt n failed, at most a minute.
+        let waited: i64 = (1..outcome.attempts)
+            .map(|n| (1000_i64 << (n - 1).min(20)).min(MAX_BACKOFF_MS))
+            .sum();
+        self.clock = self.clock.saturating_add(waited);
+        for failure in outcome.failures {
+            keep(&mut self.summary.invocation_failures, failure);
+        }
+        for finding in outcome.findings {
+            keep(&mut self.summary.findings, finding);
+        }
+        let traced = self.trace.is_some();
+        for (record, fate) in batch.records.iter().zip(outcome.fates) {
+            match fate {
+                Fate::Ok {
+                    data,
+                    partition_keys: _,
+                } => self.deliver(record, &data, &PartitionKeys::new())?,
+                Fate::Dropped => {
+                    self.summary.dropped += 1;
+                    self.tell(format!(
+                        "#{} {}: dropped by the function",
+                        record.index, record.record_id
+                    ));
+                }
+                Fate::Failed { code } => {
+                    let line = error_record::line(&Failure {
+                        raw: &record.data,
+                        code,
+                        attempts: outcome.attempts,
+                        arrival_ms: record.arrival_ms,
+                        ended_ms: self.clock,
+                        lambda_arn: &lambda.arn,
+                    });
+                    *self.summary.errors.entry(code.to_owned()).or_default() += 1;
+                    let item = Item {
+                        target: Target::Error("processing-failed"),
+                        keys: &PartitionKeys::new(),
+                        bytes: &line,
+                        arrival_ms: record.arrival_ms,
+                        trace: traced.then_some((
+                            record.index,
+                            record.record_id.as_str(),
+                            Some(code),
+                        )),
+                    };
+                    let written = self.objects.add(self.clock, item)?;
+                    self.written(written);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn deliver(
+        &mut self,
+        record: &Record,
+        data: &[u8],
+        keys: &PartitionKeys,
+    ) -> Result<(), RunError> {
+        let item = Item {
+            target: Target::Data,
+            keys,
+            bytes: data,
+            arrival_ms: record.arrival_ms,
+            trace: self
+                .trace
+                .is_some()
+                .then_some((record.index, record.record_id.as_str(), None)),
+        };
+        let written = self.objects.add(self.clock, item)?;
+        self.written(written);
+        Ok(())
+    }
+
+    fn written(&mut self, written: Option<Written>) {
+        let Some(object) = written else { return };
+        self.summary.written(&object);
+        if self.trace.is_some() {
+            for placed in &object.placed {
+                let what = match placed.code {
+                    Some(code) => format!("{code}, in"),
+                    None => "delivered to".to_owned(),
+                };
+                let line = format!(
+                    "#{} {}: {what} s3://{}/{} line {}",
+                    placed.index, placed.record_id, object.bucket, object.key, placed.line
+                );
+                self.tell(line);
+            }
+        }
+    }
+}

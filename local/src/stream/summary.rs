@@ -1,0 +1,125 @@
+//! What a run did, for people (a few lines) and for scripts (`--json`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::sink::objects::{Target, Written};
+
+/// At most this many distinct messages of each kind are kept.
+const KEPT: usize = 10;
+
+/// The counts and objects of a run.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub stream: String,
+    /// Records the producers put, refused ones included.
+    pub records_in: u64,
+    pub bytes_in: u64,
+    /// Refused before they entered the stream (over 1,000 KiB, or an unreadable input line).
+    pub refused: u64,
+    /// In data objects.
+    pub delivered: u64,
+    pub dropped: u64,
+    /// In error objects.
+    pub failed: u64,
+    pub invocations: u64,
+    pub retries: u64,
+    /// Records in error objects, by error code.
+    pub errors: BTreeMap<String, u64>,
+    pub objects: Vec<Written>,
+    pub refusals: Vec<String>,
+    /// Why invocations failed (each retried).
+    pub invocation_failures: Vec<String>,
+    /// The contract checker's findings on the answers.
+    pub findings: Vec<String>,
+}
+
+/// Keeps `message` if it is new and there is room.
+pub fn keep(list: &mut Vec<String>, message: String) {
+    if list.len() < KEPT && !list.contains(&message) {
+        list.push(message);
+    }
+}
+
+impl Summary {
+    /// Counts a written object.
+    pub fn written(&mut self, object: &Written) {
+        match object.target {
+            Target::Data => self.delivered += object.records,
+            Target::Error(_) => self.failed += object.records,
+            Target::Backup => {}
+        }
+        self.objects.push(object.clone());
+    }
+
+    /// Every record put ended in exactly one place.
+    pub fn accounted_for(&self) -> bool {
+        self.delivered + self.dropped + self.failed + self.refused == self.records_in
+    }
+
+    /// The summary for people.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "== delivery stream {}", self.stream);
+        let _ = writeln!(
+            out,
+            "records: {} in ({} bytes): {} delivered, {} dropped, {} failed, {} refused",
+            self.records_in, self.bytes_in, self.delivered, self.dropped, self.failed, self.refused
+        );
+        let _ = writeln!(
+            out,
+            "invocations: {} ({} retries)",
+            self.invocations, self.retries
+        );
+        let _ = writeln!(out, "== objects ({})", self.objects.len());
+        for o in &self.objects {
+            let kind = match o.target {
+                Target::Data => "data".to_owned(),
+                Target::Error(kind) => kind.to_owned(),
+                Target::Backup => "backup".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "{kind:<17} s3://{}/{}  {} bytes, {} records",
+                o.bucket, o.key, o.bytes, o.records
+            );
+        }
+        if !self.errors.is_empty() {
+            let _ = writeln!(out, "== errors");
+            for (code, n) in &self.errors {
+                let _ = writeln!(out, "{code}: {n} records");
+            }
+        }
+        let sections = [
+            ("invocation failures (retried)", &self.invocation_failures),
+            ("the contract checker", &self.findings),
+            ("refused", &self.refusals),
+        ];
+        for (title, lines) in sections {
+            if !lines.is_empty() {
+                let _ = writeln!(out, "== {title}");
+                lines.iter().for_each(|l| {
+                    let _ = writeln!(out, "{l}");
+                });
+            }
+        }
+        let verdict = if self.accounted_for() {
+            "every record is accounted for"
+        } else {
+            "RECORDS UNACCOUNTED FOR"
+        };
+        let _ = writeln!(
+            out,
+            "{verdict}: {} delivered + {} dropped + {} failed + {} refused = {} of {} in",
+            self.delivered,
+            self.dropped,
+            self.failed,
+            self.refused,
+            self.delivered + self.dropped + self.failed + self.refused,
+            self.records_in
+        );
+        out
+    }
+}

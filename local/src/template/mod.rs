@@ -1,0 +1,727 @@
+//! The delivery stream a SAM/CloudFormation template describes, read as a
+//! deployment would read it (parameters, conditions, intrinsic functions),
+//! into what `firehose-local run` needs. A setting it cannot honour is an
+//! error naming the template and line, never silently ignored.
+
+mod intrinsics;
+mod yaml;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use intrinsics::{ACCOUNT, REGION};
+use intrinsics::{Context, EvalError, arn, resource_type};
+use yaml::{Node, Value};
+
+use crate::sink::prefix::{Prefix, PrefixKind};
+pub use crate::sink::{Buffering, Compression, Destination};
+
+/// The template could not be read as a delivery stream firehose-local can run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}: {message}", path.display())]
+pub struct TemplateError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+/// A delivery stream, ready to run.
+#[derive(Debug, Clone)]
+pub struct DeliveryStream {
+    pub logical_id: String,
+    pub name: String,
+    pub arn: String,
+    pub source: Source,
+    pub destination: Destination,
+    pub lambda: Option<LambdaProcessor>,
+    /// `AppendDelimiterToRecord`: a newline between records in each object.
+    pub append_delimiter: bool,
+    /// Source record backup: every record as it arrived.
+    pub backup: Option<Destination>,
+    /// The line of an enabled `DataFormatConversionConfiguration`.
+    pub conversion: Option<usize>,
+}
+
+/// Where records come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    DirectPut,
+    /// A Kinesis data stream with this many shards (an on-demand stream starts with 4).
+    Kinesis {
+        stream_arn: String,
+        shards: u32,
+    },
+}
+
+/// The Lambda processor and the function it invokes.
+#[derive(Debug, Clone)]
+pub struct LambdaProcessor {
+    /// The ARN error objects name (qualified with `:$LATEST` when the template's is not).
+    pub arn: String,
+    pub function: Function,
+    pub buffering: Buffering,
+    /// `NumberOfRetries`: attempts after the first for an invocation that fails.
+    pub retries: u32,
+}
+
+/// A function of the template, built with SAM's `rust-cargolambda`.
+#[derive(Debug, Clone)]
+pub struct Function {
+    pub logical_id: String,
+    /// `Metadata.BuildProperties.Binary`.
+    pub binary: String,
+    /// `CodeUri`, from the template's folder.
+    pub code_uri: PathBuf,
+    /// `Environment.Variables`, the `Globals` first.
+    pub environment: Vec<(String, String)>,
+    /// `Timeout`, at most the 5 minutes Firehose waits.
+    pub timeout: Duration,
+    pub memory_mb: u32,
+}
+
+/// Firehose waits at most 5 minutes for a Lambda.
+pub const MAX_FUNCTION_TIMEOUT: Duration = Duration::from_secs(300);
+const MIB: f64 = 1_048_576.0;
+
+/// Reads the template at `path`: the delivery stream `stream` (a logical id or
+/// stream name), or the only one there is.
+pub fn load(
+    path: &Path,
+    stream: Option<&str>,
+    parameters: &[(String, String)],
+) -> Result<DeliveryStream, TemplateError> {
+    let error = |line: usize, message: String| TemplateError {
+        path: path.to_owned(),
+        line,
+        message,
+    };
+    let source =
+        std::fs::read_to_string(path).map_err(|e| error(0, format!("cannot read it: {e}")))?;
+    let root = yaml::parse(&source).map_err(|(line, message)| error(line, message))?;
+    let context = Context::new(&root, parameters).map_err(|e| error(e.line, e.message))?;
+    let reader = Reader {
+        context: &context,
+        root: &root,
+        folder: path.parent().unwrap_or(Path::new(".")).to_owned(),
+    };
+    reader.stream(stream).map_err(|e| error(e.line, e.message))
+}
+
+struct Reader<'t> {
+    context: &'t Context<'t>,
+    root: &'t Node,
+    folder: PathBuf,
+}
+
+fn fail<T>(line: usize, message: impl Into<String>) -> Result<T, EvalError> {
+    Err(EvalError {
+        line,
+        message: message.into(),
+    })
+}
+
+/// Keys firehose-local reads or knows to have no effect on what lands; any other is refused by name.
+fn only(node: &Node, what: &str, known: &[&str]) -> Result<(), EvalError> {
+    for (key, value) in node.entries() {
+        if !known.contains(&key.as_str()) {
+            return fail(
+                value.line,
+                format!("{what}.{key} is not supported by firehose-local"),
+            );
+        }
+    }
+    Ok(())
+}
+
+impl Reader<'_> {
+    fn stream(&self, wanted: Option<&str>) -> Result<DeliveryStream, EvalError> {
+        let resources = self
+            .root
+            .get("Resources")
+            .map(Node::entries)
+            .unwrap_or_default();
+        let mut streams = Vec::new();
+        for (id, resource) in resources {
+            if resource_type(resource) == "AWS::KinesisFirehose::DeliveryStream"
+                && self.context.deployed(resource)?
+            {
+                let name = self.context.text(&key_node(id, resource.line))?;
+                streams.push((id, resource, name));
+            }
+        }
+        let names = || {
+            streams
+                .iter()
+                .map(|(id, _, _)| id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let chosen = match wanted {
+            Some(wanted) => streams
+                .iter()
+                .find(|(id, _, name)| *id == wanted || name == wanted)
+                .ok_or_else(|| EvalError {
+                    line: self.root.get("Resources").map_or(1, |r| r.line),
+                    message: format!(
+                        "--stream {wanted}: no delivery stream of that name or id (there are: {})",
+                        names()
+                    ),
+                })?,
+            None => match streams.as_slice() {
+                [one] => one,
+                [] => {
+                    return fail(
+                        1,
+                        "the template has no AWS::KinesisFirehose::DeliveryStream",
+                    );
+                }
+                _ => {
+                    return fail(
+                        1,
+                        format!(
+                            "the template has several delivery streams ({}): pick one with --stream",
+                            names()
+                        ),
+                    );
+                }
+            },
+        };
+        let (id, resource, name) = chosen;
+        self.delivery_stream(id, resource, name.clone())
+    }
+
+    fn delivery_stream(
+        &self,
+        id: &str,
+        resource: &Node,
+        name: String,
+    ) -> Result<DeliveryStream, EvalError> {
+        let properties = self.resolved(resource.get("Properties"), resource.line)?;
+        only(
+            &properties,
+            "DeliveryStream",
+            &[
+                "DeliveryStreamName",
+                "DeliveryStreamType",
+                "KinesisStreamSourceConfiguration",
+                "ExtendedS3DestinationConfiguration",
+                "S3DestinationConfiguration",
+                "DeliveryStreamEncryptionConfigurationInput",
+                "Tags",
+            ],
+        )?;
+        let kind = properties
+            .get("DeliveryStreamType")
+            .and_then(Node::scalar)
+            .unwrap_or("DirectPut".to_owned());
+        let source = match kind.as_str() {
+            "DirectPut" => Source::DirectPut,
+            "KinesisStreamAsSource" => self.kinesis_source(&properties, resource.line)?,
+            other => {
+                return fail(
+                    resource.line,
+                    format!("DeliveryStreamType {other} is not supported by firehose-local"),
+                );
+            }
+        };
+        let (s3, extended) = match (
+            properties.get("ExtendedS3DestinationConfiguration"),
+            properties.get("S3DestinationConfiguration"),
+        ) {
+            (Some(s3), _) => (s3, true),
+            (None, Some(s3)) => (s3, false),
+            (None, None) => {
+                return fail(
+                    resource.line,
+                    "the stream has no S3 destination (ExtendedS3DestinationConfiguration)",
+                );
+            }
+        };
+        let mut known = vec![
+            "BucketARN",
+            "RoleARN",
+            "Prefix",
+            "ErrorOutputPrefix",
+            "CompressionFormat",
+            "BufferingHints",
+            "EncryptionConfiguration",
+            "CloudWatchLoggingOptions",
+        ];
+        if extended {
+            known.extend([
+                "CustomTimeZone",
+                "FileExtension",
+                "ProcessingConfiguration",
+                "DataFormatConversionConfiguration",
+                "DynamicPartitioningConfiguration",
+                "S3BackupMode",
+                "S3BackupConfiguration",
+            ]);
+        }
+        only(s3, "ExtendedS3DestinationConfiguration", &known)?;
+        let destination = self.destination(s3, None)?;
+        if let Some(dynamic) = s3.get("DynamicPartitioningConfiguration")
+            && enabled(dynamic)
+        {
+            return fail(
+                dynamic.line,
+                "dynamic partitioning is not supported by firehose-local yet",
+            );
+        }
+        let (lambda, append_delimiter) = match s3.get("ProcessingConfiguration") {
+            Some(processing) if enabled(processing) => self.processors(processing)?,
+            _ => (None, false),
+        };
+        let backup = match s3.get("S3BackupMode").and_then(Node::scalar).as_deref() {
+            None | Some("Disabled") => None,
+            Some("Enabled") => match s3.get("S3BackupConfiguration") {
+                Some(backup) => Some(self.destination(backup, Some(&destination.time_zone))?),
+                None => {
+                    return fail(
+                        s3.line,
+                        "S3BackupMode is Enabled but there is no S3BackupConfiguration",
+                    );
+                }
+            },
+            Some(other) => {
+                return fail(
+                    s3.line,
+                    format!("S3BackupMode {other}: expected Enabled or Disabled"),
+                );
+            }
+        };
+        let conversion = s3
+            .get("DataFormatConversionConfiguration")
+            .filter(|c| enabled(c))
+            .map(|c| c.line);
+        Ok(DeliveryStream {
+            logical_id: id.to_owned(),
+            arn: arn("AWS::KinesisFirehose::DeliveryStream", &name),
+            name,
+            source,
+            destination,
+            lambda,
+            append_delimiter,
+            backup,
+            conversion,
+        })
+    }
+
+    fn kinesis_source(&self, properties: &Node, line: usize) -> Result<Source, EvalError> {
+        let Some(config) = properties.get("KinesisStreamSourceConfiguration") else {
+            return fail(
+                line,
+                "a KinesisStreamAsSource stream needs KinesisStreamSourceConfiguration",
+            );
+        };
+        let stream_arn = required_text(config, "KinesisStreamARN")?;
+        // The data stream, when the template declares it: its shards decide the events' shard ids.
+        let declared = self
+            .root
+            .get("Resources")
+            .map(Node::entries)
+            .unwrap_or_default()
+            .iter()
+            .find(|(id, r)| {
+                resource_type(r) == "AWS::Kinesis::Stream"
+                    && self
+                        .context
+                        .text(&key_node(id, r.line))
+                        .is_ok_and(|name| arn("AWS::Kinesis::Stream", &name) == stream_arn)
+            });
+        let shards = match declared {
+            Some((_, stream)) => {
+                let properties = self.resolved(stream.get("Properties"), stream.line)?;
+                let on_demand = properties
+                    .get("StreamModeDetails")
+                    .and_then(|m| m.get("StreamMode"))
+                    .and_then(Node::scalar)
+                    .is_some_and(|m| m == "ON_DEMAND");
+                match properties.get("ShardCount") {
+                    _ if on_demand => 4,
+                    Some(count) => count_of(count, "ShardCount")?,
+                    None => 1,
+                }
+            }
+            None => 1,
+        };
+        Ok(Source::Kinesis { stream_arn, shards })
+    }
+
+    fn destination(
+        &self,
+        s3: &Node,
+        zone_of_main: Option<&jiff::tz::TimeZone>,
+    ) -> Result<Destination, EvalError> {
+        let bucket_arn = required_text(s3, "BucketARN")?;
+        let Some(bucket) = bucket_arn.strip_prefix("arn:aws:s3:::") else {
+            return fail(
+                s3.line,
+                format!("BucketARN {bucket_arn:?} is not an S3 bucket ARN"),
+            );
+        };
+        let prefix_of = |key: &str, kind, default: &str| {
+            let node = s3.get(key);
+            let text = node.and_then(Node::scalar).unwrap_or(default.to_owned());
+            Prefix::parse(&text, kind).map_err(|e| EvalError {
+                line: node.map_or(s3.line, |n| n.line),
+                message: format!("{key} {text:?}: {e}"),
+            })
+        };
+        let compression = match s3
+            .get("CompressionFormat")
+            .and_then(Node::scalar)
+            .as_deref()
+        {
+            None | Some("UNCOMPRESSED") => Compression::Uncompressed,
+            Some("GZIP") => Compression::Gzip,
+            Some(other) => {
+                let line = s3.get("CompressionFormat").map_or(s3.line, |n| n.line);
+                return fail(
+                    line,
+                    format!(
+                        "CompressionFormat {other} is not supported by firehose-local (UNCOMPRESSED, GZIP)"
+                    ),
+                );
+            }
+        };
+        let extension = match s3.get("FileExtension") {
+            Some(node) => {
+                let text = node.scalar().unwrap_or_default();
+                let valid = text.is_empty()
+                    || (text.starts_with('.')
+                        && text.len() <= 128
+                        && text[1..].chars().all(|c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || "!-_.*'()".contains(c)
+                        }));
+                if !valid {
+                    return fail(
+                        node.line,
+                        format!(
+                            "FileExtension {text:?}: a dot, then 0-9 a-z !-_.*'() (at most 128)"
+                        ),
+                    );
+                }
+                text
+            }
+            None if compression == Compression::Gzip => ".gz".to_owned(),
+            None => String::new(),
+        };
+        let time_zone = match (s3.get("CustomTimeZone"), zone_of_main) {
+            (Some(node), _) => {
+                let name = node.scalar().unwrap_or_default();
+                jiff::tz::TimeZone::get(&name).map_err(|e| EvalError {
+                    line: node.line,
+                    message: format!("CustomTimeZone {name:?}: {e}"),
+                })?
+            }
+            (None, Some(main)) => main.clone(),
+            (None, None) => jiff::tz::TimeZone::UTC,
+        };
+        let hints = s3.get("BufferingHints");
+        Ok(Destination {
+            bucket: bucket.to_owned(),
+            prefix: prefix_of("Prefix", PrefixKind::Output, "")?,
+            error_prefix: prefix_of(
+                "ErrorOutputPrefix",
+                PrefixKind::Error,
+                "!{firehose:error-output-type}/",
+            )?,
+            compression,
+            extension,
+            buffering: Buffering {
+                size_bytes: megabytes(
+                    hints.and_then(|h| h.get("SizeInMBs")),
+                    5.0,
+                    "BufferingHints.SizeInMBs",
+                    (1.0, 128.0),
+                )?,
+                interval_ms: seconds(
+                    hints.and_then(|h| h.get("IntervalInSeconds")),
+                    300,
+                    "BufferingHints.IntervalInSeconds",
+                    900,
+                )?,
+            },
+            time_zone,
+        })
+    }
+
+    /// The processors, checked and put in the order Firehose runs them.
+    fn processors(&self, processing: &Node) -> Result<(Option<LambdaProcessor>, bool), EvalError> {
+        let Some(Value::List(processors)) = processing.get("Processors").map(|p| &p.value) else {
+            return fail(
+                processing.line,
+                "ProcessingConfiguration is enabled but has no Processors list",
+            );
+        };
+        let (mut lambda, mut delimiter) = (None, false);
+        for processor in processors {
+            let kind = processor
+                .get("Type")
+                .and_then(Node::scalar)
+                .unwrap_or_default();
+            let parameters: Vec<(String, &Node)> =
+                match processor.get("Parameters").map(|p| &p.value) {
+                    Some(Value::List(items)) => items
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.get("ParameterName")
+                                    .and_then(Node::scalar)
+                                    .unwrap_or_default(),
+                                p.get("ParameterValue").unwrap_or(p),
+                            )
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+            match kind.as_str() {
+                "Lambda" if lambda.is_some() => {
+                    return fail(processor.line, "a stream takes one Lambda processor");
+                }
+                "Lambda" => lambda = Some(self.lambda(processor, &parameters)?),
+                "AppendDelimiterToRecord" => delimiter = true,
+                "Decompression"
+                | "CloudWatchLogProcessing"
+                | "RecordDeAggregation"
+                | "MetadataExtraction" => {
+                    return fail(
+                        processor.line,
+                        format!("the {kind} processor is not supported by firehose-local yet"),
+                    );
+                }
+                other => return fail(processor.line, format!("unknown processor Type {other:?}")),
+            }
+        }
+        Ok((lambda, delimiter))
+    }
+
+    fn lambda(
+        &self,
+        processor: &Node,
+        parameters: &[(String, &Node)],
+    ) -> Result<LambdaProcessor, EvalError> {
+        let mut arn_value = None;
+        let (mut size, mut interval, mut retries) = (None, None, None);
+        for (name, value) in parameters {
+            match name.as_str() {
+                "LambdaArn" => arn_value = value.scalar(),
+                "BufferSizeInMBs" => size = Some(*value),
+                "BufferIntervalInSeconds" => interval = Some(*value),
+                "NumberOfRetries" => retries = Some(*value),
+                "RoleArn" => {}
+                other => {
+                    return fail(
+                        value.line,
+                        format!(
+                            "Lambda processor parameter {other} is not one of LambdaArn, BufferSizeInMBs, BufferIntervalInSeconds, NumberOfRetries, RoleArn"
+                        ),
+                    );
+                }
+            }
+        }
+        let Some(lambda_arn) = arn_value else {
+            return fail(
+                processor.line,
+                "the Lambda processor has no LambdaArn parameter",
+            );
+        };
+        let function = self.function(&lambda_arn, processor.line)?;
+        let retries = match retries {
+            Some(node) => {
+                let n = count_of(node, "NumberOfRetries")?;
+                if n > 300 {
+                    return fail(node.line, "NumberOfRetries is at most 300");
+                }
+                n
+            }
+            None => 3,
+        };
+        // Unqualified function ARNs are reported with `:$LATEST` appended.
+        let qualified = if lambda_arn.matches(':').count() >= 7 {
+            lambda_arn
+        } else {
+            format!("{lambda_arn}:$LATEST")
+        };
+        Ok(LambdaProcessor {
+            arn: qualified,
+            function,
+            buffering: Buffering {
+                size_bytes: megabytes(size, 1.0, "BufferSizeInMBs", (0.2, 3.0))?,
+                interval_ms: seconds(interval, 60, "BufferIntervalInSeconds", 900)?,
+            },
+            retries,
+        })
+    }
+
+    /// The template's function that `lambda_arn` names.
+    fn function(&self, lambda_arn: &str, line: usize) -> Result<Function, EvalError> {
+        let unqualified: String = lambda_arn.split(':').take(7).collect::<Vec<_>>().join(":");
+        let resources = self
+            .root
+            .get("Resources")
+            .map(Node::entries)
+            .unwrap_or_default();
+        let found = resources.iter().find(|(id, r)| {
+            let kind = resource_type(r);
+            (kind == "AWS::Serverless::Function" || kind == "AWS::Lambda::Function")
+                && self
+                    .context
+                    .text(&key_node(id, r.line))
+                    .is_ok_and(|name| arn(kind, &name) == unqualified)
+        });
+        let Some((id, resource)) = found else {
+            return fail(
+                line,
+                format!(
+                    "LambdaArn {lambda_arn} is not a function of this template; firehose-local runs the template's own functions"
+                ),
+            );
+        };
+        if resource_type(resource) != "AWS::Serverless::Function" {
+            return fail(
+                resource.line,
+                format!(
+                    "{id}: firehose-local runs AWS::Serverless::Function resources built with rust-cargolambda"
+                ),
+            );
+        }
+        let metadata = self.resolved(resource.get("Metadata"), resource.line)?;
+        let binary = metadata
+            .get("BuildProperties")
+            .and_then(|b| b.get("Binary"))
+            .and_then(Node::scalar);
+        let build_method = metadata.get("BuildMethod").and_then(Node::scalar);
+        let (Some("rust-cargolambda"), Some(binary)) = (build_method.as_deref(), binary) else {
+            return fail(
+                resource.line,
+                format!(
+                    "{id}: firehose-local runs Rust functions: Metadata.BuildMethod rust-cargolambda and Metadata.BuildProperties.Binary"
+                ),
+            );
+        };
+        let properties = self.resolved(resource.get("Properties"), resource.line)?;
+        let globals = match self.root.get("Globals").and_then(|g| g.get("Function")) {
+            Some(globals) => self.resolved(Some(globals), globals.line)?,
+            None => Node::new(resource.line, Value::Map(Vec::new())),
+        };
+        let setting = |key: &str| properties.get(key).or_else(|| globals.get(key));
+        let mut environment: Vec<(String, String)> = Vec::new();
+        for scope in [&globals, &properties] {
+            for (key, value) in scope
+                .get("Environment")
+                .and_then(|e| e.get("Variables"))
+                .map(Node::entries)
+                .unwrap_or_default()
+            {
+                let Some(value) = value.scalar() else {
+                    return fail(
+                        value.line,
+                        format!(
+                            "Environment variable {key} is {}, not a string",
+                            value.kind()
+                        ),
+                    );
+                };
+                environment.retain(|(k, _)| k != key);
+                environment.push((key.clone(), value));
+            }
+        }
+        let timeout = match setting("Timeout") {
+            Some(node) => Duration::from_secs(u64::from(count_of(node, "Timeout")?)),
+            None => Duration::from_secs(3),
+        };
+        let memory_mb = match setting("MemorySize") {
+            Some(node) => count_of(node, "MemorySize")?,
+            None => 128,
+        };
+        let code_uri = properties
+            .get("CodeUri")
+            .and_then(Node::scalar)
+            .unwrap_or_else(|| ".".to_owned());
+        Ok(Function {
+            logical_id: id.clone(),
+            binary,
+            code_uri: self.folder.join(code_uri),
+            environment,
+            timeout: timeout.min(MAX_FUNCTION_TIMEOUT),
+            memory_mb,
+        })
+    }
+
+    fn resolved(&self, node: Option<&Node>, line: usize) -> Result<Node, EvalError> {
+        match node {
+            Some(node) => Ok(self
+                .context
+                .resolve(node)?
+                .unwrap_or_else(|| Node::new(line, Value::Null))),
+            None => Ok(Node::new(line, Value::Map(Vec::new()))),
+        }
+    }
+}
+
+/// `{Ref: id}`: what a resource's name resolves to.
+fn key_node(id: &str, line: usize) -> Node {
+    Node::new(
+        line,
+        Value::Map(vec![(
+            "Ref".to_owned(),
+            Node::new(line, Value::Text(id.to_owned())),
+        )]),
+    )
+}
+
+fn enabled(config: &Node) -> bool {
+    config
+        .get("Enabled")
+        .and_then(Node::scalar)
+        .is_some_and(|e| e == "true")
+}
+
+fn required_text(node: &Node, key: &str) -> Result<String, EvalError> {
+    node.get(key)
+        .and_then(Node::scalar)
+        .map_or_else(|| fail(node.line, format!("{key} is missing")), Ok)
+}
+
+fn count_of(node: &Node, what: &str) -> Result<u32, EvalError> {
+    let text = node.scalar().unwrap_or_default();
+    text.parse().map_or_else(
+        |_| fail(node.line, format!("{what} {text:?} is not a whole number")),
+        Ok,
+    )
+}
+
+fn megabytes(
+    node: Option<&Node>,
+    default: f64,
+    what: &str,
+    (low, high): (f64, f64),
+) -> Result<u64, EvalError> {
+    let Some(node) = node else {
+        return Ok((default * MIB) as u64);
+    };
+    let text = node.scalar().unwrap_or_default();
+    match text.parse::<f64>() {
+        Ok(mb) if (low..=high).contains(&mb) => Ok((mb * MIB) as u64),
+        _ => fail(
+            node.line,
+            format!("{what} {text:?}: a number of MB from {low} to {high}"),
+        ),
+    }
+}
+
+fn seconds(node: Option<&Node>, default: i64, what: &str, most: i64) -> Result<i64, EvalError> {
+    let Some(node) = node else {
+        return Ok(default * 1000);
+    };
+    let text = node.scalar().unwrap_or_default();
+    match text.parse::<i64>() {
+        Ok(s) if (0..=most).contains(&s) => Ok(s * 1000),
+        _ => fail(
+            node.line,
+            format!("{what} {text:?}: whole seconds from 0 to {most}"),
+        ),
+    }
+}

@@ -1,0 +1,429 @@
+//! `firehose-local run`: a template's whole delivery stream with the real
+//! binaries, checked by what lands: the exact keys and objects for a fixed
+//! clock and seed, and every record in the right place with the right code
+//! after the right number of attempts when the function misbehaves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use base64::Engine;
+use firehose_e2e::{binary, golden, repo};
+use serde_json::Value;
+
+const START: &str = "2026-12-01T10:00:00Z";
+
+/// A fresh output folder.
+fn out_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("firehose-local-run-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn firehose_local(args: &[&str]) -> Output {
+    Command::new(binary("firehose-local"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+/// Every object under `out`, by `bucket/key`.
+fn landed(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut objects = BTreeMap::new();
+    let mut folders = vec![out.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                let key = path
+                    .strip_prefix(out)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                objects.insert(key, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    objects
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+/// Every object, readable: its key and size, then its lines (decompressed).
+fn listing(objects: &BTreeMap<String, Vec<u8>>) -> String {
+    let mut text = String::new();
+    for (key, bytes) in objects {
+        let content = if key.ends_with(".gz") {
+            gunzip(bytes)
+        } else {
+            bytes.clone()
+        };
+        text.push_str(&format!(
+            "== {key} ({} bytes)\n{}\n",
+            bytes.len(),
+            String::from_utf8_lossy(&content)
+        ));
+    }
+    text
+}
+
+#[test]
+fn the_repository_template_lands_exactly_these_objects() {
+    let out = out_dir("golden");
+    let args = [
+        "run",
+        "--template",
+        "template.yaml",
+        "--input",
+        "tests/fixtures/demo/stock-ticker.ndjson",
+        "--no-convert",
+        "--trace",
+        "--seed",
+        "7",
+        "--start-time",
+        START,
+        "--out",
+    ];
+    let output = firehose_local(&[&args[..], &[out.to_str().unwrap()]].concat());
+    let stdout = String::from_utf8_lossy(&output.stdout).replace(out.to_str().unwrap(), "<out>");
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    golden("tests/golden/run/template/stdout.txt", &stdout);
+    golden(
+        "tests/golden/run/template/landed.txt",
+        &listing(&landed(&out)),
+    );
+
+    // The same seed and clock repeat the run byte for byte.
+    let again = out_dir("golden-again");
+    let output = firehose_local(&[&args[..], &[again.to_str().unwrap()]].concat());
+    assert!(output.status.success());
+    assert_eq!(landed(&out), landed(&again));
+}
+
+#[test]
+fn a_stream_that_converts_is_refused_unless_told_not_to_convert() {
+    let output = firehose_local(&[
+        "run",
+        "--input",
+        "tests/fixtures/demo/stock-ticker.ndjson",
+        "--out",
+        "/nonexistent",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("template.yaml:") && stderr.contains("--no-convert"),
+        "{stderr}"
+    );
+}
+
+/// `fault_function.py` as an executable the emulator can start with an empty environment.
+fn fault_function() -> PathBuf {
+    let python = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .unwrap();
+    let python = String::from_utf8(python.stdout).unwrap().trim().to_owned();
+    let script = repo().join("tests/fixtures/run/fault_function.py");
+    let wrapper = std::env::temp_dir().join(format!("fault-function-{}", std::process::id()));
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\nexec {python} {}\n", script.display()),
+    )
+    .unwrap();
+    let mut permissions = std::fs::metadata(&wrapper).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&wrapper, permissions).unwrap();
+    wrapper
+}
+
+/// Records as `--input-format json` takes them: text, binary bytes, a newline inside.
+const RECORDS: [&[u8]; 3] = [b"{\"n\":1}", &[0, 159, 146, 150, 255], b"two\nlines"];
+
+struct FaultRun {
+    summary: Value,
+    objects: BTreeMap<String, Vec<u8>>,
+}
+
+fn run_fault(fault: &str, extra: &[&str]) -> FaultRun {
+    let out = out_dir(fault);
+    std::fs::create_dir_all(&out).unwrap();
+    let input = out.join("input.ndjson");
+    let lines: String = RECORDS
+        .iter()
+        .map(|r| {
+            format!(
+                "{{\"base64\":\"{}\"}}\n",
+                base64::engine::general_purpose::STANDARD.encode(r)
+            )
+        })
+        .collect();
+    std::fs::write(&input, lines).unwrap();
+    let wrapper = fault_function();
+    let fault_parameter = format!("Fault={fault}");
+    let state = format!("FaultState={}", out.join("state").display());
+    let s3 = out.join("s3");
+    let args = [
+        "run",
+        "--template",
+        "tests/fixtures/run/faults.yaml",
+        "--input",
+        input.to_str().unwrap(),
+        "--input-format",
+        "json",
+        "--json",
+        "--seed",
+        "1",
+        "--start-time",
+        START,
+        "--binary",
+        wrapper.to_str().unwrap(),
+        "--parameter",
+        &fault_parameter,
+        "--parameter",
+        &state,
+        "--out",
+        s3.to_str().unwrap(),
+    ];
+    let output = firehose_local(&[&args[..], extra].concat());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{fault}: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    FaultRun {
+        summary: serde_json::from_str(&stdout).unwrap(),
+        objects: landed(&s3),
+    }
+}
+
+/// The error lines of every error object: (rawData decoded, errorCode, attemptsMade).
+fn error_lines(objects: &BTreeMap<String, Vec<u8>>) -> Vec<(Vec<u8>, String, u64)> {
+    let mut lines = Vec::new();
+    for (key, bytes) in objects
+        .iter()
+        .filter(|(k, _)| k.starts_with("faults/errors/processing-failed/"))
+    {
+        for line in String::from_utf8(bytes.clone()).unwrap().lines() {
+            let value: Value = serde_json::from_str(line).unwrap();
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(value["rawData"].as_str().unwrap())
+                .unwrap();
+            let lambda_arn = value["lambdaARN"].as_str().unwrap();
+            assert!(
+                lambda_arn.ends_with(":function:local-FaultFunction:$LATEST"),
+                "{key}: {lambda_arn}"
+            );
+            for field in ["errorMessage", "arrivalTimestamp", "attemptEndingTimestamp"] {
+                assert!(!value[field].is_null(), "{key}: no {field}");
+            }
+            lines.push((
+                raw,
+                value["errorCode"].as_str().unwrap().to_owned(),
+                value["attemptsMade"].as_u64().unwrap(),
+            ));
+        }
+    }
+    lines
+}
+
+fn data_objects(objects: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
+    objects
+        .iter()
+        .filter(|(k, _)| k.starts_with("faults/data/"))
+        .flat_map(|(_, v)| v.clone())
+        .collect()
+}
+
+#[test]
+fn a_faithful_function_delivers_every_byte() {
+    let run = run_fault("ok", &[]);
+    assert_eq!(data_objects(&run.objects), RECORDS.concat());
+    assert_eq!(run.summary["delivered"], 3);
+    assert_eq!(run.summary["invocations"], 1);
+    let keys: Vec<&String> = run.objects.keys().collect();
+    assert!(
+        keys[0].starts_with("faults/data/2026/12/01/10/faults-1-2026-12-01-10-00-00-"),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn each_fault_lands_every_record_with_firehose_s_code_after_the_right_attempts() {
+    // (fault, error code, attempts made): NumberOfRetries is 2, so a retried failure makes 3 attempts.
+    let cases = [
+        ("crash", "Lambda.FunctionError", 3),
+        ("error", "Lambda.FunctionError", 3),
+        ("oversize", "Lambda.FunctionError", 3),
+        ("garbage", "Lambda.JsonProcessingException", 1),
+        ("half", "Lambda.JsonProcessingException", 1),
+        ("duplicate", "Lambda.DuplicatedRecordId", 1),
+    ];
+    for (fault, code, attempts) in cases {
+        let run = run_fault(fault, &[]);
+        let mut lines = error_lines(&run.objects);
+        lines.sort();
+        let mut expected: Vec<(Vec<u8>, String, u64)> = RECORDS
+            .iter()
+            .map(|r| (r.to_vec(), code.to_owned(), attempts))
+            .collect();
+        expected.sort();
+        assert_eq!(lines, expected, "{fault}: {}", run.summary);
+        assert_eq!(run.summary["failed"], 3, "{fault}");
+        assert_eq!(run.summary["invocations"], attempts, "{fault}");
+        assert!(data_objects(&run.objects).is_empty(), "{fault}");
+    }
+}
+
+#[test]
+fn a_hung_function_times_out_and_is_retried() {
+    let run = run_fault("hang", &["--parameter", "Retries=1"]);
+    let lines = error_lines(&run.objects);
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines
+            .iter()
+            .all(|(_, code, attempts)| code == "Lambda.FunctionError" && *attempts == 2),
+        "{lines:?}"
+    );
+    let failures = run.summary["invocation_failures"].to_string();
+    assert!(failures.contains("timed out after 2 s"), "{failures}");
+}
+
+#[test]
+fn a_missing_record_fails_alone_and_a_flaky_function_succeeds_on_retry() {
+    let run = run_fault("missing", &[]);
+    assert_eq!(
+        error_lines(&run.objects),
+        [(RECORDS[0].to_vec(), "Lambda.MissingRecordId".to_owned(), 1)]
+    );
+    assert_eq!(data_objects(&run.objects), RECORDS[1..].concat());
+
+    let run = run_fault("flaky", &[]);
+    assert_eq!(data_objects(&run.objects), RECORDS.concat());
+    assert_eq!(
+        (
+            run.summary["invocations"].as_u64(),
+            run.summary["retries"].as_u64()
+        ),
+        (Some(2), Some(1))
+    );
+    assert!(error_lines(&run.objects).is_empty());
+}
+
+#[test]
+fn records_over_the_limit_are_refused_and_counted() {
+    let out = out_dir("refused");
+    std::fs::create_dir_all(&out).unwrap();
+    let input = out.join("input.txt");
+    std::fs::write(
+        &input,
+        format!("small\n{}\nsmall too\n", "x".repeat(1_024_001)),
+    )
+    .unwrap();
+    let wrapper = fault_function();
+    let output = firehose_local(&[
+        "run",
+        "--template",
+        "tests/fixtures/run/faults.yaml",
+        "--input",
+        input.to_str().unwrap(),
+        "--binary",
+        wrapper.to_str().unwrap(),
+        "--fail-on-errors",
+        "--out",
+        out.join("s3").to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "--fail-on-errors: {stdout}");
+    assert!(
+        stdout.contains("3 in (14 bytes): 2 delivered, 0 dropped, 0 failed, 1 refused"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("input.txt:2: 1024001 bytes, over PutRecord's 1024000"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("every record is accounted for"), "{stdout}");
+}
+
+#[test]
+fn bad_set_ups_are_named_before_anything_runs() {
+    let output = firehose_local(&[
+        "run",
+        "--template",
+        "tests/fixtures/run/faults.yaml",
+        "--input",
+        "tests/fixtures/demo/stock-ticker.ndjson",
+        "--binary",
+        "/nonexistent/fault-function",
+        "--out",
+        "/nonexistent/s3",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr.contains("--binary /nonexistent/fault-function: no such file"),
+        "{stderr}"
+    );
+
+    let template = std::fs::read_to_string(repo().join("tests/fixtures/run/faults.yaml")).unwrap();
+    let cases = [
+        (
+            "- Type: Lambda",
+            "- Type: RecordDeAggregation\n              Parameters: []\n            - Type: Lambda",
+            "faults.yaml:40: the RecordDeAggregation processor",
+        ),
+        (
+            "Prefix: \"data/\"",
+            "Prefix: \"data/!{timestamp:yyyy-z}/\"",
+            "faults.yaml:34: Prefix",
+        ),
+        (
+            "BufferingHints: {",
+            "Nope: 1\n        BufferingHints: {",
+            "faults.yaml:36: ExtendedS3DestinationConfiguration.Nope is not supported",
+        ),
+        (
+            "Timeout: 2",
+            "Timeout: !GetAZs ''",
+            "faults.yaml:19: Fn::GetAZs is not supported",
+        ),
+    ];
+    for (from, to, needle) in cases {
+        assert!(template.contains(from), "{from}");
+        let folder = out_dir("bad-template");
+        std::fs::create_dir_all(&folder).unwrap();
+        let path = folder.join("faults.yaml");
+        std::fs::write(&path, template.replacen(from, to, 1)).unwrap();
+        let output = firehose_local(&[
+            "run",
+            "--template",
+            path.to_str().unwrap(),
+            "--input",
+            "-",
+            "--out",
+            "/nonexistent",
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{needle}: {stderr}");
+        assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
+    }
+}
