@@ -117,6 +117,36 @@ fn the_repository_template_lands_exactly_these_objects() {
 }
 
 #[test]
+fn a_partitioned_stream_lands_each_partition_in_its_own_objects() {
+    let out = out_dir("partitioned");
+    let output = firehose_local(&[
+        "run",
+        "--template",
+        "tests/fixtures/run/partitioned.yaml",
+        "--input",
+        "tests/fixtures/run/partitioned.ndjson",
+        "--trace",
+        "--seed",
+        "3",
+        "--start-time",
+        START,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout).replace(out.to_str().unwrap(), "<out>");
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    golden("tests/golden/run/partitioned/stdout.txt", &stdout);
+    golden(
+        "tests/golden/run/partitioned/landed.txt",
+        &listing(&landed(&out)),
+    );
+}
+
+#[test]
 fn a_stream_that_converts_is_refused_unless_told_not_to_convert() {
     let output = firehose_local(&[
         "run",
@@ -384,34 +414,63 @@ fn bad_set_ups_are_named_before_anything_runs() {
         "{stderr}"
     );
 
-    let template = std::fs::read_to_string(repo().join("tests/fixtures/run/faults.yaml")).unwrap();
     let cases = [
         (
+            "faults.yaml",
             "- Type: Lambda",
             "- Type: RecordDeAggregation\n              Parameters: []\n            - Type: Lambda",
             "faults.yaml:40: the RecordDeAggregation processor",
         ),
         (
+            "faults.yaml",
             "Prefix: \"data/\"",
             "Prefix: \"data/!{timestamp:yyyy-z}/\"",
             "faults.yaml:34: Prefix",
         ),
         (
+            "faults.yaml",
             "BufferingHints: {",
             "Nope: 1\n        BufferingHints: {",
             "faults.yaml:36: ExtendedS3DestinationConfiguration.Nope is not supported",
         ),
         (
+            "faults.yaml",
             "Timeout: 2",
             "Timeout: !GetAZs ''",
             "faults.yaml:19: Fn::GetAZs is not supported",
         ),
+        (
+            "partitioned.yaml",
+            "errors/!{firehose:error-output-type}/",
+            "errors/",
+            "partitioned.yaml:32: dynamic partitioning needs an ErrorOutputPrefix",
+        ),
+        (
+            "partitioned.yaml",
+            "SizeInMBs: 64",
+            "SizeInMBs: 5",
+            "partitioned.yaml:31: dynamic partitioning needs BufferingHints.SizeInMBs of at least 64",
+        ),
+        (
+            "partitioned.yaml",
+            "{year: .year}",
+            "{year: nope(.year)}",
+            "partitioned.yaml:41: MetadataExtractionQuery",
+        ),
+        (
+            "partitioned.yaml",
+            "{ Enabled: true }",
+            "{ Enabled: false }",
+            "partitioned.yaml:28: Prefix uses the partition key customer, but dynamic partitioning is not enabled",
+        ),
     ];
-    for (from, to, needle) in cases {
+    for (file, from, to, needle) in cases {
+        let template =
+            std::fs::read_to_string(repo().join("tests/fixtures/run").join(file)).unwrap();
         assert!(template.contains(from), "{from}");
         let folder = out_dir("bad-template");
         std::fs::create_dir_all(&folder).unwrap();
-        let path = folder.join("faults.yaml");
+        let path = folder.join(file);
         std::fs::write(&path, template.replacen(from, to, 1)).unwrap();
         let output = firehose_local(&[
             "run",

@@ -77,7 +77,9 @@ impl Run {
         }
         let invoker = self.invoker(&stream)?;
         let seed = self.seed.unwrap_or_else(|| fastrand::u64(..));
+        // Milliseconds, as arrival times are.
         let start = self.start_time.unwrap_or_else(jiff::Timestamp::now);
+        let start = jiff::Timestamp::from_millisecond(start.as_millisecond()).unwrap_or(start);
         let objects = Objects::new(
             &stream.name,
             stream.destination.clone(),

@@ -13,6 +13,7 @@ pub mod codes {
     pub const DUPLICATED_RECORD_ID: &str = "Lambda.DuplicatedRecordId";
     pub const JSON_PROCESSING: &str = "Lambda.JsonProcessingException";
     pub const FUNCTION_ERROR: &str = "Lambda.FunctionError";
+    pub const PARTITIONING_FAILED: &str = "DynamicPartitioning.MetadataExtractionFailed";
 
     /// The `&'static` code of the checker's code text.
     pub fn of(code: &str) -> &'static str {
@@ -55,18 +56,21 @@ struct ErrorLine<'a> {
     attempts_made: u32,
     arrival_timestamp: i64,
     attempt_ending_timestamp: i64,
-    #[serde(rename = "lambdaARN")]
-    lambda_arn: &'a str,
+    #[serde(rename = "lambdaARN", skip_serializing_if = "Option::is_none")]
+    lambda_arn: Option<&'a str>,
 }
 
 /// What Firehose knows of a failed record.
 pub struct Failure<'a> {
     pub raw: &'a [u8],
-    pub code: &'a str,
+    pub code: &'static str,
+    /// What went wrong; Firehose's own words for the Lambda codes.
+    pub message: &'a str,
     pub attempts: u32,
     pub arrival_ms: i64,
     pub ended_ms: i64,
-    pub lambda_arn: &'a str,
+    /// The function's ARN, for failures of the Lambda processor.
+    pub lambda_arn: Option<&'a str>,
 }
 
 /// The error object line for `failure`, newline included.
@@ -74,7 +78,7 @@ pub fn line(failure: &Failure<'_>) -> Vec<u8> {
     let line = ErrorLine {
         raw_data: base64::engine::general_purpose::STANDARD.encode(failure.raw),
         error_code: failure.code,
-        error_message: codes::message(failure.code),
+        error_message: failure.message,
         attempts_made: failure.attempts,
         arrival_timestamp: failure.arrival_ms,
         attempt_ending_timestamp: failure.ended_ms,
@@ -94,10 +98,11 @@ mod tests {
         let got = line(&Failure {
             raw: b"FAIL this one\n",
             code: codes::PROCESSING_FAILED,
+            message: codes::message(codes::PROCESSING_FAILED),
             attempts: 1,
             arrival_ms: 1_789_014_240_448,
             ended_ms: 1_789_014_301_529,
-            lambda_arn: "arn:aws:lambda:us-west-2:123456789012:function:f:$LATEST",
+            lambda_arn: Some("arn:aws:lambda:us-west-2:123456789012:function:f:$LATEST"),
         });
         assert_eq!(
             String::from_utf8(got).unwrap(),

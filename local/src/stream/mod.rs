@@ -7,6 +7,7 @@
 
 pub mod event;
 pub mod invoke;
+pub mod partition;
 pub mod producer;
 pub mod summary;
 
@@ -17,11 +18,11 @@ use invoke::{Fate, Invoker};
 use producer::{Attempt, InputError};
 use summary::{Summary, keep};
 
-use crate::sink::error_record::{self, Failure};
+use crate::sink::error_record::{self, Failure, codes};
 use crate::sink::objects::{Item, Objects, Target, Written};
 use crate::sink::prefix::PartitionKeys;
 use crate::sink::store::StoreError;
-use crate::template::{DeliveryStream, REGION, Source};
+use crate::template::{DeliveryStream, Partitioning, REGION, Source};
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
@@ -178,7 +179,7 @@ impl Run<'_> {
             self.written(written);
         }
         let Some(lambda) = &self.stream.lambda else {
-            return self.deliver(&record, &record.data, &PartitionKeys::new());
+            return self.deliver(&record, &record.data, &BTreeMap::new());
         };
         let shard = record.kinesis.as_ref().map_or(0, |k| k.shard);
         let batch = self.batches.entry(shard).or_insert_with(|| Batch {
@@ -272,13 +273,12 @@ impl Run<'_> {
         for finding in outcome.findings {
             keep(&mut self.summary.findings, finding);
         }
-        let traced = self.trace.is_some();
         for (record, fate) in batch.records.iter().zip(outcome.fates) {
             match fate {
                 Fate::Ok {
                     data,
-                    partition_keys: _,
-                } => self.deliver(record, &data, &PartitionKeys::new())?,
+                    partition_keys,
+                } => self.deliver(record, &data, &partition_keys)?,
                 Fate::Dropped => {
                     self.summary.dropped += 1;
                     self.tell(format!(
@@ -287,43 +287,82 @@ impl Run<'_> {
                     ));
                 }
                 Fate::Failed { code } => {
-                    let line = error_record::line(&Failure {
+                    let failure = Failure {
                         raw: &record.data,
                         code,
+                        message: codes::message(code),
                         attempts: outcome.attempts,
                         arrival_ms: record.arrival_ms,
                         ended_ms: self.clock,
-                        lambda_arn: &lambda.arn,
-                    });
-                    *self.summary.errors.entry(code.to_owned()).or_default() += 1;
-                    let item = Item {
-                        target: Target::Error("processing-failed"),
-                        keys: &PartitionKeys::new(),
-                        bytes: &line,
-                        arrival_ms: record.arrival_ms,
-                        trace: traced.then_some((
-                            record.index,
-                            record.record_id.as_str(),
-                            Some(code),
-                        )),
+                        lambda_arn: Some(&lambda.arn),
                     };
-                    let written = self.objects.add(self.clock, item)?;
-                    self.written(written);
+                    self.fail(record, "processing-failed", &failure)?;
                 }
             }
         }
         Ok(())
     }
 
+    /// An error object line for `record`, under `error_type`.
+    fn fail(
+        &mut self,
+        record: &Record,
+        error_type: &'static str,
+        failure: &Failure<'_>,
+    ) -> Result<(), RunError> {
+        *self
+            .summary
+            .errors
+            .entry(failure.code.to_owned())
+            .or_default() += 1;
+        let line = error_record::line(failure);
+        let code = failure.code;
+        let item = Item {
+            target: Target::Error(error_type),
+            keys: &PartitionKeys::new(),
+            bytes: &line,
+            arrival_ms: record.arrival_ms,
+            trace: self.trace.is_some().then_some((
+                record.index,
+                record.record_id.as_str(),
+                Some(code),
+            )),
+        };
+        let written = self.objects.add(self.clock, item)?;
+        self.written(written);
+        Ok(())
+    }
+
+    /// A record's data to its S3 buffer: its partition's, with dynamic partitioning.
     fn deliver(
         &mut self,
         record: &Record,
         data: &[u8],
-        keys: &PartitionKeys,
+        lambda_keys: &BTreeMap<String, String>,
     ) -> Result<(), RunError> {
+        let keys = match &self.stream.partitioning {
+            Some(partitioning) => {
+                match self.partition_keys(partitioning, record, data, lambda_keys) {
+                    Ok(keys) => keys,
+                    Err(message) => {
+                        let failure = Failure {
+                            raw: &record.data,
+                            code: codes::PARTITIONING_FAILED,
+                            message: &message,
+                            attempts: 1,
+                            arrival_ms: record.arrival_ms,
+                            ended_ms: self.clock,
+                            lambda_arn: None,
+                        };
+                        return self.fail(record, "partitioning-failed", &failure);
+                    }
+                }
+            }
+            None => PartitionKeys::new(),
+        };
         let item = Item {
             target: Target::Data,
-            keys,
+            keys: &keys,
             bytes: data,
             arrival_ms: record.arrival_ms,
             trace: self
@@ -334,6 +373,24 @@ impl Run<'_> {
         let written = self.objects.add(self.clock, item)?;
         self.written(written);
         Ok(())
+    }
+
+    fn partition_keys(
+        &self,
+        partitioning: &Partitioning,
+        record: &Record,
+        data: &[u8],
+        lambda_keys: &BTreeMap<String, String>,
+    ) -> Result<PartitionKeys, String> {
+        let from_query = match &partitioning.query {
+            Some(query) => query.keys(data)?,
+            None => BTreeMap::new(),
+        };
+        let destination = &self.stream.destination;
+        let at = jiff::Timestamp::from_millisecond(record.arrival_ms)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .to_zoned(destination.time_zone.clone());
+        partition::partition_keys(&destination.prefix, &from_query, lambda_keys, &at)
     }
 
     fn written(&mut self, written: Option<Written>) {

@@ -82,7 +82,7 @@ impl Summary {
             };
             let _ = writeln!(
                 out,
-                "{kind:<17} s3://{}/{}  {} bytes, {} records",
+                "{kind:<19} s3://{}/{}  {} bytes, {} records",
                 o.bucket, o.key, o.bytes, o.records
             );
         }

@@ -13,8 +13,9 @@ pub use intrinsics::{ACCOUNT, REGION};
 use intrinsics::{Context, EvalError, arn, resource_type};
 use yaml::{Node, Value};
 
-use crate::sink::prefix::{Prefix, PrefixKind};
+use crate::sink::prefix::{KeySource, Prefix, PrefixKind};
 pub use crate::sink::{Buffering, Compression, Destination};
+use crate::stream::partition::Query;
 
 /// The template could not be read as a delivery stream firehose-local can run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,7 +27,7 @@ pub struct TemplateError {
 }
 
 /// A delivery stream, ready to run.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DeliveryStream {
     pub logical_id: String,
     pub name: String,
@@ -36,6 +37,8 @@ pub struct DeliveryStream {
     pub lambda: Option<LambdaProcessor>,
     /// `AppendDelimiterToRecord`: a newline between records in each object.
     pub append_delimiter: bool,
+    /// Dynamic partitioning, with the `MetadataExtraction` query if there is one.
+    pub partitioning: Option<Partitioning>,
     /// Source record backup: every record as it arrived.
     pub backup: Option<Destination>,
     /// The line of an enabled `DataFormatConversionConfiguration`.
@@ -51,6 +54,20 @@ pub enum Source {
         stream_arn: String,
         shards: u32,
     },
+}
+
+/// Dynamic partitioning is on.
+#[derive(Debug)]
+pub struct Partitioning {
+    /// The `MetadataExtractionQuery`, compiled.
+    pub query: Option<Query>,
+}
+
+/// The processors of a stream, in the order Firehose runs them.
+struct Processors {
+    lambda: Option<LambdaProcessor>,
+    query: Option<(Query, usize)>,
+    append_delimiter: bool,
 }
 
 /// The Lambda processor and the function it invokes.
@@ -260,18 +277,20 @@ impl Reader<'_> {
         }
         only(s3, "ExtendedS3DestinationConfiguration", &known)?;
         let destination = self.destination(s3, None)?;
-        if let Some(dynamic) = s3.get("DynamicPartitioningConfiguration")
-            && enabled(dynamic)
-        {
-            return fail(
-                dynamic.line,
-                "dynamic partitioning is not supported by firehose-local yet",
-            );
-        }
-        let (lambda, append_delimiter) = match s3.get("ProcessingConfiguration") {
+        let processors = match s3.get("ProcessingConfiguration") {
             Some(processing) if enabled(processing) => self.processors(processing)?,
-            _ => (None, false),
+            _ => Processors {
+                lambda: None,
+                query: None,
+                append_delimiter: false,
+            },
         };
+        let partitioning = partitioning(
+            s3,
+            &destination,
+            processors.query,
+            processors.lambda.is_some(),
+        )?;
         let backup = match s3.get("S3BackupMode").and_then(Node::scalar).as_deref() {
             None | Some("Disabled") => None,
             Some("Enabled") => match s3.get("S3BackupConfiguration") {
@@ -300,8 +319,9 @@ impl Reader<'_> {
             name,
             source,
             destination,
-            lambda,
-            append_delimiter,
+            lambda: processors.lambda,
+            append_delimiter: processors.append_delimiter,
+            partitioning,
             backup,
             conversion,
         })
@@ -448,14 +468,14 @@ impl Reader<'_> {
     }
 
     /// The processors, checked and put in the order Firehose runs them.
-    fn processors(&self, processing: &Node) -> Result<(Option<LambdaProcessor>, bool), EvalError> {
+    fn processors(&self, processing: &Node) -> Result<Processors, EvalError> {
         let Some(Value::List(processors)) = processing.get("Processors").map(|p| &p.value) else {
             return fail(
                 processing.line,
                 "ProcessingConfiguration is enabled but has no Processors list",
             );
         };
-        let (mut lambda, mut delimiter) = (None, false);
+        let (mut lambda, mut query, mut delimiter) = (None, None, false);
         for processor in processors {
             let kind = processor
                 .get("Type")
@@ -482,10 +502,8 @@ impl Reader<'_> {
                 }
                 "Lambda" => lambda = Some(self.lambda(processor, &parameters)?),
                 "AppendDelimiterToRecord" => delimiter = true,
-                "Decompression"
-                | "CloudWatchLogProcessing"
-                | "RecordDeAggregation"
-                | "MetadataExtraction" => {
+                "MetadataExtraction" => query = Some(metadata_query(processor, &parameters)?),
+                "Decompression" | "CloudWatchLogProcessing" | "RecordDeAggregation" => {
                     return fail(
                         processor.line,
                         format!("the {kind} processor is not supported by firehose-local yet"),
@@ -494,7 +512,11 @@ impl Reader<'_> {
                 other => return fail(processor.line, format!("unknown processor Type {other:?}")),
             }
         }
-        Ok((lambda, delimiter))
+        Ok(Processors {
+            lambda,
+            query,
+            append_delimiter: delimiter,
+        })
     }
 
     fn lambda(
@@ -659,6 +681,115 @@ impl Reader<'_> {
             None => Ok(Node::new(line, Value::Map(Vec::new()))),
         }
     }
+}
+
+/// The `MetadataExtraction` processor's query, compiled.
+fn metadata_query(
+    processor: &Node,
+    parameters: &[(String, &Node)],
+) -> Result<(Query, usize), EvalError> {
+    let mut code = None;
+    for (name, value) in parameters {
+        match name.as_str() {
+            "MetadataExtractionQuery" => {
+                code = Some((value.scalar().unwrap_or_default(), value.line))
+            }
+            "JsonParsingEngine" if value.scalar().as_deref() == Some("JQ-1.6") => {}
+            "JsonParsingEngine" => {
+                return fail(value.line, "JsonParsingEngine: Firehose takes JQ-1.6");
+            }
+            other => {
+                return fail(
+                    value.line,
+                    format!(
+                        "MetadataExtraction parameter {other} is not MetadataExtractionQuery or JsonParsingEngine"
+                    ),
+                );
+            }
+        }
+    }
+    let Some((code, line)) = code else {
+        return fail(
+            processor.line,
+            "the MetadataExtraction processor has no MetadataExtractionQuery",
+        );
+    };
+    Query::compile(&code)
+        .map(|query| (query, line))
+        .map_err(|e| EvalError {
+            line,
+            message: format!("MetadataExtractionQuery {code:?}: {e}"),
+        })
+}
+
+/// Dynamic partitioning, checked as Firehose checks it when the stream is created.
+fn partitioning(
+    s3: &Node,
+    destination: &Destination,
+    query: Option<(Query, usize)>,
+    has_lambda: bool,
+) -> Result<Option<Partitioning>, EvalError> {
+    let prefix_line = s3.get("Prefix").map_or(s3.line, |p| p.line);
+    let dynamic = s3
+        .get("DynamicPartitioningConfiguration")
+        .filter(|d| enabled(d));
+    let Some(dynamic) = dynamic else {
+        if let Some((_, name)) = destination.prefix.keys().next() {
+            return fail(
+                prefix_line,
+                format!(
+                    "Prefix uses the partition key {name}, but dynamic partitioning is not enabled (DynamicPartitioningConfiguration)"
+                ),
+            );
+        }
+        if let Some((_, line)) = query {
+            return fail(
+                line,
+                "the MetadataExtraction processor needs dynamic partitioning (DynamicPartitioningConfiguration)",
+            );
+        }
+        return Ok(None);
+    };
+    let error_prefix = s3
+        .get("ErrorOutputPrefix")
+        .and_then(Node::scalar)
+        .unwrap_or_default();
+    if !error_prefix.contains("!{firehose:error-output-type}") {
+        return fail(
+            dynamic.line,
+            "dynamic partitioning needs an ErrorOutputPrefix with !{firehose:error-output-type}",
+        );
+    }
+    if destination.buffering.size_bytes < 64 * 1_048_576 {
+        return fail(
+            s3.get("BufferingHints").map_or(s3.line, |b| b.line),
+            "dynamic partitioning needs BufferingHints.SizeInMBs of at least 64",
+        );
+    }
+    for (source, name) in destination.prefix.keys() {
+        match source {
+            KeySource::Query if query.is_none() => {
+                return fail(
+                    prefix_line,
+                    format!(
+                        "Prefix uses partitionKeyFromQuery:{name}, but there is no MetadataExtraction processor"
+                    ),
+                );
+            }
+            KeySource::Lambda if !has_lambda => {
+                return fail(
+                    prefix_line,
+                    format!(
+                        "Prefix uses partitionKeyFromLambda:{name}, but there is no Lambda processor"
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(Partitioning {
+        query: query.map(|(q, _)| q),
+    }))
 }
 
 /// `{Ref: id}`: what a resource's name resolves to.
