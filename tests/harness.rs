@@ -6,6 +6,8 @@
 // Test support: failing loudly with the reason is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod moto_server;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

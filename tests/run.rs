@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use base64::Engine;
+use firehose_e2e::moto_server::Moto;
 use firehose_e2e::{binary, golden, repo};
 use serde_json::Value;
 
@@ -189,6 +190,8 @@ const RECORDS: [&[u8]; 3] = [b"{\"n\":1}", &[0, 159, 146, 150, 255], b"two\nline
 struct FaultRun {
     summary: Value,
     objects: BTreeMap<String, Vec<u8>>,
+    /// The output folder.
+    s3: PathBuf,
 }
 
 fn run_fault(fault: &str, extra: &[&str]) -> FaultRun {
@@ -241,6 +244,7 @@ fn run_fault(fault: &str, extra: &[&str]) -> FaultRun {
     FaultRun {
         summary: serde_json::from_str(&stdout).unwrap(),
         objects: landed(&s3),
+        s3,
     }
 }
 
@@ -485,4 +489,118 @@ fn bad_set_ups_are_named_before_anything_runs() {
         assert_eq!(output.status.code(), Some(2), "{needle}: {stderr}");
         assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
     }
+}
+
+#[test]
+fn replay_gives_failed_records_to_the_function_again_with_their_arrival_times() {
+    let failed = run_fault("crash", &["--parameter", "Retries=0"]);
+    assert_eq!(failed.summary["failed"], 3);
+    let out = out_dir("replayed");
+    let output = firehose_local(&[
+        "replay",
+        "--template",
+        "tests/fixtures/run/faults.yaml",
+        "--errors",
+        failed.s3.join("faults/errors").to_str().unwrap(),
+        "--binary",
+        fault_function().to_str().unwrap(),
+        "--json",
+        "--seed",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (
+            summary["records_in"].as_u64(),
+            summary["delivered"].as_u64()
+        ),
+        (Some(3), Some(3)),
+        "{summary}"
+    );
+    let replayed = landed(&out);
+    let mut data = data_objects(&replayed);
+    let mut expected = RECORDS.concat();
+    data.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(data, expected);
+    // Objects are dated by the records' original arrival, not by the replay's clock.
+    let keys: Vec<&String> = replayed.keys().collect();
+    assert!(
+        keys.iter()
+            .all(|k| k.starts_with("faults/data/2026/12/01/10/")),
+        "{keys:?}"
+    );
+}
+
+#[test]
+fn records_are_read_from_a_kinesis_stream_with_their_shards_keys_and_sequence_numbers() {
+    let moto = Moto::start();
+    moto.create_stream_of("source", 2);
+    for i in 0..8 {
+        moto.put_record(
+            "source",
+            &format!("key-{i}"),
+            format!("{{\"n\":{i}}}").as_bytes(),
+        );
+    }
+    let out = out_dir("from-kinesis");
+    let output = Command::new(binary("firehose-local"))
+        .args([
+            "run",
+            "--template",
+            "tests/fixtures/run/kinesis.yaml",
+            "--from-kinesis",
+            "source",
+            "--endpoint-url",
+        ])
+        .arg(&moto.url)
+        .args(["--json", "--out", out.to_str().unwrap()])
+        // moto keeps streams by the region of the request's credential scope: the harness's.
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(summary["delivered"], 8, "{summary}");
+    let objects = landed(&out);
+    let lines = objects
+        .values()
+        .flat_map(|o| std::str::from_utf8(o).unwrap().lines());
+    let records: Vec<Value> = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let put_back = moto.stream_records_of("source");
+    assert_eq!(records.len(), 8);
+    for record in &records {
+        let n = record["n"].as_u64().unwrap();
+        assert_eq!(record["key"], format!("key-{n}"));
+        assert_eq!(record["source"], "source");
+        let (shard, sequence) = &put_back[&format!("key-{n}")];
+        assert_eq!(&record["shard"], shard, "{record}");
+        assert_eq!(&record["sequence"], sequence, "{record}");
+    }
+    let shards: std::collections::BTreeSet<String> =
+        records.iter().map(|r| r["shard"].to_string()).collect();
+    assert_eq!(
+        shards.len(),
+        2,
+        "moto spread the keys over both shards: {records:?}"
+    );
 }

@@ -7,11 +7,14 @@
 //! cannot read at all (not JSON, no `records` array) is an [`Unreadable`]
 //! answer, which Firehose reports as `Lambda.JsonProcessingException`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// A response read the way Firehose reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,16 +45,27 @@ pub struct Unreadable(String);
 /// The three result words Firehose accepts, case-sensitively.
 pub const RESULTS: [&str; 3] = ["Ok", "Dropped", "ProcessingFailed"];
 
+/// The shape of an answer, each field kept raw until it is looked at: no JSON
+/// tree for hundreds of thousands of records.
+#[derive(Deserialize)]
+struct RawAnswer<'a> {
+    #[serde(borrow)]
+    records: Option<&'a RawValue>,
+}
+
 impl Answer {
     /// Reads `bytes` as a transformation response.
     pub fn parse(bytes: &[u8]) -> Result<Answer, Unreadable> {
-        let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| Unreadable(format!("the answer is not JSON: {e}")))?;
-        let records = value
-            .get("records")
-            .ok_or_else(|| Unreadable("the answer has no `records`".to_owned()))?
-            .as_array()
-            .ok_or_else(|| Unreadable("`records` is not an array".to_owned()))?;
+        let not_json = |e: serde_json::Error| Unreadable(format!("the answer is not JSON: {e}"));
+        // Any JSON at all, first, so that a wrong shape is told apart from broken JSON.
+        let any: &RawValue = serde_json::from_slice(bytes).map_err(not_json)?;
+        let raw: RawAnswer<'_> = serde_json::from_str(any.get())
+            .map_err(|_| Unreadable("the answer has no `records`".to_owned()))?;
+        let records = raw
+            .records
+            .ok_or_else(|| Unreadable("the answer has no `records`".to_owned()))?;
+        let records: Vec<&RawValue> = serde_json::from_str(records.get())
+            .map_err(|_| Unreadable("`records` is not an array".to_owned()))?;
         let records = records
             .iter()
             .enumerate()
@@ -61,15 +75,29 @@ impl Answer {
     }
 }
 
+/// A raw field as a string, when it is one.
+fn string(raw: Option<&RawValue>) -> Option<String> {
+    let raw = raw?;
+    if !raw.get().starts_with('"') {
+        return None;
+    }
+    serde_json::from_str(raw.get()).ok()
+}
+
 impl AnsweredRecord {
-    fn read(i: usize, record: &Value) -> Result<AnsweredRecord, Unreadable> {
-        let record = record
-            .as_object()
-            .ok_or_else(|| Unreadable(format!("records[{i}] is not an object")))?;
-        let text = |key: &str| record.get(key).and_then(Value::as_str).map(str::to_owned);
-        let partition_keys = match record.get("metadata") {
-            None | Some(Value::Null) => None,
-            Some(metadata) => match metadata.get("partitionKeys") {
+    fn read(i: usize, record: &RawValue) -> Result<AnsweredRecord, Unreadable> {
+        let not_object = || Unreadable(format!("records[{i}] is not an object"));
+        if !record.get().starts_with('{') {
+            return Err(not_object());
+        }
+        // A map, not a struct: a key given twice counts once, the last, as in a JSON tree.
+        let fields: BTreeMap<Cow<'_, str>, &RawValue> =
+            serde_json::from_str(record.get()).map_err(|_| not_object())?;
+        let field = |name: &str| fields.get(name).copied();
+        let partition_keys = match field("metadata").map(|m| serde_json::from_str::<Value>(m.get()))
+        {
+            None | Some(Ok(Value::Null)) => None,
+            Some(Ok(metadata)) => match metadata.get("partitionKeys") {
                 None | Some(Value::Null) => None,
                 Some(Value::Object(keys)) => Some(keys.clone().into_iter().collect()),
                 Some(_) => {
@@ -78,12 +106,13 @@ impl AnsweredRecord {
                     )));
                 }
             },
+            Some(Err(_)) => return Err(not_object()),
         };
         Ok(AnsweredRecord {
-            record_id: text("recordId"),
-            result: text("result"),
-            data: text("data"),
-            data_not_text: record.get("data").is_some_and(|d| !d.is_string()),
+            record_id: string(field("recordId")),
+            result: string(field("result")),
+            data: string(field("data")),
+            data_not_text: field("data").is_some_and(|d| !d.get().starts_with('"')),
             partition_keys,
         })
     }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::answer::{Answer, RESULTS, decode_lenient, is_canonical};
+use crate::answer::{Answer, RESULTS, Unreadable, decode_lenient, is_canonical};
 
 /// The most a synchronous Lambda response may hold (6 MiB); Lambda refuses more.
 pub const MAX_RESPONSE_BYTES: usize = 6_291_456;
@@ -69,6 +69,22 @@ pub fn violations(request: &[u8], response: &[u8]) -> Vec<String> {
 
 /// Judges `response` as Firehose would, as the answer to `request`.
 pub fn judge(request: &[u8], response: &[u8]) -> Report {
+    let asked = asked_ids(request);
+    let ids: Vec<&str> = asked.iter().flatten().map(String::as_str).collect();
+    let asked = match &asked {
+        Ok(_) => Ok(ids.as_slice()),
+        Err(why) => Err(why.as_str()),
+    };
+    judge_answer(asked, response.len(), Answer::parse(response).as_ref())
+}
+
+/// Judges an answer already read (`response_bytes` long) to a request whose
+/// record ids are `asked` (or that is not a Firehose event, and why).
+pub fn judge_answer(
+    asked: Result<&[&str], &str>,
+    response_bytes: usize,
+    answer: Result<&Answer, &Unreadable>,
+) -> Report {
     let mut report = Report::default();
     let mut reject = |code, whole_batch, retried, message: String| {
         report.rejections.push(Rejection {
@@ -78,25 +94,24 @@ pub fn judge(request: &[u8], response: &[u8]) -> Report {
             message,
         })
     };
-    if response.len() > MAX_RESPONSE_BYTES {
+    if response_bytes > MAX_RESPONSE_BYTES {
         reject(
             "Lambda.FunctionError",
             true,
             true,
             format!(
-                "the answer is {} bytes, over Lambda's {MAX_RESPONSE_BYTES}: Lambda refuses it (413)",
-                response.len()
+                "the answer is {response_bytes} bytes, over Lambda's {MAX_RESPONSE_BYTES}: Lambda refuses it (413)"
             ),
         );
     }
-    let answer = match Answer::parse(response) {
+    let answer = match answer {
         Ok(answer) => answer,
         Err(e) => {
             reject("Lambda.JsonProcessingException", true, false, e.to_string());
             return report;
         }
     };
-    let asked = match asked_ids(request) {
+    let asked = match asked {
         Ok(asked) => asked,
         Err(why) => {
             report.advice.push(format!(
@@ -105,8 +120,8 @@ pub fn judge(request: &[u8], response: &[u8]) -> Report {
             return report;
         }
     };
-    judge_records(&answer, &mut reject, &mut report.advice);
-    judge_ids(&asked, &answer, &mut reject, &mut report.advice);
+    judge_records(answer, &mut reject, &mut report.advice);
+    judge_ids(asked, answer, &mut reject, &mut report.advice);
     report
 }
 
@@ -152,16 +167,17 @@ fn judge_records(answer: &Answer, reject: &mut Reject<'_>, advice: &mut Vec<Stri
                 format!("records[{i}] is Ok but has no data"),
             ),
             None => {}
+            // Canonical base64 is the common case: one strict decode settles it.
+            Some(data) if is_canonical(data) => {}
             Some(data) if decode_lenient(data).is_err() => reject(
                 "Lambda.FunctionError",
                 true,
                 false,
                 format!("records[{i}].data is not base64"),
             ),
-            Some(data) if !is_canonical(data) => advice.push(format!(
+            Some(_) => advice.push(format!(
                 "records[{i}].data is base64 but not canonical (padding or stray bits); strict decoders refuse it"
             )),
-            Some(_) => {}
         }
         for (key, value) in record.partition_keys.iter().flatten() {
             if !value.is_string() {
@@ -177,7 +193,7 @@ fn judge_records(answer: &Answer, reject: &mut Reject<'_>, advice: &mut Vec<Stri
 }
 
 /// The ids: each asked one answered as often as asked, none other, in order.
-fn judge_ids(asked: &[String], answer: &Answer, reject: &mut Reject<'_>, advice: &mut Vec<String>) {
+fn judge_ids(asked: &[&str], answer: &Answer, reject: &mut Reject<'_>, advice: &mut Vec<String>) {
     let mut left: HashMap<&str, usize> = HashMap::new();
     for id in asked {
         *left.entry(id).or_default() += 1;
@@ -199,7 +215,7 @@ fn judge_ids(asked: &[String], answer: &Answer, reject: &mut Reject<'_>, advice:
     }
     let missing: Vec<&str> = asked
         .iter()
-        .map(String::as_str)
+        .copied()
         .filter(|id| left.get(id).is_some_and(|&n| n > 0))
         .collect();
     if !missing.is_empty() {
@@ -220,11 +236,8 @@ fn judge_ids(asked: &[String], answer: &Answer, reject: &mut Reject<'_>, advice:
         .iter()
         .map(|r| r.record_id.as_deref())
         .collect();
-    let in_order = asked.len() == answered.len()
-        && asked
-            .iter()
-            .zip(&answered)
-            .all(|(a, b)| Some(a.as_str()) == *b);
+    let in_order =
+        asked.len() == answered.len() && asked.iter().zip(&answered).all(|(a, b)| Some(*a) == *b);
     if missing.is_empty() && !in_order {
         advice.push(
             "records are answered out of order (Firehose matches them by id; order keeps them readable)"

@@ -29,6 +29,8 @@ enum Command {
     Invoke(Invoke),
     /// Run the delivery stream of a template over input records and write what would land in S3.
     Run(run_command::Run),
+    /// Put the records of error objects (processing-failed/ ...) through the stream again and write what would land.
+    Replay(run_command::Replay),
 }
 
 #[derive(clap::Args)]
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Invoke(invoke) => run(&invoke),
         Command::Run(stream) => stream.execute(),
+        Command::Replay(replay) => replay.execute(),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,6 @@
-//! `firehose-local run` (part of the binary): the delivery stream of a
-//! template run over input files, writing what would land in S3.
+//! `firehose-local run` and `replay` (part of the binary): the delivery
+//! stream of a template run over input files, or over the records of error
+//! objects, writing what would land in S3.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -10,22 +11,47 @@ use firehose_local::build;
 use firehose_local::sink::objects::Objects;
 use firehose_local::sink::store::LocalFolder;
 use firehose_local::stream::invoke::Invoker;
-use firehose_local::stream::producer::{InputError, InputFormat, Producer};
+use firehose_local::stream::kinesis::KinesisReader;
+use firehose_local::stream::producer::{Attempt, InputError, InputFormat, Producer};
+use firehose_local::stream::replay;
 use firehose_local::stream::{self, Options};
 use firehose_local::template::{self, ACCOUNT, DeliveryStream, REGION};
 
 #[derive(clap::Args)]
+#[group(id = "producer", required = true, multiple = false, args = ["input", "from_kinesis"])]
 pub struct Run {
-    /// The SAM/CloudFormation template with the delivery stream.
-    #[arg(long, default_value = "template.yaml")]
-    template: PathBuf,
     /// A file of records (see --input-format), or `-` for standard input; repeat for more, read in turn.
-    #[arg(long, required = true)]
+    #[arg(long)]
     input: Vec<PathBuf>,
+    /// Read every record a Kinesis data stream holds now, shard by shard, instead of --input.
+    #[arg(long, value_name = "STREAM")]
+    from_kinesis: Option<String>,
+    /// The Kinesis API to read from (e.g. http://127.0.0.1:5000 for moto or LocalStack); AWS's otherwise.
+    #[arg(long, value_name = "URL", requires = "from_kinesis")]
+    endpoint_url: Option<String>,
     /// `lines`: each line is a record. `json`: each line is {"data": "..."} or {"base64": "..."},
     /// with optional "partitionKey" and "arrival" (epoch ms or RFC 3339).
     #[arg(long, value_enum, default_value_t = InputFormat::Lines)]
     input_format: InputFormat,
+    #[command(flatten)]
+    stream: StreamArgs,
+}
+
+#[derive(clap::Args)]
+pub struct Replay {
+    /// Error objects (as `processing-failed/` holds them, gzip or not), or folders of them, local; repeat for more.
+    #[arg(long, required = true)]
+    errors: Vec<PathBuf>,
+    #[command(flatten)]
+    stream: StreamArgs,
+}
+
+/// What `run` and `replay` share: the stream, and how to run it.
+#[derive(clap::Args)]
+pub struct StreamArgs {
+    /// The SAM/CloudFormation template with the delivery stream.
+    #[arg(long, default_value = "template.yaml")]
+    template: PathBuf,
     /// The delivery stream (logical id or name) when the template has several.
     #[arg(long)]
     stream: Option<String>,
@@ -64,8 +90,53 @@ pub struct Run {
     env: Vec<(String, String)>,
 }
 
+type Inputs<'a> = Box<dyn Iterator<Item = Result<Attempt, InputError>> + 'a>;
+
 impl Run {
     pub fn execute(&self) -> Result<ExitCode, String> {
+        self.stream.execute(self.inputs()?)
+    }
+
+    /// Every input in turn, each read as it is needed.
+    fn inputs(&self) -> Result<Inputs<'static>, String> {
+        if let Some(stream) = &self.from_kinesis {
+            return Ok(Box::new(KinesisReader::open(
+                stream,
+                self.endpoint_url.as_deref(),
+            )?));
+        }
+        let mut readers: Vec<(Box<dyn BufRead>, String)> = Vec::new();
+        for path in &self.input {
+            if path.as_os_str() == "-" {
+                readers.push((
+                    Box::new(BufReader::new(std::io::stdin())),
+                    "stdin".to_owned(),
+                ));
+            } else {
+                let file =
+                    File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                readers.push((
+                    Box::new(BufReader::with_capacity(1 << 20, file)),
+                    path.display().to_string(),
+                ));
+            }
+        }
+        let format = self.input_format;
+        Ok(Box::new(readers.into_iter().flat_map(
+            move |(reader, name)| Producer::new(reader, format, &name),
+        )))
+    }
+}
+
+impl Replay {
+    pub fn execute(&self) -> Result<ExitCode, String> {
+        let files = replay::files(&self.errors)?;
+        self.stream.execute(Box::new(replay::all_records(files)))
+    }
+}
+
+impl StreamArgs {
+    fn execute(&self, inputs: Inputs<'_>) -> Result<ExitCode, String> {
         let stream = template::load(&self.template, self.stream.as_deref(), &self.parameters)
             .map_err(|e| e.to_string())?;
         if let (Some(line), false) = (stream.conversion, self.no_convert) {
@@ -95,23 +166,32 @@ impl Run {
             trace: self.trace,
         };
         let json = self.json;
+        let progress = progress_bar();
         let mut trace = |line: String| {
-            if json {
-                eprintln!("{line}");
-            } else {
-                println!("{line}");
-            }
+            progress.suspend(|| {
+                if json {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                }
+            })
         };
-        let inputs = self.inputs()?;
+        let counted = inputs.inspect(|attempt| {
+            if let Ok(Attempt::Put(put)) = attempt {
+                progress.inc(put.data.len() as u64);
+            }
+        });
         let summary = stream::run(
             &stream,
             invoker,
             objects,
-            inputs,
+            counted,
             &options,
             Some(&mut trace),
         )
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string());
+        progress.finish_and_clear();
+        let summary = summary?;
         let mut out = std::io::stdout().lock();
         let printed = if self.json {
             let mut value = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
@@ -169,30 +249,17 @@ impl Run {
         environment.extend(self.env.iter().cloned());
         Ok(Some(Invoker::new(binary, environment, function.timeout)))
     }
+}
 
-    /// Every input in turn, each read as it is needed.
-    fn inputs(
-        &self,
-    ) -> Result<impl Iterator<Item = Result<stream::producer::Attempt, InputError>>, String> {
-        let mut readers: Vec<(Box<dyn BufRead>, String)> = Vec::new();
-        for path in &self.input {
-            if path.as_os_str() == "-" {
-                readers.push((
-                    Box::new(BufReader::new(std::io::stdin())),
-                    "stdin".to_owned(),
-                ));
-            } else {
-                let file =
-                    File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                readers.push((
-                    Box::new(BufReader::with_capacity(1 << 20, file)),
-                    path.display().to_string(),
-                ));
-            }
-        }
-        let format = self.input_format;
-        Ok(readers
-            .into_iter()
-            .flat_map(move |(reader, name)| Producer::new(reader, format, &name)))
+/// Bytes read so far, on standard error when it is a terminal.
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {bytes} of records read ({bytes_per_sec}), {elapsed}",
+    ) {
+        bar.set_style(style);
     }
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
 }

@@ -66,12 +66,15 @@ impl Invoker {
         for attempt in 1..=retries.saturating_add(1) {
             match self.attempt(event) {
                 Ok(response) => {
-                    let report = check::judge(event, &response);
+                    // The answer is read once, and judged against the ids the batch holds.
+                    let answer = Answer::parse(&response);
+                    let asked: Vec<&str> = records.iter().map(|r| r.record_id.as_str()).collect();
+                    let report = check::judge_answer(Ok(&asked), response.len(), answer.as_ref());
                     if let Some(retried) = report.rejections.iter().find(|r| r.retried) {
                         failures.push(format!("{}: {}", retried.code, retried.message));
                         continue;
                     }
-                    let fates = fates(records, &response, &report);
+                    let fates = fates(records, answer.ok(), &report);
                     return Outcome {
                         fates,
                         attempts: attempt,
@@ -141,12 +144,12 @@ impl Invoker {
 }
 
 /// Each record's fate in an answer Firehose took (no retried rejection).
-fn fates(records: &[Record], response: &[u8], report: &check::Report) -> Vec<Fate> {
+fn fates(records: &[Record], answer: Option<Answer>, report: &check::Report) -> Vec<Fate> {
     if let Some(whole) = report.rejections.iter().find(|r| r.whole_batch) {
         let code = codes::of(whole.code);
         return vec![Fate::Failed { code }; records.len()];
     }
-    let Ok(answer) = Answer::parse(response) else {
+    let Some(answer) = answer else {
         return vec![
             Fate::Failed {
                 code: codes::JSON_PROCESSING

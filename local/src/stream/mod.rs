@@ -7,15 +7,17 @@
 
 pub mod event;
 pub mod invoke;
+pub mod kinesis;
 pub mod partition;
 pub mod producer;
+pub mod replay;
 pub mod summary;
 
 use std::collections::BTreeMap;
 
 use event::{KinesisMetadata, Record};
 use invoke::{Fate, Invoker};
-use producer::{Attempt, InputError};
+use producer::{Attempt, InputError, Put};
 use summary::{Summary, keep};
 
 use crate::sink::error_record::{self, Failure, codes};
@@ -114,7 +116,7 @@ pub fn run<'s>(
         next_arrival = next_arrival.saturating_add(options.spacing_ms);
         run.advance_to(arrival_ms)?;
         run.summary.bytes_in += put.data.len() as u64;
-        let record = run.record(index, put.data, put.partition_key, arrival_ms);
+        let record = run.record(index, put, arrival_ms);
         run.arrive(record)?;
     }
     run.advance_to(i64::MAX)?;
@@ -134,20 +136,20 @@ impl Run<'_> {
         keep(&mut self.summary.refusals, why);
     }
 
-    fn record(
-        &mut self,
-        index: u64,
-        data: Vec<u8>,
-        partition_key: Option<String>,
-        arrival_ms: i64,
-    ) -> Record {
-        let sequence = event::sequence_number(self.stem, index);
+    /// The record a put becomes: for a Kinesis source, in the shard its partition
+    /// key hashes to (or the one a real stream had it in), with its sequence number.
+    fn record(&mut self, index: u64, put: Put, arrival_ms: i64) -> Record {
+        let (shard, sequence) = match put.kinesis {
+            Some(origin) => (Some(origin.shard), origin.sequence_number),
+            None => (None, event::sequence_number(self.stem, index)),
+        };
         let kinesis = match &self.stream.source {
             Source::Kinesis { shards, .. } => {
-                let partition_key =
-                    partition_key.unwrap_or_else(|| format!("{:08x}", self.rng.u32(..)));
+                let partition_key = put
+                    .partition_key
+                    .unwrap_or_else(|| format!("{:08x}", self.rng.u32(..)));
                 Some(KinesisMetadata {
-                    shard: event::shard_of(&partition_key, *shards),
+                    shard: shard.unwrap_or_else(|| event::shard_of(&partition_key, *shards)),
                     partition_key,
                     sequence_number: sequence.clone(),
                 })
@@ -157,7 +159,7 @@ impl Run<'_> {
         Record {
             index,
             record_id: event::record_id(&sequence, kinesis.as_ref().map(|k| k.shard)),
-            data,
+            data: put.data,
             arrival_ms,
             kinesis,
         }

@@ -29,6 +29,15 @@ pub struct Put {
     pub data: Vec<u8>,
     pub partition_key: Option<String>,
     pub arrival_ms: Option<i64>,
+    /// Where a real Kinesis stream had it (`--from-kinesis`).
+    pub kinesis: Option<KinesisOrigin>,
+}
+
+/// A record's shard and sequence number in a real Kinesis stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KinesisOrigin {
+    pub shard: u32,
+    pub sequence_number: String,
 }
 
 /// What a producer tried to put.
@@ -53,6 +62,8 @@ pub enum InputError {
         source_name: String,
         error: std::io::Error,
     },
+    #[error("--from-kinesis: {0}")]
+    Kinesis(String),
 }
 
 /// Reads records from one input.
@@ -89,6 +100,7 @@ impl<R: BufRead> Producer<R> {
                 data: line.to_vec(),
                 partition_key: None,
                 arrival_ms: None,
+                kinesis: None,
             }),
             InputFormat::Json => self.read_json(line),
         }
@@ -104,6 +116,7 @@ impl<R: BufRead> Producer<R> {
             data: Vec::new(),
             partition_key: None,
             arrival_ms: None,
+            kinesis: None,
         };
         let mut has_data = false;
         for (key, value) in fields {

@@ -1,0 +1,159 @@
+//! Replay: the records of error objects (`processing-failed/` and the other
+//! error prefixes) put again, each with its original bytes (`rawData`) and
+//! arrival time, as if its producer had sent it once more. Objects may be
+//! gzip-compressed; both spellings of the ARN field (`lambdaARN`, the docs'
+//! `lambdaArn`) are read.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use flate2::read::MultiGzDecoder;
+use serde::Deserialize;
+
+use super::producer::{Attempt, InputError, MAX_RECORD_BYTES, Put};
+
+/// One line of an error object; other fields (`errorCode`, `lambdaARN`, ...) are not needed to replay it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorLine {
+    raw_data: String,
+    arrival_timestamp: Option<i64>,
+}
+
+/// Every file under `paths` (files, or folders read recursively, in name order).
+pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut found = Vec::new();
+    for path in paths {
+        collect(path, &mut found).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    }
+    Ok(found)
+}
+
+fn collect(path: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !path.is_dir() {
+        std::fs::metadata(path)?;
+        found.push(path.to_owned());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for entry in entries {
+        collect(&entry, found)?;
+    }
+    Ok(())
+}
+
+/// The records of every error object in `files`, each opened when it is reached.
+pub fn all_records(files: Vec<PathBuf>) -> impl Iterator<Item = Result<Attempt, InputError>> {
+    files.into_iter().flat_map(
+        |file| -> Box<dyn Iterator<Item = Result<Attempt, InputError>>> {
+            match records(&file) {
+                Ok(records) => Box::new(records),
+                Err(error) => Box::new(std::iter::once(Err(error))),
+            }
+        },
+    )
+}
+
+/// The records of one error object, read line by line.
+fn records(
+    path: &Path,
+) -> Result<impl Iterator<Item = Result<Attempt, InputError>> + use<>, InputError> {
+    let name = path.display().to_string();
+    let io = |error| InputError::Io {
+        source_name: name.clone(),
+        error,
+    };
+    let mut file = BufReader::new(std::fs::File::open(path).map_err(io)?);
+    let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn BufRead> = if gzip {
+        Box::new(BufReader::new(MultiGzDecoder::new(file)))
+    } else {
+        Box::new(file)
+    };
+    let mut line_number = 0u64;
+    Ok(reader.split(b'\n').filter_map(move |line| {
+        line_number += 1;
+        let malformed = |message: String| InputError::Malformed {
+            source_name: name.clone(),
+            line: line_number,
+            message,
+        };
+        let line = match line {
+            Ok(line) => line,
+            Err(error) => {
+                return Some(Err(InputError::Io {
+                    source_name: name.clone(),
+                    error,
+                }));
+            }
+        };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return None;
+        }
+        Some(read_line(&line).map_err(malformed))
+    }))
+}
+
+fn read_line(line: &[u8]) -> Result<Attempt, String> {
+    let error: ErrorLine = serde_json::from_slice(line)
+        .map_err(|e| format!("not an error object line (rawData, ...): {e}"))?;
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(error.raw_data.as_bytes())
+        .map_err(|e| format!("rawData is not base64: {e}"))?;
+    if data.len() > MAX_RECORD_BYTES {
+        return Ok(Attempt::Refused(format!(
+            "rawData of {} bytes, over PutRecord's {MAX_RECORD_BYTES}",
+            data.len()
+        )));
+    }
+    Ok(Attempt::Put(Put {
+        data,
+        partition_key: None,
+        arrival_ms: error.arrival_timestamp,
+        kinesis: None,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_arn_spellings_and_gzip_are_read() {
+        let dir = std::env::temp_dir().join(format!("replay-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("a")).unwrap();
+        let lines = "{\"rawData\":\"QQ==\",\"errorCode\":\"Lambda.ProcessingFailedStatus\",\"arrivalTimestamp\":5,\"lambdaARN\":\"x\"}\n\n\
+                     {\"rawData\":\"Qg==\",\"lambdaArn\":\"x\"}\n";
+        std::fs::write(dir.join("a/plain"), lines).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, b"{\"rawData\":\"Qw==\"}\n{\"nope\":1}\n").unwrap();
+        std::fs::write(dir.join("b.gz"), gz.finish().unwrap()).unwrap();
+        let found = files(std::slice::from_ref(&dir)).unwrap();
+        assert_eq!(found, [dir.join("a/plain"), dir.join("b.gz")]);
+        let got: Vec<Result<Attempt, InputError>> = all_records(found).collect();
+        let data: Vec<Vec<u8>> = got
+            .iter()
+            .filter_map(|a| match a {
+                Ok(Attempt::Put(put)) => Some(put.data.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(data, [b"A".to_vec(), b"B".to_vec(), b"C".to_vec()]);
+        assert!(matches!(
+            &got[0],
+            Ok(Attempt::Put(Put {
+                arrival_ms: Some(5),
+                ..
+            }))
+        ));
+        assert!(
+            got[3].as_ref().unwrap_err().to_string().contains("b.gz:2"),
+            "{:?}",
+            got[3]
+        );
+    }
+}
