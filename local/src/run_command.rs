@@ -11,7 +11,6 @@ use firehose_local::build;
 use firehose_local::sink::objects::Objects;
 use firehose_local::sink::store::LocalFolder;
 use firehose_local::stream::invoke::Invoker;
-use firehose_local::stream::kinesis::KinesisReader;
 use firehose_local::stream::producer::{Attempt, InputError, InputFormat, Producer};
 use firehose_local::stream::replay;
 use firehose_local::stream::{self, Options};
@@ -100,10 +99,7 @@ impl Run {
     /// Every input in turn, each read as it is needed.
     fn inputs(&self) -> Result<Inputs<'static>, String> {
         if let Some(stream) = &self.from_kinesis {
-            return Ok(Box::new(KinesisReader::open(
-                stream,
-                self.endpoint_url.as_deref(),
-            )?));
+            return kinesis_inputs(stream, self.endpoint_url.as_deref());
         }
         let mut readers: Vec<(Box<dyn BufRead>, String)> = Vec::new();
         for path in &self.input {
@@ -262,4 +258,19 @@ fn progress_bar() -> indicatif::ProgressBar {
     }
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     bar
+}
+
+#[cfg(feature = "kinesis")]
+fn kinesis_inputs(stream: &str, endpoint: Option<&str>) -> Result<Inputs<'static>, String> {
+    let reader = firehose_local::stream::kinesis::KinesisReader::open(stream, endpoint)?;
+    Ok(Box::new(reader))
+}
+
+#[cfg(not(feature = "kinesis"))]
+fn kinesis_inputs(_stream: &str, _endpoint: Option<&str>) -> Result<Inputs<'static>, String> {
+    Err(
+        "--from-kinesis: this firehose-local is built without it; build it with \
+         `cargo build --release -p firehose-local --features kinesis`"
+            .to_owned(),
+    )
 }

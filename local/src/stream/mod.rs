@@ -7,18 +7,21 @@
 
 pub mod event;
 pub mod invoke;
+#[cfg(feature = "kinesis")]
 pub mod kinesis;
 pub mod partition;
 pub mod producer;
 pub mod replay;
 pub mod summary;
+pub mod worker;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use event::{KinesisMetadata, Record};
 use invoke::{Fate, Invoker};
 use producer::{Attempt, InputError, Put};
 use summary::{Summary, keep};
+use worker::{Done, EventSource, Job, Worker};
 
 use crate::sink::error_record::{self, Failure, codes};
 use crate::sink::objects::{Item, Objects, Target, Written};
@@ -33,6 +36,8 @@ pub enum RunError {
     Input(#[from] InputError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Invocation(String),
 }
 
 /// How a run is driven.
@@ -59,7 +64,10 @@ struct Batch {
 struct Run<'s> {
     stream: &'s DeliveryStream,
     objects: Objects,
-    invoker: Option<Invoker>,
+    worker: Option<Worker>,
+    /// When each batch with the function was flushed, oldest first: one being
+    /// invoked, and at most one waiting behind it.
+    pending: VecDeque<i64>,
     batches: BTreeMap<u32, Batch>,
     clock: i64,
     rng: fastrand::Rng,
@@ -81,7 +89,24 @@ pub fn run<'s>(
     let mut run = Run {
         stream,
         objects,
-        invoker,
+        worker: invoker
+            .zip(stream.lambda.as_ref())
+            .map(|(invoker, lambda)| {
+                let source_stream_arn = match &stream.source {
+                    Source::Kinesis { stream_arn, .. } => Some(stream_arn.clone()),
+                    Source::DirectPut => None,
+                };
+                Worker::start(
+                    invoker,
+                    EventSource {
+                        stream_arn: stream.arn.clone(),
+                        source_stream_arn,
+                        region: REGION.to_owned(),
+                        retries: lambda.retries,
+                    },
+                )
+            }),
+        pending: VecDeque::new(),
         batches: BTreeMap::new(),
         clock: options.start_ms,
         stem: rng.u64(..),
@@ -168,6 +193,7 @@ impl Run<'_> {
     /// A record enters the stream at `self.clock`.
     fn arrive(&mut self, record: Record) -> Result<(), RunError> {
         if self.stream.backup.is_some() {
+            self.settle()?;
             let written = self.objects.add(
                 self.clock,
                 Item {
@@ -181,7 +207,7 @@ impl Run<'_> {
             self.written(written);
         }
         let Some(lambda) = &self.stream.lambda else {
-            return self.deliver(&record, &record.data, &BTreeMap::new());
+            return self.deliver(&record, &record.data, &BTreeMap::new(), self.clock);
         };
         let shard = record.kinesis.as_ref().map_or(0, |k| k.shard);
         let batch = self.batches.entry(shard).or_insert_with(|| Batch {
@@ -214,9 +240,14 @@ impl Run<'_> {
                 (Some((b, _)), Some(o)) => b.min(o),
                 (Some((b, _)), None) => b,
                 (None, Some(o)) => o,
-                (None, None) => break,
+                (None, None) => i64::MAX,
             };
-            if next > until {
+            // What the function answers must be in the S3 buffers before anything falls due after it.
+            if !self.pending.is_empty() && (next <= until || until == i64::MAX) {
+                self.settle()?;
+                continue;
+            }
+            if next > until || next == i64::MAX {
                 break;
             }
             self.clock = self.clock.max(next);
@@ -236,12 +267,7 @@ impl Run<'_> {
 
     /// Invokes the function with the batch of `shard`, and sends on what comes back.
     fn invoke(&mut self, shard: u32) -> Result<(), RunError> {
-        let stream = self.stream;
-        let (Some(batch), Some(lambda), Some(invoker)) = (
-            self.batches.remove(&shard),
-            &stream.lambda,
-            self.invoker.as_mut(),
-        ) else {
+        let (Some(batch), Some(worker)) = (self.batches.remove(&shard), &self.worker) else {
             return Ok(());
         };
         let mut uuid_bytes = [0u8; 16];
@@ -250,37 +276,55 @@ impl Run<'_> {
             .into_uuid()
             .hyphenated()
             .to_string();
-        let source_arn = match &stream.source {
-            Source::Kinesis { stream_arn, .. } => Some(stream_arn.as_str()),
-            Source::DirectPut => None,
+        worker
+            .submit(Job {
+                invocation_id,
+                records: batch.records,
+            })
+            .map_err(RunError::Invocation)?;
+        self.pending.push_back(self.clock);
+        // The older batch is taken in while the function works on this one.
+        if self.pending.len() > 1 {
+            self.settle_oldest()?;
+        }
+        Ok(())
+    }
+
+    /// Takes in what the function made of every batch in flight.
+    fn settle(&mut self) -> Result<(), RunError> {
+        while !self.pending.is_empty() {
+            self.settle_oldest()?;
+        }
+        Ok(())
+    }
+
+    fn settle_oldest(&mut self) -> Result<(), RunError> {
+        let (Some(flushed_ms), Some(worker), Some(lambda)) =
+            (self.pending.pop_front(), &self.worker, &self.stream.lambda)
+        else {
+            return Ok(());
         };
-        let event = event::invocation_event(
-            &invocation_id,
-            &stream.arn,
-            source_arn,
-            REGION,
-            &batch.records,
-        );
-        let outcome = invoker.invoke(&event, &batch.records, lambda.retries);
+        let Done { records, outcome } = worker.wait().map_err(RunError::Invocation)?;
         self.summary.invocations += u64::from(outcome.attempts);
         self.summary.retries += u64::from(outcome.attempts - 1);
-        // Attempt n+1 starts 1 s × 2^(n-1) after attempt n failed, at most a minute.
+        // Attempt n+1 starts 1 s × 2^(n-1) after attempt n failed, at most a minute apart; the
+        // records go on once the last attempt ends, while the stream keeps buffering others.
         let waited: i64 = (1..outcome.attempts)
             .map(|n| (1000_i64 << (n - 1).min(20)).min(MAX_BACKOFF_MS))
             .sum();
-        self.clock = self.clock.saturating_add(waited);
+        let at = flushed_ms.saturating_add(waited);
         for failure in outcome.failures {
             keep(&mut self.summary.invocation_failures, failure);
         }
         for finding in outcome.findings {
             keep(&mut self.summary.findings, finding);
         }
-        for (record, fate) in batch.records.iter().zip(outcome.fates) {
+        for (record, fate) in records.iter().zip(outcome.fates) {
             match fate {
                 Fate::Ok {
                     data,
                     partition_keys,
-                } => self.deliver(record, &data, &partition_keys)?,
+                } => self.deliver(record, &data, &partition_keys, at)?,
                 Fate::Dropped => {
                     self.summary.dropped += 1;
                     self.tell(format!(
@@ -295,10 +339,10 @@ impl Run<'_> {
                         message: codes::message(code),
                         attempts: outcome.attempts,
                         arrival_ms: record.arrival_ms,
-                        ended_ms: self.clock,
+                        ended_ms: at,
                         lambda_arn: Some(&lambda.arn),
                     };
-                    self.fail(record, "processing-failed", &failure)?;
+                    self.fail(record, "processing-failed", &failure, at)?;
                 }
             }
         }
@@ -311,6 +355,7 @@ impl Run<'_> {
         record: &Record,
         error_type: &'static str,
         failure: &Failure<'_>,
+        at: i64,
     ) -> Result<(), RunError> {
         *self
             .summary
@@ -330,7 +375,7 @@ impl Run<'_> {
                 Some(code),
             )),
         };
-        let written = self.objects.add(self.clock, item)?;
+        let written = self.objects.add(at, item)?;
         self.written(written);
         Ok(())
     }
@@ -341,6 +386,7 @@ impl Run<'_> {
         record: &Record,
         data: &[u8],
         lambda_keys: &BTreeMap<String, String>,
+        at: i64,
     ) -> Result<(), RunError> {
         let keys = match &self.stream.partitioning {
             Some(partitioning) => {
@@ -353,10 +399,10 @@ impl Run<'_> {
                             message: &message,
                             attempts: 1,
                             arrival_ms: record.arrival_ms,
-                            ended_ms: self.clock,
+                            ended_ms: at,
                             lambda_arn: None,
                         };
-                        return self.fail(record, "partitioning-failed", &failure);
+                        return self.fail(record, "partitioning-failed", &failure, at);
                     }
                 }
             }
@@ -372,7 +418,7 @@ impl Run<'_> {
                 .is_some()
                 .then_some((record.index, record.record_id.as_str(), None)),
         };
-        let written = self.objects.add(self.clock, item)?;
+        let written = self.objects.add(at, item)?;
         self.written(written);
         Ok(())
     }
