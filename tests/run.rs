@@ -80,84 +80,92 @@ fn listing(objects: &BTreeMap<String, Vec<u8>>) -> String {
     text
 }
 
+/// Runs `firehose-local run ARGS --trace --start-time START --out <fresh folder>` and compares its
+/// summary and trace, and every object it wrote, with `tests/golden/run/<case>/`; gives what landed.
+fn golden_run(case: &str, args: &[&str]) -> BTreeMap<String, Vec<u8>> {
+    let out = out_dir(case);
+    let fixed = [
+        "--trace",
+        "--start-time",
+        START,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let output = firehose_local(&[&["run"], args, &fixed[..]].concat());
+    let stdout = String::from_utf8_lossy(&output.stdout).replace(out.to_str().unwrap(), "<out>");
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    golden(&format!("tests/golden/run/{case}/stdout.txt"), &stdout);
+    let objects = landed(&out);
+    golden(
+        &format!("tests/golden/run/{case}/landed.txt"),
+        &listing(&objects),
+    );
+    objects
+}
+
 #[test]
 fn the_repository_template_lands_exactly_these_objects() {
-    let out = out_dir("golden");
     let args = [
-        "run",
         "--template",
         "template.yaml",
         "--input",
         "tests/fixtures/demo/stock-ticker.ndjson",
         "--no-convert",
-        "--trace",
         "--seed",
         "7",
-        "--start-time",
-        START,
-        "--out",
     ];
-    let output = firehose_local(&[&args[..], &[out.to_str().unwrap()]].concat());
-    let stdout = String::from_utf8_lossy(&output.stdout).replace(out.to_str().unwrap(), "<out>");
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    golden("tests/golden/run/template/stdout.txt", &stdout);
-    golden(
-        "tests/golden/run/template/landed.txt",
-        &listing(&landed(&out)),
-    );
-
+    let landed_once = golden_run("template", &args);
     // The same seed and clock repeat the run byte for byte.
-    let again = out_dir("golden-again");
-    let output = firehose_local(&[&args[..], &[again.to_str().unwrap()]].concat());
-    assert!(output.status.success());
-    assert_eq!(landed(&out), landed(&again));
+    assert_eq!(landed_once, golden_run("template", &args));
 }
 
 #[test]
 fn a_partitioned_stream_lands_each_partition_in_its_own_objects() {
-    let out = out_dir("partitioned");
-    let output = firehose_local(&[
-        "run",
-        "--template",
-        "tests/fixtures/run/partitioned.yaml",
-        "--input",
-        "tests/fixtures/run/partitioned.ndjson",
-        "--trace",
-        "--seed",
-        "3",
-        "--start-time",
-        START,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let stdout = String::from_utf8_lossy(&output.stdout).replace(out.to_str().unwrap(), "<out>");
+    golden_run(
+        "partitioned",
+        &[
+            "--template",
+            "tests/fixtures/run/partitioned.yaml",
+            "--input",
+            "tests/fixtures/run/partitioned.ndjson",
+            "--seed",
+            "3",
+        ],
+    );
+}
+
+/// The `--json` summary of a run that succeeded.
+fn json_summary(output: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    golden("tests/golden/run/partitioned/stdout.txt", &stdout);
-    golden(
-        "tests/golden/run/partitioned/landed.txt",
-        &listing(&landed(&out)),
-    );
+    serde_json::from_str(&stdout).unwrap()
+}
+
+/// Runs `firehose-local ARGS`, which must stop before running anything (exit status 2); gives what it said.
+fn start_up_error(args: &[&str]) -> String {
+    let output = firehose_local(args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    stderr
 }
 
 #[test]
 fn a_stream_that_converts_is_refused_unless_told_not_to_convert() {
-    let output = firehose_local(&[
+    let stderr = start_up_error(&[
         "run",
         "--input",
         "tests/fixtures/demo/stock-ticker.ndjson",
         "--out",
         "/nonexistent",
     ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("template.yaml:") && stderr.contains("--no-convert"),
         "{stderr}"
@@ -400,7 +408,7 @@ fn records_over_the_limit_are_refused_and_counted() {
 
 #[test]
 fn bad_set_ups_are_named_before_anything_runs() {
-    let output = firehose_local(&[
+    let stderr = start_up_error(&[
         "run",
         "--template",
         "tests/fixtures/run/faults.yaml",
@@ -411,8 +419,6 @@ fn bad_set_ups_are_named_before_anything_runs() {
         "--out",
         "/nonexistent/s3",
     ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2));
     assert!(
         stderr.contains("--binary /nonexistent/fault-function: no such file"),
         "{stderr}"
@@ -476,7 +482,7 @@ fn bad_set_ups_are_named_before_anything_runs() {
         std::fs::create_dir_all(&folder).unwrap();
         let path = folder.join(file);
         std::fs::write(&path, template.replacen(from, to, 1)).unwrap();
-        let output = firehose_local(&[
+        let stderr = start_up_error(&[
             "run",
             "--template",
             path.to_str().unwrap(),
@@ -485,8 +491,6 @@ fn bad_set_ups_are_named_before_anything_runs() {
             "--out",
             "/nonexistent",
         ]);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{needle}: {stderr}");
         assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
     }
 }
@@ -510,13 +514,7 @@ fn replay_gives_failed_records_to_the_function_again_with_their_arrival_times() 
         "--out",
         out.to_str().unwrap(),
     ]);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    let summary = json_summary(&output);
     assert_eq!(
         (
             summary["records_in"].as_u64(),
@@ -570,13 +568,7 @@ fn records_are_read_from_a_kinesis_stream_with_their_shards_keys_and_sequence_nu
         .current_dir(repo())
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let summary: Value = serde_json::from_str(&stdout).unwrap();
+    let summary = json_summary(&output);
     assert_eq!(summary["delivered"], 8, "{summary}");
     let objects = landed(&out);
     let lines = objects
