@@ -596,3 +596,39 @@ fn records_are_read_from_a_kinesis_stream_with_their_shards_keys_and_sequence_nu
         "moto spread the keys over both shards: {records:?}"
     );
 }
+
+#[test]
+fn an_input_that_cannot_be_read_on_stops_the_run_after_what_was_read_landed() {
+    let out = out_dir("stopped");
+    let output = firehose_local(&[
+        "run",
+        "--template",
+        "tests/fixtures/run/faults.yaml",
+        "--input",
+        "tests/fixtures/demo/stock-ticker.ndjson",
+        "--input",
+        "tests/fixtures",
+        "--binary",
+        fault_function().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("== stopped early: cannot read tests/fixtures:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("8 in (537 bytes): 8 delivered"), "{stdout}");
+    assert!(stdout.contains("every record is accounted for"), "{stdout}");
+    let delivered: Vec<u8> = landed(&out).into_values().flatten().collect();
+    assert_eq!(
+        delivered,
+        std::fs::read(repo().join("tests/fixtures/demo/stock-ticker.ndjson"))
+            .unwrap()
+            .split(|&b| b == b'\n')
+            .flatten()
+            .copied()
+            .collect::<Vec<u8>>()
+    );
+}

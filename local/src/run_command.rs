@@ -206,6 +206,9 @@ impl StreamArgs {
         };
         printed.map_err(|e| format!("cannot write the summary: {e}"))?;
         let errors = summary.failed + summary.refused > 0;
+        if summary.stopped.is_some() {
+            return Ok(ExitCode::from(2));
+        }
         Ok(
             if !summary.accounted_for() || (self.fail_on_errors && errors) {
                 ExitCode::FAILURE

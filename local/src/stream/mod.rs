@@ -33,8 +33,6 @@ use crate::template::{DeliveryStream, Partitioning, REGION, Source};
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
-    Input(#[from] InputError),
-    #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
     Invocation(String),
@@ -120,7 +118,6 @@ pub fn run<'s>(
     let mut next_arrival = options.start_ms;
     for attempt in inputs {
         let index = run.summary.records_in;
-        run.summary.records_in += 1;
         let put = match attempt {
             Ok(Attempt::Put(put)) => put,
             Ok(Attempt::Refused(why)) => {
@@ -135,8 +132,13 @@ pub fn run<'s>(
                 run.refuse(index, format!("{source_name}:{line}: {message}"));
                 continue;
             }
-            Err(error) => return Err(error.into()),
+            Err(error) => {
+                // The input cannot be read on: what was read still lands, and the summary says where it stopped.
+                run.summary.stopped = Some(error.to_string());
+                break;
+            }
         };
+        run.summary.records_in += 1;
         let arrival_ms = put.arrival_ms.unwrap_or(next_arrival);
         next_arrival = next_arrival.saturating_add(options.spacing_ms);
         run.advance_to(arrival_ms)?;
@@ -156,6 +158,7 @@ impl Run<'_> {
     }
 
     fn refuse(&mut self, index: u64, why: String) {
+        self.summary.records_in += 1;
         self.summary.refused += 1;
         self.tell(format!("#{index}: refused: {why}"));
         keep(&mut self.summary.refusals, why);

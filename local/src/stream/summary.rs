@@ -34,6 +34,8 @@ pub struct Summary {
     pub invocation_failures: Vec<String>,
     /// The contract checker's findings on the answers.
     pub findings: Vec<String>,
+    /// The input could not be read to its end: why. What was read before still landed.
+    pub stopped: Option<String>,
 }
 
 /// Keeps `message` if it is new and there is room.
@@ -104,6 +106,14 @@ impl Summary {
                     let _ = writeln!(out, "{l}");
                 });
             }
+        }
+        if let Some(why) = &self.stopped {
+            let _ = writeln!(out, "== stopped early: {why}");
+            let _ = writeln!(
+                out,
+                "(the {} records read before it landed as shown above)",
+                self.records_in
+            );
         }
         let verdict = if self.accounted_for() {
             "every record is accounted for"
