@@ -127,15 +127,32 @@ impl Moto {
         );
     }
 
-    /// Every record the delivery stream wrote to S3, as the gzip payloads put.
-    pub fn delivered_messages(&self) -> Vec<String> {
-        let listing = self.s3("GET", "landing?list-type=2");
-        let mut messages = Vec::new();
-        for key in listing
+    /// The keys of a bucket (up to the 1,000 of one listing page).
+    pub fn s3_keys(&self, bucket: &str) -> Vec<String> {
+        let listing = self.s3("GET", &format!("{bucket}?list-type=2"));
+        listing
             .split("<Key>")
             .skip(1)
             .filter_map(|k| k.split("</Key>").next())
-        {
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Every object of a bucket, by `bucket/key`.
+    pub fn s3_objects(&self, bucket: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
+        self.s3_keys(bucket)
+            .into_iter()
+            .map(|key| {
+                let path = format!("{bucket}/{key}");
+                (path.clone(), self.s3_bytes(&path))
+            })
+            .collect()
+    }
+
+    /// Every record the delivery stream wrote to S3, as the gzip payloads put.
+    pub fn delivered_messages(&self) -> Vec<String> {
+        let mut messages = Vec::new();
+        for key in self.s3_keys("landing") {
             // moto writes each batch's records back to back: gzip members, one payload each.
             let mut text = String::new();
             flate2::read::MultiGzDecoder::new(self.s3_bytes(&format!("landing/{key}")).as_slice())

@@ -632,3 +632,116 @@ fn an_input_that_cannot_be_read_on_stops_the_run_after_what_was_read_landed() {
             .collect::<Vec<u8>>()
     );
 }
+
+/// `firehose-local ARGS` with moto's credentials in the environment.
+fn firehose_local_on_moto(args: &[&str]) -> Output {
+    Command::new(binary("firehose-local"))
+        .args(args)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_s3_api_gets_exactly_the_objects_the_folder_gets_and_replay_reads_them_back() {
+    let moto = Moto::start();
+    moto.s3("PUT", "partitioned");
+    let run = [
+        "run",
+        "--template",
+        "tests/fixtures/run/partitioned.yaml",
+        "--input",
+        "tests/fixtures/run/partitioned.ndjson",
+        "--seed",
+        "3",
+        "--start-time",
+        START,
+        "--json",
+    ];
+    let folder = out_dir("s3-folder");
+    let to_folder = json_summary(&firehose_local(
+        &[&run[..], &["--out", folder.to_str().unwrap()]].concat(),
+    ));
+    let to_s3 = json_summary(&firehose_local_on_moto(
+        &[&run[..], &["--s3-endpoint", &moto.url]].concat(),
+    ));
+    assert_eq!(to_s3["out"], format!("in the S3 API at {}", moto.url));
+    assert_eq!(to_s3["objects"], to_folder["objects"]);
+    let in_s3 = moto.s3_objects("partitioned");
+    assert_eq!(in_s3.len(), 5);
+    assert_eq!(in_s3, landed(&folder), "keys and bytes");
+
+    // Replaying the processing-failed objects from S3 is replaying them from the folder.
+    let replay = |errors: &str, out: &Path| {
+        let args = [
+            "replay",
+            "--template",
+            "tests/fixtures/run/partitioned.yaml",
+            "--errors",
+            errors,
+            "--seed",
+            "4",
+            "--start-time",
+            START,
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        // Read from moto as the AWS CLI would be told to; written to a folder.
+        let output = Command::new(binary("firehose-local"))
+            .args(args)
+            .env("AWS_ENDPOINT_URL_S3", &moto.url)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        let mut summary = json_summary(&output);
+        summary.as_object_mut().unwrap().remove("out");
+        (summary, landed(out))
+    };
+    let failed = "errors/processing-failed";
+    let (from_s3, landed_from_s3) = replay(
+        &format!("s3://partitioned/{failed}/"),
+        &out_dir("replay-from-s3"),
+    );
+    let (from_folder, landed_from_folder) = replay(
+        folder.join("partitioned").join(failed).to_str().unwrap(),
+        &out_dir("replay-from-folder"),
+    );
+    assert_eq!(from_s3["records_in"], 2, "{from_s3}");
+    assert_eq!(from_s3, from_folder);
+    assert_eq!(landed_from_s3, landed_from_folder);
+}
+
+#[test]
+fn the_s3_api_needs_credentials_and_excludes_the_folder() {
+    let args = [
+        "run",
+        "--template",
+        "tests/fixtures/run/faults.yaml",
+        "--input",
+        "-",
+        "--s3-endpoint",
+        "http://127.0.0.1:9",
+    ];
+    let output = Command::new(binary("firehose-local"))
+        .args(args)
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the S3 API needs credentials in the environment (AWS_ACCESS_KEY_ID"),
+        "{stderr}"
+    );
+    let stderr = start_up_error(&[&args[..], &["--out", "/tmp/x"]].concat());
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+}

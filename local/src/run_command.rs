@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use firehose_local::build;
 use firehose_local::sink::objects::Objects;
-use firehose_local::sink::store::LocalFolder;
+use firehose_local::sink::store::{LocalFolder, Store};
 use firehose_local::stream::invoke::Invoker;
 use firehose_local::stream::producer::{Attempt, InputError, InputFormat, Producer};
 use firehose_local::stream::replay;
@@ -38,7 +38,8 @@ pub struct Run {
 
 #[derive(clap::Args)]
 pub struct Replay {
-    /// Error objects (as `processing-failed/` holds them, gzip or not), or folders of them, local; repeat for more.
+    /// Error objects (as `processing-failed/` holds them, gzip or not): files, folders of them, or
+    /// `s3://BUCKET/PREFIX` (read through the S3 API of --s3-endpoint, else AWS's); repeat for more.
     #[arg(long, required = true)]
     errors: Vec<PathBuf>,
     #[command(flatten)]
@@ -60,6 +61,12 @@ pub struct StreamArgs {
     /// The folder objects land in, as <bucket>/<key>.
     #[arg(long, default_value = "local-s3")]
     out: PathBuf,
+    /// Write the objects to AWS's S3 instead of --out, with credentials and region from the environment.
+    #[arg(long, conflicts_with = "out")]
+    s3: bool,
+    /// Write the objects to the S3 API at URL instead of --out (e.g. http://127.0.0.1:5000 for moto), path-style.
+    #[arg(long, value_name = "URL", conflicts_with = "out")]
+    s3_endpoint: Option<String>,
     /// When the first record arrives (RFC 3339, e.g. 2026-12-01T10:00:00Z); now if not given.
     #[arg(long)]
     start_time: Option<jiff::Timestamp>,
@@ -126,8 +133,17 @@ impl Run {
 
 impl Replay {
     pub fn execute(&self) -> Result<ExitCode, String> {
-        let files = replay::files(&self.errors)?;
-        self.stream.execute(Box::new(replay::all_records(files)))
+        let mut objects = Vec::new();
+        for path in &self.errors {
+            match path.to_str().and_then(|p| p.strip_prefix("s3://")) {
+                Some(location) => objects.extend(s3_error_objects(
+                    location,
+                    self.stream.s3_endpoint.as_deref(),
+                )?),
+                None => objects.extend(replay::files(std::slice::from_ref(path))?),
+            }
+        }
+        self.stream.execute(Box::new(replay::all_records(objects)))
     }
 }
 
@@ -142,6 +158,8 @@ impl StreamArgs {
                 self.template.display()
             ));
         }
+        // Before the function, which may be built first: a bad destination fails at once.
+        let store = self.store()?;
         let invoker = self.invoker(&stream)?;
         let seed = self.seed.unwrap_or_else(|| fastrand::u64(..));
         // Milliseconds, as arrival times are.
@@ -152,7 +170,7 @@ impl StreamArgs {
             stream.destination.clone(),
             stream.backup.clone(),
             stream.append_delimiter,
-            Box::new(LocalFolder::new(&self.out)),
+            store,
             fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15),
         );
         let options = Options {
@@ -193,14 +211,14 @@ impl StreamArgs {
             let mut value = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
             value["seed"] = seed.into();
             value["start_time"] = start.to_string().into();
-            value["out"] = self.out.display().to_string().into();
+            value["out"] = self.where_objects_land().into();
             writeln!(out, "{value}")
         } else {
             write!(out, "{}", summary.render()).and_then(|()| {
                 writeln!(
                     out,
-                    "objects are under {}/; repeat this run with --seed {seed} --start-time {start}",
-                    self.out.display()
+                    "objects are {}; repeat this run with --seed {seed} --start-time {start}",
+                    self.where_objects_land()
                 )
             })
         };
@@ -216,6 +234,24 @@ impl StreamArgs {
                 ExitCode::SUCCESS
             },
         )
+    }
+
+    /// Where objects are written: the S3 API asked for, else the folder.
+    fn store(&self) -> Result<Box<dyn Store>, String> {
+        if self.s3 || self.s3_endpoint.is_some() {
+            s3_store(self.s3_endpoint.as_deref())
+        } else {
+            Ok(Box::new(LocalFolder::new(&self.out)))
+        }
+    }
+
+    /// Where objects are, as the summary says it.
+    fn where_objects_land(&self) -> String {
+        match (&self.s3_endpoint, self.s3) {
+            (Some(endpoint), _) => format!("in the S3 API at {endpoint}"),
+            (None, true) => "in S3".to_owned(),
+            (None, false) => format!("under {}/", self.out.display()),
+        }
     }
 
     /// The function of the Lambda processor, found or built; its environment as Lambda would give it.
@@ -277,3 +313,35 @@ fn kinesis_inputs(_stream: &str, _endpoint: Option<&str>) -> Result<Inputs<'stat
             .to_owned(),
     )
 }
+
+#[cfg(feature = "s3")]
+fn s3_store(endpoint: Option<&str>) -> Result<Box<dyn Store>, String> {
+    Ok(Box::new(firehose_local::sink::s3::S3Api::connect(
+        endpoint,
+    )?))
+}
+
+#[cfg(feature = "s3")]
+fn s3_error_objects(
+    location: &str,
+    endpoint: Option<&str>,
+) -> Result<Vec<replay::ErrorObject>, String> {
+    replay::s3_objects(location, endpoint)
+}
+
+#[cfg(not(feature = "s3"))]
+fn s3_store(_endpoint: Option<&str>) -> Result<Box<dyn Store>, String> {
+    Err(WITHOUT_S3.replace("{}", "--s3 and --s3-endpoint"))
+}
+
+#[cfg(not(feature = "s3"))]
+fn s3_error_objects(
+    _location: &str,
+    _endpoint: Option<&str>,
+) -> Result<Vec<replay::ErrorObject>, String> {
+    Err(WITHOUT_S3.replace("{}", "--errors s3://..."))
+}
+
+#[cfg(not(feature = "s3"))]
+const WITHOUT_S3: &str = "{}: this firehose-local is built without the S3 API; build it with \
+                          `cargo build --release -p firehose-local --features s3`";

@@ -5,6 +5,8 @@ pub mod error_record;
 pub mod java_time;
 pub mod objects;
 pub mod prefix;
+#[cfg(feature = "s3")]
+pub mod s3;
 pub mod store;
 
 use prefix::Prefix;

@@ -1,4 +1,5 @@
-//! Where objects land: a local folder laid out as `<bucket>/<key>`.
+//! Where objects land: a local folder laid out as `<bucket>/<key>` (or an S3
+//! API, in `s3.rs`).
 
 use std::path::{Component, Path, PathBuf};
 
@@ -9,6 +10,13 @@ pub enum StoreError {
     Io { path: String, error: std::io::Error },
     #[error("the key {0:?} would leave the output folder (an absolute path or a `..` segment)")]
     Escapes(String),
+    #[error(
+        "the key {0:?} cannot be written as it is through the S3 API (an empty segment, a leading or \
+         trailing `/`, a `.` or `..` segment, or a control character)"
+    )]
+    Unwritable(String),
+    #[error("cannot write {object}: {message}")]
+    S3 { object: String, message: String },
 }
 
 /// An S3 API or something laid out like one.

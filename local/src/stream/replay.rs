@@ -2,9 +2,9 @@
 //! error prefixes) put again, each with its original bytes (`rawData`) and
 //! arrival time, as if its producer had sent it once more. Objects may be
 //! gzip-compressed; both spellings of the ARN field (`lambdaARN`, the docs'
-//! `lambdaArn`) are read.
+//! `lambdaArn`) are read. They are files, or objects of an S3 API.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -21,13 +21,55 @@ struct ErrorLine {
     arrival_timestamp: Option<i64>,
 }
 
+/// An error object to read: its name in messages, and how to open it when it is reached.
+pub struct ErrorObject {
+    pub name: String,
+    pub open: Box<dyn FnOnce() -> std::io::Result<Box<dyn Read>>>,
+}
+
 /// Every file under `paths` (files, or folders read recursively, in name order).
-pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+pub fn files(paths: &[PathBuf]) -> Result<Vec<ErrorObject>, String> {
     let mut found = Vec::new();
     for path in paths {
         collect(path, &mut found).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     }
-    Ok(found)
+    Ok(found
+        .into_iter()
+        .map(|path| ErrorObject {
+            name: path.display().to_string(),
+            open: Box::new(move || Ok(Box::new(std::fs::File::open(path)?) as Box<dyn Read>)),
+        })
+        .collect())
+}
+
+/// Every object under `s3://<location>` (a bucket and a prefix), in key order, each read when it is reached.
+#[cfg(feature = "s3")]
+pub fn s3_objects(location: &str, endpoint: Option<&str>) -> Result<Vec<ErrorObject>, String> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+    let api = crate::sink::s3::S3Api::connect(endpoint)?;
+    let api = Rc::new(RefCell::new(api));
+    let keys = api.borrow_mut().list(bucket, prefix)?;
+    if keys.is_empty() {
+        return Err(format!("s3://{location}: no objects there"));
+    }
+    Ok(keys
+        .into_iter()
+        .map(|key| {
+            let (api, bucket) = (api.clone(), bucket.to_owned());
+            ErrorObject {
+                name: format!("s3://{bucket}/{key}"),
+                open: Box::new(move || {
+                    let bytes = api
+                        .borrow_mut()
+                        .get(&bucket, &key)
+                        .map_err(std::io::Error::other)?;
+                    Ok(Box::new(std::io::Cursor::new(bytes)) as Box<dyn Read>)
+                }),
+            }
+        })
+        .collect())
 }
 
 fn collect(path: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
@@ -46,11 +88,11 @@ fn collect(path: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The records of every error object in `files`, each opened when it is reached.
-pub fn all_records(files: Vec<PathBuf>) -> impl Iterator<Item = Result<Attempt, InputError>> {
-    files.into_iter().flat_map(
-        |file| -> Box<dyn Iterator<Item = Result<Attempt, InputError>>> {
-            match records(&file) {
+/// The records of every error object in `objects`, each opened when it is reached.
+pub fn all_records(objects: Vec<ErrorObject>) -> impl Iterator<Item = Result<Attempt, InputError>> {
+    objects.into_iter().flat_map(
+        |object| -> Box<dyn Iterator<Item = Result<Attempt, InputError>>> {
+            match records(object) {
                 Ok(records) => Box::new(records),
                 Err(error) => Box::new(std::iter::once(Err(error))),
             }
@@ -60,14 +102,14 @@ pub fn all_records(files: Vec<PathBuf>) -> impl Iterator<Item = Result<Attempt, 
 
 /// The records of one error object, read line by line.
 fn records(
-    path: &Path,
+    object: ErrorObject,
 ) -> Result<impl Iterator<Item = Result<Attempt, InputError>> + use<>, InputError> {
-    let name = path.display().to_string();
+    let name = object.name;
     let io = |error| InputError::Io {
         source_name: name.clone(),
         error,
     };
-    let mut file = BufReader::new(std::fs::File::open(path).map_err(io)?);
+    let mut file = BufReader::new((object.open)().map_err(io)?);
     let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
     let reader: Box<dyn BufRead> = if gzip {
         Box::new(BufReader::new(MultiGzDecoder::new(file)))
@@ -133,7 +175,9 @@ mod tests {
         std::io::Write::write_all(&mut gz, b"{\"rawData\":\"Qw==\"}\n{\"nope\":1}\n").unwrap();
         std::fs::write(dir.join("b.gz"), gz.finish().unwrap()).unwrap();
         let found = files(std::slice::from_ref(&dir)).unwrap();
-        assert_eq!(found, [dir.join("a/plain"), dir.join("b.gz")]);
+        let names: Vec<&str> = found.iter().map(|o| o.name.as_str()).collect();
+        let expected = [dir.join("a/plain"), dir.join("b.gz")].map(|p| p.display().to_string());
+        assert_eq!(names, expected);
         let got: Vec<Result<Attempt, InputError>> = all_records(found).collect();
         let data: Vec<Vec<u8>> = got
             .iter()
