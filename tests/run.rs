@@ -158,6 +158,109 @@ fn start_up_error(args: &[&str]) -> String {
 }
 
 #[test]
+fn cloudwatch_logs_payloads_are_decompressed_and_their_messages_extracted_without_a_lambda() {
+    let args = [
+        "--template",
+        "tests/fixtures/run/cloudwatch-logs.yaml",
+        "--input",
+        "tests/fixtures/run/cloudwatch-logs.ndjson",
+        "--input-format",
+        "json",
+        "--seed",
+        "5",
+    ];
+    let objects = golden_run("cloudwatch-logs", &args);
+    // Every failure keeps the record as it arrived, compressed, and names no function.
+    let input: Vec<Value> = std::fs::read_to_string(repo().join(args[3]))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let failed: Vec<Value> = objects
+        .iter()
+        .filter(|(k, _)| k.starts_with("logs/errors/decompression-failed/"))
+        .flat_map(|(_, v)| {
+            String::from_utf8(v.clone())
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect::<Vec<Value>>()
+        })
+        .collect();
+    assert_eq!(failed.len(), 4);
+    for (line, sent) in failed.iter().zip(&input[2..]) {
+        let sent = match (sent.get("base64"), sent.get("data")) {
+            (Some(b), _) => b.as_str().unwrap().to_owned(),
+            (_, Some(d)) => base64::engine::general_purpose::STANDARD.encode(d.as_str().unwrap()),
+            _ => unreachable!(),
+        };
+        assert_eq!(line["rawData"], sent);
+        assert_eq!(line["errorCode"], "Decompression failed.");
+        assert!(line.get("lambdaARN").is_none(), "{line}");
+    }
+}
+
+#[test]
+fn records_put_together_are_split_before_the_function_and_partitioned_each() {
+    golden_run(
+        "deaggregated",
+        &[
+            "--template",
+            "tests/fixtures/run/deaggregated.yaml",
+            "--input",
+            "tests/fixtures/run/deaggregated.ndjson",
+            "--seed",
+            "5",
+        ],
+    );
+}
+
+#[test]
+fn a_decompressed_record_the_function_fails_keeps_its_compressed_bytes() {
+    let template = std::fs::read_to_string(repo().join("tests/fixtures/run/faults.yaml")).unwrap();
+    let folder = out_dir("decompress-then-fail");
+    std::fs::create_dir_all(&folder).unwrap();
+    let path = folder.join("faults.yaml");
+    std::fs::write(
+        &path,
+        template.replacen(
+            "- Type: Lambda",
+            "- Type: Decompression\n            - Type: Lambda",
+            1,
+        ),
+    )
+    .unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, b"{\"n\":1}").unwrap();
+    let compressed = gz.finish().unwrap();
+    let input = folder.join("input.ndjson");
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&compressed);
+    std::fs::write(&input, format!("{{\"base64\":\"{encoded}\"}}\n")).unwrap();
+    let s3 = folder.join("s3");
+    let output = firehose_local(&[
+        "run",
+        "--template",
+        path.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--input-format",
+        "json",
+        "--binary",
+        fault_function().to_str().unwrap(),
+        "--parameter",
+        "Fault=crash",
+        "--parameter",
+        "Retries=0",
+        "--json",
+        "--out",
+        s3.to_str().unwrap(),
+    ]);
+    assert_eq!(json_summary(&output)["failed"], 1);
+    let lines = error_lines(&landed(&s3));
+    assert_eq!(lines, [(compressed, "Lambda.FunctionError".to_owned(), 1)]);
+}
+
+#[test]
 fn a_stream_that_converts_is_refused_unless_told_not_to_convert() {
     let stderr = start_up_error(&[
         "run",
@@ -429,7 +532,31 @@ fn bad_set_ups_are_named_before_anything_runs() {
             "faults.yaml",
             "- Type: Lambda",
             "- Type: RecordDeAggregation\n              Parameters: []\n            - Type: Lambda",
-            "faults.yaml:40: the RecordDeAggregation processor",
+            "faults.yaml:40: the RecordDeAggregation processor has no SubRecordType",
+        ),
+        (
+            "faults.yaml",
+            "- Type: Lambda",
+            "- Type: RecordDeAggregation\n              Parameters: [{ ParameterName: SubRecordType, ParameterValue: JSON }]\n            - Type: Lambda",
+            "faults.yaml:40: the RecordDeAggregation processor needs dynamic partitioning",
+        ),
+        (
+            "partitioned.yaml",
+            "- Type: Lambda",
+            "- Type: RecordDeAggregation\n              Parameters:\n                - { ParameterName: SubRecordType, ParameterValue: DELIMITED }\n                - { ParameterName: Delimiter, ParameterValue: \"#\" }\n            - Type: Lambda",
+            "partitioned.yaml:39: RecordDeAggregation: Delimiter \"#\" is not base64",
+        ),
+        (
+            "cloudwatch-logs.yaml",
+            "- Type: Decompression",
+            "- Type: AppendDelimiterToRecord",
+            "cloudwatch-logs.yaml:28: the CloudWatchLogProcessing processor needs the Decompression processor",
+        ),
+        (
+            "cloudwatch-logs.yaml",
+            "ParameterValue: GZIP",
+            "ParameterValue: ZSTD",
+            "cloudwatch-logs.yaml:27: Decompression parameter CompressionFormat: Firehose takes CompressionFormat GZIP",
         ),
         (
             "faults.yaml",

@@ -14,6 +14,8 @@ pub mod codes {
     pub const JSON_PROCESSING: &str = "Lambda.JsonProcessingException";
     pub const FUNCTION_ERROR: &str = "Lambda.FunctionError";
     pub const PARTITIONING_FAILED: &str = "DynamicPartitioning.MetadataExtractionFailed";
+    /// As observed in real `decompression-failed` objects (stackd's captures), full stop included.
+    pub const DECOMPRESSION_FAILED: &str = "Decompression failed.";
 
     /// The `&'static` code of the checker's code text.
     pub fn of(code: &str) -> &'static str {

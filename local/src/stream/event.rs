@@ -12,9 +12,23 @@ pub struct Record {
     /// Its place in the input (0-based), for the trace.
     pub index: u64,
     pub record_id: String,
+    /// The source's sequence number (Firehose's own for Direct PUT); the record id is made of it.
+    pub sequence_number: String,
+    /// What the function gets: the record after the built-in processors.
     pub data: Vec<u8>,
+    /// The record as it arrived, when the built-in processors changed it: what error objects keep.
+    pub original: Option<Vec<u8>>,
+    /// Its place among the records de-aggregation made of one (0 otherwise).
+    pub subsequence: u32,
     pub arrival_ms: i64,
     pub kinesis: Option<KinesisMetadata>,
+}
+
+impl Record {
+    /// The bytes an error object keeps for it (`rawData`).
+    pub fn raw(&self) -> &[u8] {
+        self.original.as_deref().unwrap_or(&self.data)
+    }
 }
 
 /// Where a Kinesis source had the record.
@@ -22,7 +36,6 @@ pub struct Record {
 pub struct KinesisMetadata {
     pub shard: u32,
     pub partition_key: String,
-    pub sequence_number: String,
 }
 
 /// The shard Kinesis puts a partition key in: the MD5 of the key as a
@@ -46,10 +59,10 @@ pub fn sequence_number(stem: u64, counter: u64) -> String {
 }
 
 /// The record id Firehose gives a record: the sequence number and sub-sequence, after the shard for Kinesis.
-pub fn record_id(sequence_number: &str, shard: Option<u32>) -> String {
+pub fn record_id(sequence_number: &str, shard: Option<u32>, subsequence: u32) -> String {
     match shard {
-        Some(shard) => format!("{}{sequence_number}000000000000", shard_id(shard)),
-        None => format!("{sequence_number}000000"),
+        Some(shard) => format!("{}{sequence_number}{subsequence:012}", shard_id(shard)),
+        None => format!("{sequence_number}{subsequence:06}"),
     }
 }
 
@@ -100,8 +113,8 @@ pub fn invocation_event(
                 ",\"approximateArrivalTimestamp\":{},\"sequenceNumber\":",
                 r.arrival_ms
             );
-            push_json_string(&mut event, &k.sequence_number);
-            event.push_str(",\"subsequenceNumber\":0}");
+            push_json_string(&mut event, &r.sequence_number);
+            let _ = write!(event, ",\"subsequenceNumber\":{}}}", r.subsequence);
         }
         event.push('}');
     }
@@ -141,19 +154,24 @@ mod tests {
             Record {
                 index: 0,
                 record_id: "r\"1".into(),
+                sequence_number: "48".into(),
                 data: vec![0, 255],
+                original: None,
+                subsequence: 0,
                 arrival_ms: 5,
                 kinesis: None,
             },
             Record {
                 index: 1,
                 record_id: "r2".into(),
+                sequence_number: "49".into(),
                 data: b"x".to_vec(),
+                original: None,
+                subsequence: 2,
                 arrival_ms: 6,
                 kinesis: Some(KinesisMetadata {
                     shard: 3,
                     partition_key: "k\n".into(),
-                    sequence_number: "49".into(),
                 }),
             },
         ];
@@ -171,13 +189,18 @@ mod tests {
         );
         assert_eq!(event["records"][1]["approximateArrivalTimestamp"], 6);
         assert_eq!(event["sourceKinesisStreamArn"], "arn:k");
+        assert_eq!(
+            event["records"][1]["kinesisRecordMetadata"]["subsequenceNumber"],
+            2
+        );
     }
 
     #[test]
     fn ids_have_firehose_s_shapes() {
         let sequence = sequence_number(7, 3);
         assert_eq!(sequence.len(), 56);
-        assert!(record_id(&sequence, Some(2)).starts_with("shardId-00000000000249"));
-        assert_eq!(record_id(&sequence, None).len(), 62);
+        assert!(record_id(&sequence, Some(2), 0).starts_with("shardId-00000000000249"));
+        assert_eq!(record_id(&sequence, None, 0).len(), 62);
+        assert!(record_id(&sequence, None, 7).ends_with("000007"));
     }
 }

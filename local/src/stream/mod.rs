@@ -5,6 +5,7 @@
 //! input every buffer is flushed when its interval would flush it, so a short
 //! run shows everything that would land.
 
+pub mod built_in;
 pub mod event;
 pub mod invoke;
 #[cfg(feature = "kinesis")]
@@ -179,21 +180,24 @@ impl Run<'_> {
                 Some(KinesisMetadata {
                     shard: shard.unwrap_or_else(|| event::shard_of(&partition_key, *shards)),
                     partition_key,
-                    sequence_number: sequence.clone(),
                 })
             }
             Source::DirectPut => None,
         };
         Record {
             index,
-            record_id: event::record_id(&sequence, kinesis.as_ref().map(|k| k.shard)),
+            record_id: event::record_id(&sequence, kinesis.as_ref().map(|k| k.shard), 0),
+            sequence_number: sequence,
             data: put.data,
+            original: None,
+            subsequence: 0,
             arrival_ms,
             kinesis,
         }
     }
 
-    /// A record enters the stream at `self.clock`.
+    /// A record enters the stream at `self.clock`: backed up as it is, then
+    /// through the built-in processors, to the function or straight on.
     fn arrive(&mut self, record: Record) -> Result<(), RunError> {
         if self.stream.backup.is_some() {
             self.settle()?;
@@ -209,6 +213,62 @@ impl Run<'_> {
             )?;
             self.written(written);
         }
+        if self.stream.before_lambda.is_empty() {
+            return self.process(record);
+        }
+        let parts = match self.stream.before_lambda.apply(&record.data) {
+            Ok(parts) => parts,
+            Err(refusal) => {
+                let failure = Failure {
+                    raw: &record.data,
+                    code: refusal.code,
+                    message: &refusal.message,
+                    attempts: 1,
+                    arrival_ms: record.arrival_ms,
+                    ended_ms: self.clock,
+                    lambda_arn: None,
+                };
+                return self.fail(&record, refusal.error_type, &failure, self.clock);
+            }
+        };
+        if parts.len() > 1 {
+            self.summary.deaggregated += parts.len() as u64 - 1;
+            self.tell(format!(
+                "#{} {}: de-aggregated into {} records",
+                record.index,
+                record.record_id,
+                parts.len()
+            ));
+        }
+        let split = parts.len() > 1;
+        for (subsequence, data) in (0u32..).zip(parts) {
+            let record_id = match split {
+                false => record.record_id.clone(),
+                true => event::record_id(
+                    &record.sequence_number,
+                    record.kinesis.as_ref().map(|k| k.shard),
+                    subsequence,
+                ),
+            };
+            // One record keeps its original bytes for error objects; the parts of a split one each keep
+            // their own, or a replay would put the original in as many times as it had parts.
+            let original = (!split && data != record.data).then(|| record.data.clone());
+            self.process(Record {
+                index: record.index,
+                record_id,
+                sequence_number: record.sequence_number.clone(),
+                data,
+                original,
+                subsequence,
+                arrival_ms: record.arrival_ms,
+                kinesis: record.kinesis.clone(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// A record, after the built-in processors, into its shard's batch for the function (or delivered, with none).
+    fn process(&mut self, record: Record) -> Result<(), RunError> {
         let Some(lambda) = &self.stream.lambda else {
             return self.deliver(&record, &record.data, &BTreeMap::new(), self.clock);
         };
@@ -337,7 +397,7 @@ impl Run<'_> {
                 }
                 Fate::Failed { code } => {
                     let failure = Failure {
-                        raw: &record.data,
+                        raw: record.raw(),
                         code,
                         message: codes::message(code),
                         attempts: outcome.attempts,
@@ -397,7 +457,7 @@ impl Run<'_> {
                     Ok(keys) => keys,
                     Err(message) => {
                         let failure = Failure {
-                            raw: &record.data,
+                            raw: record.raw(),
                             code: codes::PARTITIONING_FAILED,
                             message: &message,
                             attempts: 1,

@@ -19,6 +19,8 @@ pub struct Summary {
     pub bytes_in: u64,
     /// Refused before they entered the stream (over 1,000 KiB, or an unreadable input line).
     pub refused: u64,
+    /// Records `RecordDeAggregation` added: a record split in three adds two.
+    pub deaggregated: u64,
     /// In data objects.
     pub delivered: u64,
     pub dropped: u64,
@@ -58,7 +60,8 @@ impl Summary {
 
     /// Every record put ended in exactly one place.
     pub fn accounted_for(&self) -> bool {
-        self.delivered + self.dropped + self.failed + self.refused == self.records_in
+        self.delivered + self.dropped + self.failed + self.refused
+            == self.records_in + self.deaggregated
     }
 
     /// The summary for people.
@@ -70,6 +73,13 @@ impl Summary {
             "records: {} in ({} bytes): {} delivered, {} dropped, {} failed, {} refused",
             self.records_in, self.bytes_in, self.delivered, self.dropped, self.failed, self.refused
         );
+        if self.deaggregated > 0 {
+            let _ = writeln!(
+                out,
+                "de-aggregation made {} more records of them",
+                self.deaggregated
+            );
+        }
         let _ = writeln!(
             out,
             "invocations: {} ({} retries)",
@@ -120,9 +130,13 @@ impl Summary {
         } else {
             "RECORDS UNACCOUNTED FOR"
         };
+        let added = match self.deaggregated {
+            0 => String::new(),
+            n => format!(" + {n} de-aggregated"),
+        };
         let _ = writeln!(
             out,
-            "{verdict}: {} delivered + {} dropped + {} failed + {} refused = {} of {} in",
+            "{verdict}: {} delivered + {} dropped + {} failed + {} refused = {} of {} in{added}",
             self.delivered,
             self.dropped,
             self.failed,

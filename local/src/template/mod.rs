@@ -6,6 +6,7 @@
 mod intrinsics;
 mod yaml;
 
+use base64::Engine;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use yaml::{Node, Value};
 
 use crate::sink::prefix::{KeySource, Prefix, PrefixKind};
 pub use crate::sink::{Buffering, Compression, Destination};
+use crate::stream::built_in::{BeforeLambda, SubRecordType};
 use crate::stream::partition::Query;
 
 /// The template could not be read as a delivery stream firehose-local can run.
@@ -34,6 +36,8 @@ pub struct DeliveryStream {
     pub arn: String,
     pub source: Source,
     pub destination: Destination,
+    /// `Decompression`, `CloudWatchLogProcessing`, `RecordDeAggregation`.
+    pub before_lambda: BeforeLambda,
     pub lambda: Option<LambdaProcessor>,
     /// `AppendDelimiterToRecord`: a newline between records in each object.
     pub append_delimiter: bool,
@@ -64,7 +68,11 @@ pub struct Partitioning {
 }
 
 /// The processors of a stream, in the order Firehose runs them.
+#[derive(Default)]
 struct Processors {
+    before_lambda: BeforeLambda,
+    /// The line of the `RecordDeAggregation` processor.
+    deaggregation: Option<usize>,
     lambda: Option<LambdaProcessor>,
     query: Option<(Query, usize)>,
     append_delimiter: bool,
@@ -279,11 +287,7 @@ impl Reader<'_> {
         let destination = self.destination(s3, None)?;
         let processors = match s3.get("ProcessingConfiguration") {
             Some(processing) if enabled(processing) => self.processors(processing)?,
-            _ => Processors {
-                lambda: None,
-                query: None,
-                append_delimiter: false,
-            },
+            _ => Processors::default(),
         };
         let partitioning = partitioning(
             s3,
@@ -291,6 +295,12 @@ impl Reader<'_> {
             processors.query,
             processors.lambda.is_some(),
         )?;
+        if let (Some(line), None) = (processors.deaggregation, &partitioning) {
+            return fail(
+                line,
+                "the RecordDeAggregation processor needs dynamic partitioning (DynamicPartitioningConfiguration)",
+            );
+        }
         let backup = match s3.get("S3BackupMode").and_then(Node::scalar).as_deref() {
             None | Some("Disabled") => None,
             Some("Enabled") => match s3.get("S3BackupConfiguration") {
@@ -319,6 +329,7 @@ impl Reader<'_> {
             name,
             source,
             destination,
+            before_lambda: processors.before_lambda,
             lambda: processors.lambda,
             append_delimiter: processors.append_delimiter,
             partitioning,
@@ -475,7 +486,8 @@ impl Reader<'_> {
                 "ProcessingConfiguration is enabled but has no Processors list",
             );
         };
-        let (mut lambda, mut query, mut delimiter) = (None, None, false);
+        let mut found = Processors::default();
+        let mut extraction_line = None;
         for processor in processors {
             let kind = processor
                 .get("Type")
@@ -497,26 +509,48 @@ impl Reader<'_> {
                     _ => Vec::new(),
                 };
             match kind.as_str() {
-                "Lambda" if lambda.is_some() => {
+                "Lambda" if found.lambda.is_some() => {
                     return fail(processor.line, "a stream takes one Lambda processor");
                 }
-                "Lambda" => lambda = Some(self.lambda(processor, &parameters)?),
-                "AppendDelimiterToRecord" => delimiter = true,
-                "MetadataExtraction" => query = Some(metadata_query(processor, &parameters)?),
-                "Decompression" | "CloudWatchLogProcessing" | "RecordDeAggregation" => {
-                    return fail(
-                        processor.line,
-                        format!("the {kind} processor is not supported by firehose-local yet"),
-                    );
+                "Lambda" => found.lambda = Some(self.lambda(processor, &parameters)?),
+                "AppendDelimiterToRecord" => found.append_delimiter = true,
+                "MetadataExtraction" => found.query = Some(metadata_query(processor, &parameters)?),
+                "Decompression" => {
+                    for (name, value) in &parameters {
+                        match (name.as_str(), value.scalar().as_deref()) {
+                            ("CompressionFormat", Some("GZIP")) => {}
+                            _ => {
+                                return fail(
+                                    value.line,
+                                    format!(
+                                        "Decompression parameter {name}: Firehose takes CompressionFormat GZIP"
+                                    ),
+                                );
+                            }
+                        }
+                    }
+                    found.before_lambda.decompress = true;
+                }
+                "CloudWatchLogProcessing" => {
+                    found.before_lambda.extract_messages =
+                        message_extraction(processor, &parameters)?;
+                    extraction_line = Some(processor.line);
+                }
+                "RecordDeAggregation" => {
+                    found.before_lambda.deaggregate =
+                        Some(sub_record_type(processor, &parameters)?);
+                    found.deaggregation = Some(processor.line);
                 }
                 other => return fail(processor.line, format!("unknown processor Type {other:?}")),
             }
         }
-        Ok(Processors {
-            lambda,
-            query,
-            append_delimiter: delimiter,
-        })
+        if let (Some(line), false) = (extraction_line, found.before_lambda.decompress) {
+            return fail(
+                line,
+                "the CloudWatchLogProcessing processor needs the Decompression processor",
+            );
+        }
+        Ok(found)
     }
 
     fn lambda(
@@ -680,6 +714,77 @@ impl Reader<'_> {
                 .unwrap_or_else(|| Node::new(line, Value::Null))),
             None => Ok(Node::new(line, Value::Map(Vec::new()))),
         }
+    }
+}
+
+/// `CloudWatchLogProcessing`'s `DataMessageExtraction`: whether it extracts the messages.
+fn message_extraction(processor: &Node, parameters: &[(String, &Node)]) -> Result<bool, EvalError> {
+    match parameters {
+        [(name, value)] if name == "DataMessageExtraction" => {
+            match value.scalar().map(|v| v.to_ascii_lowercase()).as_deref() {
+                Some("true") => Ok(true),
+                Some("false") => Ok(false),
+                _ => fail(value.line, "DataMessageExtraction: expected true or false"),
+            }
+        }
+        _ => fail(
+            processor.line,
+            "the CloudWatchLogProcessing processor takes one parameter, DataMessageExtraction",
+        ),
+    }
+}
+
+/// `RecordDeAggregation`'s `SubRecordType`, with its `Delimiter` (base64) when DELIMITED.
+fn sub_record_type(
+    processor: &Node,
+    parameters: &[(String, &Node)],
+) -> Result<SubRecordType, EvalError> {
+    let (mut kind, mut delimiter) = (None, None);
+    for (name, value) in parameters {
+        match name.as_str() {
+            "SubRecordType" => kind = Some((value.scalar().unwrap_or_default(), value.line)),
+            "Delimiter" => delimiter = Some((value.scalar().unwrap_or_default(), value.line)),
+            other => {
+                return fail(
+                    value.line,
+                    format!(
+                        "RecordDeAggregation parameter {other} is not SubRecordType or Delimiter"
+                    ),
+                );
+            }
+        }
+    }
+    match (kind, delimiter) {
+        (Some((kind, _)), None) if kind == "JSON" => Ok(SubRecordType::Json),
+        (Some((kind, _)), Some((_, line))) if kind == "JSON" => fail(
+            line,
+            "RecordDeAggregation: a Delimiter is for SubRecordType DELIMITED",
+        ),
+        (Some((kind, line)), delimiter) if kind == "DELIMITED" => {
+            let Some((text, line)) = delimiter.filter(|(text, _)| !text.is_empty()) else {
+                return fail(
+                    line,
+                    "RecordDeAggregation: SubRecordType DELIMITED needs a Delimiter (base64)",
+                );
+            };
+            match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
+                Ok(bytes) if !bytes.is_empty() => Ok(SubRecordType::Delimited(bytes)),
+                _ => fail(
+                    line,
+                    format!(
+                        "RecordDeAggregation: Delimiter {text:?} is not base64 of a delimiter (#### is IyMjIw==)"
+                    ),
+                ),
+            }
+        }
+        (Some((kind, line)), _) => fail(
+            line,
+            format!("RecordDeAggregation: SubRecordType {kind:?}: expected JSON or DELIMITED"),
+        ),
+        (None, _) => fail(
+            processor.line,
+            "the RecordDeAggregation processor has no SubRecordType",
+        ),
     }
 }
 
