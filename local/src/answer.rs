@@ -29,12 +29,24 @@ pub struct AnsweredRecord {
     pub record_id: Option<String>,
     /// `result`, when it is a string; Firehose takes only `Ok`, `Dropped`, `ProcessingFailed`.
     pub result: Option<String>,
-    /// `data`, when present and a string.
-    pub data: Option<String>,
+    /// `data`, when present and a string, decoded.
+    pub data: Option<Data>,
     /// `data` was present but not a string.
     pub data_not_text: bool,
     /// `metadata.partitionKeys`, when present.
     pub partition_keys: Option<BTreeMap<String, Value>>,
+}
+
+/// An answered record's `data` string, decoded as it is read (once: the judge
+/// and the stream both need it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Data {
+    /// Strict (canonical) base64, as our writer and AWS's SDKs write it.
+    Canonical(Vec<u8>),
+    /// Base64 only a lenient decoder takes (padding, stray bits): Firehose takes it.
+    Lenient(Vec<u8>),
+    /// Not base64 at all: the text.
+    NotBase64(String),
 }
 
 /// The answer is not a transformation response at all.
@@ -76,6 +88,26 @@ impl Answer {
 }
 
 /// A raw field as a string, when it is one.
+/// A `data` string decoded: strictly, else leniently, else kept as text.
+fn data(raw: &RawValue) -> Option<Data> {
+    let quoted = raw.get().strip_prefix('"')?.strip_suffix('"')?;
+    // Base64 needs no escapes: its text is decoded where it lies unless the writer escaped something (`\/`).
+    let text: Cow<'_, str> = if quoted.contains('\\') {
+        Cow::Owned(serde_json::from_str(raw.get()).ok()?)
+    } else {
+        Cow::Borrowed(quoted)
+    };
+    Some(
+        match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
+            Ok(bytes) => Data::Canonical(bytes),
+            Err(_) => match decode_lenient(&text) {
+                Ok(bytes) => Data::Lenient(bytes),
+                Err(_) => Data::NotBase64(text.into_owned()),
+            },
+        },
+    )
+}
+
 fn string(raw: Option<&RawValue>) -> Option<String> {
     let raw = raw?;
     if !raw.get().starts_with('"') {
@@ -111,21 +143,32 @@ impl AnsweredRecord {
         Ok(AnsweredRecord {
             record_id: string(field("recordId")),
             result: string(field("result")),
-            data: string(field("data")),
+            data: field("data").and_then(data),
             data_not_text: field("data").is_some_and(|d| !d.get().starts_with('"')),
             partition_keys,
         })
     }
 
-    /// The decoded `data`: `Ok(None)` when there is none.
-    pub fn decoded(&self) -> Result<Option<Vec<u8>>, base64::DecodeError> {
-        self.data.as_deref().map(decode_lenient).transpose()
+    /// The decoded `data`, when it is there and base64.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match &self.data {
+            Some(Data::Canonical(bytes) | Data::Lenient(bytes)) => Some(bytes),
+            _ => None,
+        }
+    }
+
+    /// The decoded `data`, taken out (empty when there is none).
+    pub fn into_bytes(self) -> Vec<u8> {
+        match self.data {
+            Some(Data::Canonical(bytes) | Data::Lenient(bytes)) => bytes,
+            _ => Vec::new(),
+        }
     }
 }
 
 /// Standard-alphabet base64 as a lenient decoder reads it: padding optional,
 /// stray trailing bits ignored. What this refuses, no decoder takes.
-pub fn decode_lenient(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+fn decode_lenient(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
     const LENIENT: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new()
@@ -133,13 +176,6 @@ pub fn decode_lenient(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
             .with_decode_allow_trailing_bits(true),
     );
     LENIENT.decode(text)
-}
-
-/// Whether `text` is canonical RFC 4648 base64: standard alphabet, padded, no stray bits.
-pub fn is_canonical(text: &str) -> bool {
-    base64::engine::general_purpose::STANDARD
-        .decode(text)
-        .is_ok()
 }
 
 #[cfg(test)]
@@ -154,7 +190,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(answer.records[0].data, None);
-        assert_eq!(answer.records[2].decoded().unwrap(), Some(b"A".to_vec()));
+        assert_eq!(answer.records[2].bytes(), Some(&b"A"[..]));
         assert_eq!(answer.records[2].partition_keys.as_ref().unwrap()["k"], "v");
     }
 
@@ -172,10 +208,23 @@ mod tests {
     }
 
     #[test]
-    fn base64_is_judged_twice() {
-        assert!(is_canonical("QQ=="));
-        assert!(!is_canonical("QQ") && decode_lenient("QQ").is_ok());
-        assert!(!is_canonical("QR==") && decode_lenient("QR==").is_ok());
-        assert!(decode_lenient("Q!==").is_err());
+    fn data_is_decoded_strictly_else_leniently_else_kept_as_text() {
+        let answer = Answer::parse(
+            br#"{"records":[{"data":"QQ=="},{"data":"QQ"},{"data":"QR=="},{"data":"Q!=="},{"data":"P\/8="},{"data":7}]}"#,
+        )
+        .unwrap();
+        let data: Vec<Option<Data>> = answer.records.iter().map(|r| r.data.clone()).collect();
+        assert_eq!(
+            data,
+            [
+                Some(Data::Canonical(b"A".to_vec())),
+                Some(Data::Lenient(b"A".to_vec())),
+                Some(Data::Lenient(b"A".to_vec())),
+                Some(Data::NotBase64("Q!==".to_owned())),
+                Some(Data::Canonical(vec![0x3f, 0xff])),
+                None,
+            ]
+        );
+        assert!(answer.records[5].data_not_text);
     }
 }

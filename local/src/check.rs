@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::answer::{Answer, RESULTS, Unreadable, decode_lenient, is_canonical};
+use crate::answer::{Answer, Data, RESULTS, Unreadable};
 
 /// The most a synchronous Lambda response may hold (6 MiB); Lambda refuses more.
 pub const MAX_RESPONSE_BYTES: usize = 6_291_456;
@@ -78,6 +78,15 @@ pub fn judge(request: &[u8], response: &[u8]) -> Report {
     judge_answer(asked, response.len(), Answer::parse(response).as_ref())
 }
 
+/// Why Lambda refuses an answer of `response_bytes` (413), if it does.
+pub fn oversized(response_bytes: usize) -> Option<String> {
+    (response_bytes > MAX_RESPONSE_BYTES).then(|| {
+        format!(
+            "the answer is {response_bytes} bytes, over Lambda's {MAX_RESPONSE_BYTES}: Lambda refuses it (413)"
+        )
+    })
+}
+
 /// Judges an answer already read (`response_bytes` long) to a request whose
 /// record ids are `asked` (or that is not a Firehose event, and why).
 pub fn judge_answer(
@@ -94,15 +103,8 @@ pub fn judge_answer(
             message,
         })
     };
-    if response_bytes > MAX_RESPONSE_BYTES {
-        reject(
-            "Lambda.FunctionError",
-            true,
-            true,
-            format!(
-                "the answer is {response_bytes} bytes, over Lambda's {MAX_RESPONSE_BYTES}: Lambda refuses it (413)"
-            ),
-        );
+    if let Some(why) = oversized(response_bytes) {
+        reject("Lambda.FunctionError", true, true, why);
     }
     let answer = match answer {
         Ok(answer) => answer,
@@ -167,15 +169,14 @@ fn judge_records(answer: &Answer, reject: &mut Reject<'_>, advice: &mut Vec<Stri
                 format!("records[{i}] is Ok but has no data"),
             ),
             None => {}
-            // Canonical base64 is the common case: one strict decode settles it.
-            Some(data) if is_canonical(data) => {}
-            Some(data) if decode_lenient(data).is_err() => reject(
+            Some(Data::Canonical(_)) => {}
+            Some(Data::NotBase64(_)) => reject(
                 "Lambda.FunctionError",
                 true,
                 false,
                 format!("records[{i}].data is not base64"),
             ),
-            Some(_) => advice.push(format!(
+            Some(Data::Lenient(_)) => advice.push(format!(
                 "records[{i}].data is base64 but not canonical (padding or stray bits); strict decoders refuse it"
             )),
         }
@@ -194,6 +195,15 @@ fn judge_records(answer: &Answer, reject: &mut Reject<'_>, advice: &mut Vec<Stri
 
 /// The ids: each asked one answered as often as asked, none other, in order.
 fn judge_ids(asked: &[&str], answer: &Answer, reject: &mut Reject<'_>, advice: &mut Vec<String>) {
+    // The common case, settled without counting: each id answered once, in order.
+    let in_order = asked.len() == answer.records.len()
+        && asked
+            .iter()
+            .zip(&answer.records)
+            .all(|(a, r)| r.record_id.as_deref() == Some(*a));
+    if in_order {
+        return;
+    }
     let mut left: HashMap<&str, usize> = HashMap::new();
     for id in asked {
         *left.entry(id).or_default() += 1;
@@ -231,14 +241,7 @@ fn judge_ids(asked: &[&str], answer: &Answer, reject: &mut Reject<'_>, advice: &
             ),
         );
     }
-    let answered: Vec<Option<&str>> = answer
-        .records
-        .iter()
-        .map(|r| r.record_id.as_deref())
-        .collect();
-    let in_order =
-        asked.len() == answered.len() && asked.iter().zip(&answered).all(|(a, b)| Some(*a) == *b);
-    if missing.is_empty() && !in_order {
+    if missing.is_empty() {
         advice.push(
             "records are answered out of order (Firehose matches them by id; order keeps them readable)"
                 .to_owned(),

@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use crate::answer::{Answer, AnsweredRecord};
+use base64::Engine as _;
+
+use crate::answer::{Answer, AnsweredRecord, Data};
 
 /// One block per record: index, result and id, partition keys, then the data
 /// decoded and quoted (non-UTF-8 data is shown as base64). Data longer than
@@ -39,18 +41,21 @@ pub fn render(answer: &Answer, max_chars: Option<usize>) -> String {
 }
 
 fn data(record: &AnsweredRecord, max_chars: Option<usize>) -> String {
-    let base64 = record.data.as_deref().unwrap_or_default();
-    let decoded = match record.decoded() {
-        Ok(Some(decoded)) => decoded,
-        Ok(None) => return "<no data>".to_owned(),
-        Err(_) => return format!("<invalid base64: {base64:?}>"),
+    let decoded = match &record.data {
+        Some(Data::Canonical(bytes) | Data::Lenient(bytes)) => bytes.clone(),
+        Some(Data::NotBase64(text)) => return format!("<invalid base64: {text:?}>"),
+        None => return "<no data>".to_owned(),
     };
     match String::from_utf8(decoded) {
         Ok(text) => match max_chars.and_then(|max| text.char_indices().nth(max)) {
             Some((cut, _)) => format!("{:?}… ({} more bytes)", &text[..cut], text.len() - cut),
             None => format!("{text:?}"),
         },
-        Err(e) => format!("<{} bytes, not UTF-8; base64 {base64}>", e.as_bytes().len()),
+        Err(e) => format!(
+            "<{} bytes, not UTF-8; base64 {}>",
+            e.as_bytes().len(),
+            base64::engine::general_purpose::STANDARD.encode(e.as_bytes())
+        ),
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::answer::Answer;
+use crate::answer::{Answer, AnsweredRecord};
 use crate::check;
 use crate::runtime_api::Reply;
 use crate::sink::error_record::codes;
@@ -41,6 +41,48 @@ pub struct Outcome {
     pub findings: Vec<String>,
 }
 
+/// What the invocations of one batch gave.
+pub struct Invoked {
+    /// The answer, or none when every attempt failed.
+    pub response: Option<Vec<u8>>,
+    /// Invocations made (1 + retries used).
+    pub attempts: u32,
+    /// Why each failed invocation failed.
+    pub failures: Vec<String>,
+}
+
+/// What became of each record of a batch, from what its invocations gave: the
+/// answer read once and judged against the ids the batch holds.
+pub fn judge(records: &[Record], invoked: Invoked) -> Outcome {
+    let Invoked {
+        response,
+        attempts,
+        failures,
+    } = invoked;
+    let Some(response) = response else {
+        return Outcome {
+            fates: vec![
+                Fate::Failed {
+                    code: codes::FUNCTION_ERROR
+                };
+                records.len()
+            ],
+            attempts,
+            failures,
+            findings: Vec::new(),
+        };
+    };
+    let answer = Answer::parse(&response);
+    let asked: Vec<&str> = records.iter().map(|r| r.record_id.as_str()).collect();
+    let report = check::judge_answer(Ok(&asked), response.len(), answer.as_ref());
+    Outcome {
+        fates: fates(records, answer.ok(), &report),
+        attempts,
+        failures,
+        findings: report.lines(),
+    }
+}
+
 /// The function, started when first needed and again after it dies.
 pub struct Invoker {
     binary: PathBuf,
@@ -59,42 +101,30 @@ impl Invoker {
         }
     }
 
-    /// Invokes the function with `event` (holding `records`) until it answers
-    /// or `1 + retries` invocations have failed.
-    pub fn invoke(&mut self, event: &[u8], records: &[Record], retries: u32) -> Outcome {
+    /// Invokes the function with `event` until it answers with a response Lambda
+    /// takes, or `1 + retries` invocations have failed.
+    pub fn invoke(&mut self, event: &[u8], retries: u32) -> Invoked {
         let mut failures = Vec::new();
         for attempt in 1..=retries.saturating_add(1) {
             match self.attempt(event) {
-                Ok(response) => {
-                    // The answer is read once, and judged against the ids the batch holds.
-                    let answer = Answer::parse(&response);
-                    let asked: Vec<&str> = records.iter().map(|r| r.record_id.as_str()).collect();
-                    let report = check::judge_answer(Ok(&asked), response.len(), answer.as_ref());
-                    if let Some(retried) = report.rejections.iter().find(|r| r.retried) {
-                        failures.push(format!("{}: {}", retried.code, retried.message));
-                        continue;
+                // Lambda refuses it (413): the only rejection Firehose retries, known by its size alone.
+                Ok(response) => match check::oversized(response.len()) {
+                    Some(why) => failures.push(format!("{}: {why}", codes::FUNCTION_ERROR)),
+                    None => {
+                        return Invoked {
+                            response: Some(response),
+                            attempts: attempt,
+                            failures,
+                        };
                     }
-                    let fates = fates(records, answer.ok(), &report);
-                    return Outcome {
-                        fates,
-                        attempts: attempt,
-                        failures,
-                        findings: report.lines(),
-                    };
-                }
+                },
                 Err(why) => failures.push(why),
             }
         }
-        Outcome {
-            fates: vec![
-                Fate::Failed {
-                    code: codes::FUNCTION_ERROR
-                };
-                records.len()
-            ],
+        Invoked {
+            response: None,
             attempts: retries.saturating_add(1),
             failures,
-            findings: Vec::new(),
         }
     }
 
@@ -157,44 +187,57 @@ fn fates(records: &[Record], answer: Option<Answer>, report: &check::Report) -> 
             records.len()
         ];
     };
-    let mut by_id: HashMap<&str, VecDeque<_>> = HashMap::new();
-    for answered in &answer.records {
-        if let Some(id) = answered.record_id.as_deref() {
+    let in_order = answer.records.len() == records.len()
+        && records
+            .iter()
+            .zip(&answer.records)
+            .all(|(r, a)| a.record_id.as_deref() == Some(r.record_id.as_str()));
+    if in_order {
+        return answer.records.into_iter().map(fate).collect();
+    }
+    // Matched by id, as Firehose matches them.
+    let mut by_id: HashMap<String, VecDeque<AnsweredRecord>> = HashMap::new();
+    for answered in answer.records {
+        if let Some(id) = answered.record_id.clone() {
             by_id.entry(id).or_default().push_back(answered);
         }
     }
     records
         .iter()
         .map(|record| {
-            let Some(answered) = by_id
+            match by_id
                 .get_mut(record.record_id.as_str())
                 .and_then(VecDeque::pop_front)
-            else {
-                return Fate::Failed {
+            {
+                Some(answered) => fate(answered),
+                None => Fate::Failed {
                     code: codes::MISSING_RECORD_ID,
-                };
-            };
-            match answered.result.as_deref() {
-                Some("Ok") => Fate::Ok {
-                    // The checker has already refused undecodable base64.
-                    data: answered.decoded().ok().flatten().unwrap_or_default(),
-                    partition_keys: answered
-                        .partition_keys
-                        .iter()
-                        .flatten()
-                        .map(|(k, v)| {
-                            (
-                                k.clone(),
-                                v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-                            )
-                        })
-                        .collect(),
-                },
-                Some("Dropped") => Fate::Dropped,
-                _ => Fate::Failed {
-                    code: codes::PROCESSING_FAILED,
                 },
             }
         })
         .collect()
+}
+
+/// The fate an answered record gives its record.
+fn fate(mut answered: AnsweredRecord) -> Fate {
+    match answered.result.as_deref() {
+        Some("Ok") => Fate::Ok {
+            // The checker has already refused undecodable base64.
+            partition_keys: answered
+                .partition_keys
+                .take()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| {
+                    let value = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                    (k, value)
+                })
+                .collect(),
+            data: answered.into_bytes(),
+        },
+        Some("Dropped") => Fate::Dropped,
+        _ => Fate::Failed {
+            code: codes::PROCESSING_FAILED,
+        },
+    }
 }

@@ -50,6 +50,9 @@ pub struct Options {
     pub trace: bool,
 }
 
+/// Batches handed to the worker and not yet taken back: one per stage (event, invocation, judging).
+const IN_FLIGHT: usize = 3;
+
 /// The longest Firehose waits between attempts of a failing invocation (on the simulated clock).
 const MAX_BACKOFF_MS: i64 = 60_000;
 
@@ -64,8 +67,8 @@ struct Run<'s> {
     stream: &'s DeliveryStream,
     objects: Objects,
     worker: Option<Worker>,
-    /// When each batch with the function was flushed, oldest first: one being
-    /// invoked, and at most one waiting behind it.
+    /// When each batch with the function was flushed, oldest first: at most
+    /// [`IN_FLIGHT`], one in each stage of the worker's pipeline.
     pending: VecDeque<i64>,
     batches: BTreeMap<u32, Batch>,
     clock: i64,
@@ -346,8 +349,8 @@ impl Run<'_> {
             })
             .map_err(RunError::Invocation)?;
         self.pending.push_back(self.clock);
-        // The older batch is taken in while the function works on this one.
-        if self.pending.len() > 1 {
+        // The oldest batch is taken in while the worker's stages work on the others.
+        if self.pending.len() > IN_FLIGHT {
             self.settle_oldest()?;
         }
         Ok(())

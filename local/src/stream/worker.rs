@@ -1,12 +1,14 @@
-//! The function's invocations on a thread of their own, one batch in flight:
-//! while the function works on a batch (and its answer is read and judged),
-//! the stream reads the records of the next one.
+//! The function's invocations, off the stream's thread, as a pipeline of
+//! three threads so the function is never kept waiting: one writes each
+//! batch's event, one invokes the function with it (and retries), one reads
+//! and judges the answer. While they work the stream reads the next batches.
+//! Each stage takes batches in order, so they come back in order.
 
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
 use super::event::{self, Record};
-use super::invoke::{Invoker, Outcome};
+use super::invoke::{self, Invoked, Invoker, Outcome};
 
 /// A batch to invoke the function with.
 pub struct Job {
@@ -29,18 +31,21 @@ pub struct EventSource {
     pub retries: u32,
 }
 
-/// The thread that invokes the function; it stops (and the function with it) when dropped.
+/// The invocation threads; they stop (and the function with them) when dropped.
 pub struct Worker {
     jobs: Option<Sender<Job>>,
     done: Receiver<Done>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 impl Worker {
     pub fn start(mut invoker: Invoker, source: EventSource) -> Worker {
         let (jobs, inbox) = channel::<Job>();
+        let (to_invoke, invocations) = channel::<(Vec<Record>, Vec<u8>)>();
+        let (to_judge, answers) = channel::<(Vec<Record>, Invoked)>();
         let (outbox, done) = channel();
-        let thread = std::thread::spawn(move || {
+        let retries = source.retries;
+        let writer = std::thread::spawn(move || {
             for job in inbox {
                 let event = event::invocation_event(
                     &job.invocation_id,
@@ -49,14 +54,24 @@ impl Worker {
                     &source.region,
                     &job.records,
                 );
-                let outcome = invoker.invoke(&event, &job.records, source.retries);
-                if outbox
-                    .send(Done {
-                        records: job.records,
-                        outcome,
-                    })
-                    .is_err()
-                {
+                if to_invoke.send((job.records, event)).is_err() {
+                    break;
+                }
+            }
+        });
+        let caller = std::thread::spawn(move || {
+            for (records, event) in invocations {
+                let invoked = invoker.invoke(&event, retries);
+                drop(event);
+                if to_judge.send((records, invoked)).is_err() {
+                    break;
+                }
+            }
+        });
+        let judge = std::thread::spawn(move || {
+            for (records, invoked) in answers {
+                let outcome = invoke::judge(&records, invoked);
+                if outbox.send(Done { records, outcome }).is_err() {
                     break;
                 }
             }
@@ -64,7 +79,7 @@ impl Worker {
         Worker {
             jobs: Some(jobs),
             done,
-            thread: Some(thread),
+            threads: vec![writer, caller, judge],
         }
     }
 
@@ -73,23 +88,24 @@ impl Worker {
         match &self.jobs {
             Some(jobs) => jobs
                 .send(job)
-                .map_err(|_| "the invocation thread has stopped".to_owned()),
-            None => Err("the invocation thread has stopped".to_owned()),
+                .map_err(|_| "the invocation threads have stopped".to_owned()),
+            None => Err("the invocation threads have stopped".to_owned()),
         }
     }
 
-    /// Waits for the batch handed over last.
+    /// Waits for the oldest batch handed over.
     pub fn wait(&self) -> Result<Done, String> {
         self.done
             .recv()
-            .map_err(|_| "the invocation thread has stopped".to_owned())
+            .map_err(|_| "the invocation threads have stopped".to_owned())
     }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
+        // Each stage ends when the one before it has.
         self.jobs = None;
-        if let Some(thread) = self.thread.take() {
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }
