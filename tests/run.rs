@@ -123,19 +123,19 @@ fn the_repository_template_lands_exactly_these_objects() {
     assert_eq!(landed_once, golden_run("template", &args));
 }
 
+/// The partitioned stream over its records, seeded.
+const PARTITIONED: [&str; 6] = [
+    "--template",
+    "tests/fixtures/run/partitioned.yaml",
+    "--input",
+    "tests/fixtures/run/partitioned.ndjson",
+    "--seed",
+    "3",
+];
+
 #[test]
 fn a_partitioned_stream_lands_each_partition_in_its_own_objects() {
-    golden_run(
-        "partitioned",
-        &[
-            "--template",
-            "tests/fixtures/run/partitioned.yaml",
-            "--input",
-            "tests/fixtures/run/partitioned.ndjson",
-            "--seed",
-            "3",
-        ],
-    );
+    golden_run("partitioned", &PARTITIONED);
 }
 
 /// The `--json` summary of a run that succeeded.
@@ -217,47 +217,34 @@ fn records_put_together_are_split_before_the_function_and_partitioned_each() {
 
 #[test]
 fn a_decompressed_record_the_function_fails_keeps_its_compressed_bytes() {
-    let template = std::fs::read_to_string(repo().join("tests/fixtures/run/faults.yaml")).unwrap();
-    let folder = out_dir("decompress-then-fail");
-    std::fs::create_dir_all(&folder).unwrap();
-    let path = folder.join("faults.yaml");
-    std::fs::write(
-        &path,
-        template.replacen(
-            "- Type: Lambda",
-            "- Type: Decompression\n            - Type: Lambda",
-            1,
-        ),
-    )
-    .unwrap();
+    let template = template_variant(
+        "faults.yaml",
+        "- Type: Lambda",
+        "- Type: Decompression\n            - Type: Lambda",
+    );
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut gz, b"{\"n\":1}").unwrap();
     let compressed = gz.finish().unwrap();
-    let input = folder.join("input.ndjson");
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&compressed);
-    std::fs::write(&input, format!("{{\"base64\":\"{encoded}\"}}\n")).unwrap();
-    let s3 = folder.join("s3");
-    let output = firehose_local(&[
-        "run",
-        "--template",
-        path.to_str().unwrap(),
-        "--input",
-        input.to_str().unwrap(),
-        "--input-format",
-        "json",
-        "--binary",
-        fault_function().to_str().unwrap(),
-        "--parameter",
-        "Fault=crash",
-        "--parameter",
-        "Retries=0",
-        "--json",
-        "--out",
-        s3.to_str().unwrap(),
-    ]);
-    assert_eq!(json_summary(&output)["failed"], 1);
-    let lines = error_lines(&landed(&s3));
+    let run = run_fault_of(
+        &template,
+        &[&compressed],
+        "crash",
+        &["--parameter", "Retries=0"],
+    );
+    assert_eq!(run.summary["failed"], 1);
+    let lines = error_lines(&run.objects);
     assert_eq!(lines, [(compressed, "Lambda.FunctionError".to_owned(), 1)]);
+}
+
+/// A copy of `tests/fixtures/run/<file>` with the first `from` replaced by `to`, in a folder of its own.
+fn template_variant(file: &str, from: &str, to: &str) -> PathBuf {
+    let template = std::fs::read_to_string(repo().join("tests/fixtures/run").join(file)).unwrap();
+    assert!(template.contains(from), "{file} has no {from:?}");
+    let folder = out_dir("variant");
+    std::fs::create_dir_all(&folder).unwrap();
+    let path = folder.join(file);
+    std::fs::write(&path, template.replacen(from, to, 1)).unwrap();
+    path
 }
 
 #[test]
@@ -306,10 +293,16 @@ struct FaultRun {
 }
 
 fn run_fault(fault: &str, extra: &[&str]) -> FaultRun {
+    let template = repo().join("tests/fixtures/run/faults.yaml");
+    run_fault_of(&template, &RECORDS, fault, extra)
+}
+
+/// Runs `records` through the stream of `template` (faults.yaml or a variant) with the function faulting as `fault` says.
+fn run_fault_of(template: &Path, records: &[&[u8]], fault: &str, extra: &[&str]) -> FaultRun {
     let out = out_dir(fault);
     std::fs::create_dir_all(&out).unwrap();
     let input = out.join("input.ndjson");
-    let lines: String = RECORDS
+    let lines: String = records
         .iter()
         .map(|r| {
             format!(
@@ -326,7 +319,7 @@ fn run_fault(fault: &str, extra: &[&str]) -> FaultRun {
     let args = [
         "run",
         "--template",
-        "tests/fixtures/run/faults.yaml",
+        template.to_str().unwrap(),
         "--input",
         input.to_str().unwrap(),
         "--input-format",
@@ -602,13 +595,7 @@ fn bad_set_ups_are_named_before_anything_runs() {
         ),
     ];
     for (file, from, to, needle) in cases {
-        let template =
-            std::fs::read_to_string(repo().join("tests/fixtures/run").join(file)).unwrap();
-        assert!(template.contains(from), "{from}");
-        let folder = out_dir("bad-template");
-        std::fs::create_dir_all(&folder).unwrap();
-        let path = folder.join(file);
-        std::fs::write(&path, template.replacen(from, to, 1)).unwrap();
+        let path = template_variant(file, from, to);
         let stderr = start_up_error(&[
             "run",
             "--template",
@@ -776,17 +763,11 @@ fn an_s3_api_gets_exactly_the_objects_the_folder_gets_and_replay_reads_them_back
     let moto = Moto::start();
     moto.s3("PUT", "partitioned");
     let run = [
-        "run",
-        "--template",
-        "tests/fixtures/run/partitioned.yaml",
-        "--input",
-        "tests/fixtures/run/partitioned.ndjson",
-        "--seed",
-        "3",
-        "--start-time",
-        START,
-        "--json",
-    ];
+        &["run"],
+        &PARTITIONED[..],
+        &["--start-time", START, "--json"],
+    ]
+    .concat();
     let folder = out_dir("s3-folder");
     let to_folder = json_summary(&firehose_local(
         &[&run[..], &["--out", folder.to_str().unwrap()]].concat(),
