@@ -3,6 +3,7 @@
 //! (a CloudWatch Logs payload becomes its messages, each followed by a newline)
 //! and `RecordDeAggregation` (one record holding several becomes several).
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use flate2::read::MultiGzDecoder;
@@ -48,15 +49,17 @@ pub struct Refusal {
 impl BeforeLambda {
     /// What `data` becomes: its records (one, unless de-aggregated), or why it fails.
     pub fn apply(&self, data: &[u8]) -> Result<Vec<Vec<u8>>, Refusal> {
-        let mut data = data.to_vec();
+        let mut data = Cow::Borrowed(data);
         if self.decompress {
-            data = decompress(&data, MAX_DECOMPRESSED_BYTES).map_err(decompression_failed)?;
+            data = Cow::Owned(
+                decompress(&data, MAX_DECOMPRESSED_BYTES).map_err(decompression_failed)?,
+            );
         }
         if self.extract_messages {
-            data = messages(&data).map_err(decompression_failed)?;
+            data = Cow::Owned(messages(&data).map_err(decompression_failed)?);
         }
         let Some(kind) = &self.deaggregate else {
-            return Ok(vec![data]);
+            return Ok(vec![data.into_owned()]);
         };
         let parts = match kind {
             SubRecordType::Json => json_objects(&data)?,

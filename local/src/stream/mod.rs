@@ -201,7 +201,7 @@ impl Run<'_> {
 
     /// A record enters the stream at `self.clock`: backed up as it is, then
     /// through the built-in processors, to the function or straight on.
-    fn arrive(&mut self, record: Record) -> Result<(), RunError> {
+    fn arrive(&mut self, mut record: Record) -> Result<(), RunError> {
         if self.stream.backup.is_some() {
             self.settle()?;
             let written = self.objects.add(
@@ -219,7 +219,7 @@ impl Run<'_> {
         if self.stream.before_lambda.is_empty() {
             return self.process(record);
         }
-        let parts = match self.stream.before_lambda.apply(&record.data) {
+        let mut parts = match self.stream.before_lambda.apply(&record.data) {
             Ok(parts) => parts,
             Err(refusal) => {
                 let failure = Failure {
@@ -234,34 +234,34 @@ impl Run<'_> {
                 return self.fail(&record, refusal.error_type, &failure, self.clock);
             }
         };
-        if parts.len() > 1 {
-            self.summary.deaggregated += parts.len() as u64 - 1;
-            self.tell(format!(
-                "#{} {}: de-aggregated into {} records",
-                record.index,
-                record.record_id,
-                parts.len()
-            ));
+        if parts.len() == 1 {
+            let data = parts.remove(0);
+            // The record keeps what it arrived as, for error objects.
+            if data != record.data {
+                record.original = Some(std::mem::replace(&mut record.data, data));
+            }
+            return self.process(record);
         }
-        let split = parts.len() > 1;
+        self.summary.deaggregated += parts.len() as u64 - 1;
+        self.tell(format!(
+            "#{} {}: de-aggregated into {} records",
+            record.index,
+            record.record_id,
+            parts.len()
+        ));
         for (subsequence, data) in (0u32..).zip(parts) {
-            let record_id = match split {
-                false => record.record_id.clone(),
-                true => event::record_id(
+            // Each part keeps its own bytes for error objects: with the original, a replay would put
+            // it in once per part.
+            self.process(Record {
+                index: record.index,
+                record_id: event::record_id(
                     &record.sequence_number,
                     record.kinesis.as_ref().map(|k| k.shard),
                     subsequence,
                 ),
-            };
-            // One record keeps its original bytes for error objects; the parts of a split one each keep
-            // their own, or a replay would put the original in as many times as it had parts.
-            let original = (!split && data != record.data).then(|| record.data.clone());
-            self.process(Record {
-                index: record.index,
-                record_id,
                 sequence_number: record.sequence_number.clone(),
                 data,
-                original,
+                original: None,
                 subsequence,
                 arrival_ms: record.arrival_ms,
                 kinesis: record.kinesis.clone(),
