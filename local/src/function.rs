@@ -89,6 +89,33 @@ impl LocalFunction {
         self.logs.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
+    /// Takes the log lines so far out of the collection, so that a long run
+    /// holds none it has read.
+    pub fn take_logs(&self) -> Vec<String> {
+        self.logs
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
+    }
+
+    /// Takes the log lines up to and including the first containing `needle`,
+    /// waiting up to `timeout` for it (they arrive through a pipe, a moment
+    /// after the reply); if it never comes, all there are.
+    pub fn take_logs_through(&self, needle: &str, timeout: Duration) -> Vec<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(mut logs) = self.logs.lock()
+                && let Some(at) = logs.iter().position(|l| l.contains(needle))
+            {
+                return logs.drain(..=at).collect();
+            }
+            if Instant::now() >= deadline {
+                return self.take_logs();
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// Waits up to `timeout` for a log line containing `needle` (logs arrive
     /// through a pipe, a moment after the reply), and returns it.
     pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> Option<String> {

@@ -79,7 +79,7 @@ pub struct StreamArgs {
     /// Print the summary as JSON (the trace, if asked for, goes to standard error).
     #[arg(long)]
     json: bool,
-    /// Say for every record where it ended: object and line, error object and code, dropped or refused.
+    /// Say for every record where it ended: object and line, error object and code, dropped or refused; the function runs at DEBUG to tell which step dropped or failed a record.
     #[arg(long)]
     trace: bool,
     /// Exit with 1 when any record went to an error object or was refused.
@@ -282,7 +282,13 @@ impl StreamArgs {
         ];
         environment.extend(function.environment.iter().cloned());
         environment.extend(self.env.iter().cloned());
-        Ok(Some(Invoker::new(binary, environment, function.timeout)))
+        let invoker = Invoker::new(binary, environment, function.timeout);
+        // The trace names the step that dropped or failed a record, which only the function's logs tell.
+        Ok(Some(if self.trace {
+            invoker.keeping_logs()
+        } else {
+            invoker
+        }))
     }
 }
 

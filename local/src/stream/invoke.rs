@@ -39,6 +39,9 @@ pub struct Outcome {
     pub failures: Vec<String>,
     /// What Firehose rejected or a careful function would not do, as the checker says it.
     pub findings: Vec<String>,
+    /// Which step dropped or failed a record, by record id, as the function's
+    /// logs tell it (`--trace` only).
+    pub told: HashMap<String, String>,
 }
 
 /// What the invocations of one batch gave.
@@ -49,6 +52,8 @@ pub struct Invoked {
     pub attempts: u32,
     /// Why each failed invocation failed.
     pub failures: Vec<String>,
+    /// The log lines of the answering invocation, when asked for.
+    pub logs: Vec<String>,
 }
 
 /// What became of each record of a batch, from what its invocations gave: the
@@ -58,7 +63,9 @@ pub fn judge(records: &[Record], invoked: Invoked) -> Outcome {
         response,
         attempts,
         failures,
+        logs,
     } = invoked;
+    let told = told(&logs);
     let Some(response) = response else {
         return Outcome {
             fates: vec![
@@ -70,6 +77,7 @@ pub fn judge(records: &[Record], invoked: Invoked) -> Outcome {
             attempts,
             failures,
             findings: Vec::new(),
+            told,
         };
     };
     let answer = Answer::parse(&response);
@@ -80,8 +88,38 @@ pub fn judge(records: &[Record], invoked: Invoked) -> Outcome {
         attempts,
         failures,
         findings: report.lines(),
+        told,
     }
 }
+
+/// What the function says of its records: our functions log each record they
+/// fail (WARN) and, at DEBUG, each they drop, with its id and the step.
+fn told(logs: &[String]) -> HashMap<String, String> {
+    #[derive(serde::Deserialize)]
+    struct Line {
+        message: String,
+        record_id: String,
+        step: String,
+        reason: Option<String>,
+    }
+    logs.iter()
+        .filter_map(|line| serde_json::from_str::<Line>(line).ok())
+        .filter_map(|line| {
+            let told = match (line.message.as_str(), line.reason) {
+                ("record dropped", _) => format!("dropped by step {}", line.step),
+                ("record failed", Some(reason)) => {
+                    format!("failed by step {}: {reason}", line.step)
+                }
+                _ => return None,
+            };
+            Some((line.record_id, told))
+        })
+        .collect()
+}
+
+/// How long to wait for an invocation's summary line once its answer is in:
+/// our functions write it before answering, so it is normally there already.
+const SUMMARY_WAIT: Duration = Duration::from_millis(200);
 
 /// The function, started when first needed and again after it dies.
 pub struct Invoker {
@@ -89,6 +127,7 @@ pub struct Invoker {
     environment: Vec<(String, String)>,
     timeout: Duration,
     function: Option<LocalFunction>,
+    keep_logs: bool,
 }
 
 impl Invoker {
@@ -98,15 +137,28 @@ impl Invoker {
             environment,
             timeout,
             function: None,
+            keep_logs: false,
         }
     }
 
-    /// Invokes the function with `event` until it answers with a response Lambda
-    /// takes, or `1 + retries` invocations have failed.
-    pub fn invoke(&mut self, event: &[u8], retries: u32) -> Invoked {
+    /// Runs the function at DEBUG and hands on each answering invocation's log
+    /// lines, so that [`judge`] can tell which step dropped or failed a record.
+    pub fn keeping_logs(mut self) -> Self {
+        self.environment
+            .push(("AWS_LAMBDA_LOG_LEVEL".to_owned(), "DEBUG".to_owned()));
+        self.keep_logs = true;
+        self
+    }
+
+    /// Invokes the function with `event` (whose `invocationId` is
+    /// `invocation_id`) until it answers with a response Lambda takes, or
+    /// `1 + retries` invocations have failed.
+    pub fn invoke(&mut self, invocation_id: &str, event: &[u8], retries: u32) -> Invoked {
         let mut failures = Vec::new();
         for attempt in 1..=retries.saturating_add(1) {
-            match self.attempt(event) {
+            let answered = self.attempt(event);
+            let logs = self.logs_of(invocation_id);
+            match answered {
                 // Lambda refuses it (413): the only rejection Firehose retries, known by its size alone.
                 Ok(response) => match check::oversized(response.len()) {
                     Some(why) => failures.push(format!("{}: {why}", codes::FUNCTION_ERROR)),
@@ -115,6 +167,7 @@ impl Invoker {
                             response: Some(response),
                             attempts: attempt,
                             failures,
+                            logs,
                         };
                     }
                 },
@@ -125,7 +178,22 @@ impl Invoker {
             response: None,
             attempts: retries.saturating_add(1),
             failures,
+            logs: Vec::new(),
         }
+    }
+
+    /// The log lines of the invocation just made, through its summary line,
+    /// when they are kept; otherwise they are let go, so a long run holds none.
+    fn logs_of(&self, invocation_id: &str) -> Vec<String> {
+        let Some(function) = &self.function else {
+            return Vec::new();
+        };
+        if !self.keep_logs {
+            function.take_logs();
+            return Vec::new();
+        }
+        let summary = format!("\"invocation_id\":\"{invocation_id}\"");
+        function.take_logs_through(&summary, SUMMARY_WAIT)
     }
 
     /// One invocation: the response, or why there is none.
@@ -239,5 +307,26 @@ fn fate(mut answered: AnsweredRecord) -> Fate {
         _ => Fate::Failed {
             code: codes::PROCESSING_FAILED,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn told_reads_the_functions_dropped_and_failed_lines_and_nothing_else() {
+        let logs = [
+            r#"{"level":"DEBUG","message":"record dropped","record_id":"a","step":"filter"}"#,
+            r#"{"level":"WARN","message":"record failed","record_id":"b","step":"validate","reason":"missing id"}"#,
+            r#"{"level":"INFO","message":"invocation summary","invocation_id":"x"}"#,
+            r#"{"level":"WARN","message":"record failed","record_id":"c","step":"decode"}"#,
+            "not json at all",
+        ]
+        .map(String::from);
+        let told = told(&logs);
+        assert_eq!(told.len(), 2);
+        assert_eq!(told["a"], "dropped by step filter");
+        assert_eq!(told["b"], "failed by step validate: missing id");
     }
 }

@@ -393,12 +393,14 @@ impl Run<'_> {
                 } => self.deliver(record, &data, &partition_keys, at)?,
                 Fate::Dropped => {
                     self.summary.dropped += 1;
-                    self.tell(format!(
-                        "#{} {}: dropped by the function",
-                        record.index, record.record_id
-                    ));
+                    let by = outcome.told.get(&record.record_id);
+                    let by = by.map_or("dropped by the function", String::as_str);
+                    self.tell(format!("#{} {}: {by}", record.index, record.record_id));
                 }
                 Fate::Failed { code } => {
+                    if let Some(why) = outcome.told.get(&record.record_id) {
+                        self.tell(format!("#{} {}: {why}", record.index, record.record_id));
+                    }
                     let failure = Failure {
                         raw: record.raw(),
                         code,

@@ -41,7 +41,7 @@ pub struct Worker {
 impl Worker {
     pub fn start(mut invoker: Invoker, source: EventSource) -> Worker {
         let (jobs, inbox) = channel::<Job>();
-        let (to_invoke, invocations) = channel::<(Vec<Record>, Vec<u8>)>();
+        let (to_invoke, invocations) = channel::<(Job, Vec<u8>)>();
         let (to_judge, answers) = channel::<(Vec<Record>, Invoked)>();
         let (outbox, done) = channel();
         let retries = source.retries;
@@ -54,16 +54,16 @@ impl Worker {
                     &source.region,
                     &job.records,
                 );
-                if to_invoke.send((job.records, event)).is_err() {
+                if to_invoke.send((job, event)).is_err() {
                     break;
                 }
             }
         });
         let caller = std::thread::spawn(move || {
-            for (records, event) in invocations {
-                let invoked = invoker.invoke(&event, retries);
+            for (job, event) in invocations {
+                let invoked = invoker.invoke(&job.invocation_id, &event, retries);
                 drop(event);
-                if to_judge.send((records, invoked)).is_err() {
+                if to_judge.send((job.records, invoked)).is_err() {
                     break;
                 }
             }

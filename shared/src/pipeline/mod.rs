@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
 
-use tracing::{error, warn};
+use tracing::{debug, error, warn};
 
 use crate::contract::codec;
 use crate::contract::{Event, EventRecord, Outcome};
@@ -388,8 +388,12 @@ impl Pipeline {
         let canonical = decoded.canonical;
         let mut record = Record::new(event, source, decoded.bytes);
         match run_steps(&self.steps, &mut record, self.log_record_values) {
-            Ok(Verdict::Keep) => {}
-            Ok(Verdict::Drop) => return write(Outcome::Dropped, Data::Empty, &no_keys),
+            Ok(Steps::Kept) => {}
+            Ok(Steps::Dropped { step }) => {
+                // Off by default (one line a record would swamp the logs); `firehose-local run --trace` turns it on.
+                debug!(record_id = id, step, "record dropped");
+                return write(Outcome::Dropped, Data::Empty, &no_keys);
+            }
             Err(failure) => {
                 // Reasons may quote a value of any size (a validator's message does).
                 let reason = text::shorten(&failure.reason, MAX_REASON_CHARS);
@@ -494,13 +498,22 @@ struct Failure<'s> {
     reason: String,
 }
 
+/// How a record came through its steps, when none failed it.
+enum Steps<'s> {
+    Kept,
+    /// `step` dropped it (for a split record: dropped its last item).
+    Dropped {
+        step: &'s str,
+    },
+}
+
 /// Runs the steps on a record, catching a panic as a failure. When a step
 /// splits the record, the steps after it run on each item instead.
 fn run_steps<'s>(
     steps: &'s [Box<dyn Transform>],
     record: &mut Record<'_>,
     with_values: bool,
-) -> Result<Verdict, Failure<'s>> {
+) -> Result<Steps<'s>, Failure<'s>> {
     for (i, step) in steps.iter().enumerate() {
         let reason = match panic::catch(|| step.apply(record)) {
             Ok(Ok(Verdict::Keep)) => match record.take_split() {
@@ -509,7 +522,7 @@ fn run_steps<'s>(
                 }
                 None => continue,
             },
-            Ok(Ok(Verdict::Drop)) => return Ok(Verdict::Drop),
+            Ok(Ok(Verdict::Drop)) => return Ok(Steps::Dropped { step: step.name() }),
             Ok(Err(e)) => e.reason(with_values),
             Err(panicked) => panicked,
         };
@@ -518,7 +531,7 @@ fn run_steps<'s>(
             reason,
         });
     }
-    Ok(Verdict::Keep)
+    Ok(Steps::Kept)
 }
 
 /// Runs the remaining steps on each item of a split record and joins what they
@@ -530,15 +543,19 @@ fn run_split<'s>(
     record: &mut Record<'_>,
     split: Split<'_>,
     with_values: bool,
-) -> Result<Verdict, Failure<'s>> {
+) -> Result<Steps<'s>, Failure<'s>> {
     let total = split.parts.len();
+    let mut dropped_by = splitter;
     let mut joined = Vec::new();
     let mut keys: Option<(usize, BTreeMap<String, String>)> = None;
     for (n, mut part) in split.parts.into_iter().enumerate() {
         let item = || format!("{} {} of {total}", split.item, n + 1);
         match run_steps(steps, &mut part, with_values) {
-            Ok(Verdict::Keep) => {}
-            Ok(Verdict::Drop) => continue,
+            Ok(Steps::Kept) => {}
+            Ok(Steps::Dropped { step }) => {
+                dropped_by = step;
+                continue;
+            }
             Err(failure) => {
                 return Err(Failure {
                     step: failure.step,
@@ -566,11 +583,11 @@ fn run_split<'s>(
         joined.extend(output.into_bytes());
     }
     let Some((_, keys)) = keys else {
-        return Ok(Verdict::Drop);
+        return Ok(Steps::Dropped { step: dropped_by });
     };
     record.set_bytes(joined);
     record.set_partition_keys(keys);
-    Ok(Verdict::Keep)
+    Ok(Steps::Kept)
 }
 
 /// A record's original bytes as response data: the text they came in when that
