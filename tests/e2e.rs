@@ -4,6 +4,7 @@
 mod access_log;
 mod cloudwatch_logs;
 mod contract;
+mod convert;
 mod enrich;
 mod filter;
 mod logs;

@@ -17,14 +17,14 @@ use serde_json::Value;
 const START: &str = "2026-12-01T10:00:00Z";
 
 /// A fresh output folder.
-fn out_dir(name: &str) -> PathBuf {
+pub(crate) fn out_dir(name: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("firehose-local-run-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
 
-fn firehose_local(args: &[&str]) -> Output {
+pub(crate) fn firehose_local(args: &[&str]) -> Output {
     Command::new(binary("firehose-local"))
         .args(args)
         .current_dir(repo())
@@ -33,7 +33,7 @@ fn firehose_local(args: &[&str]) -> Output {
 }
 
 /// Every object under `out`, by `bucket/key`.
-fn landed(out: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn landed(out: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut objects = BTreeMap::new();
     let mut folders = vec![out.to_path_buf()];
     while let Some(folder) = folders.pop() {
@@ -62,12 +62,28 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A Parquet object's schema and rows, as `firehose-local cat` prints them.
+fn parquet_rows(bytes: &[u8]) -> Vec<u8> {
+    let file = std::env::temp_dir().join(format!("cat-{}.parquet", std::process::id()));
+    std::fs::write(&file, bytes).unwrap();
+    let cat = firehose_local(&["cat", file.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&file);
+    assert!(
+        cat.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cat.stderr)
+    );
+    [cat.stderr, cat.stdout].concat()
+}
+
 /// Every object, readable: its key and size, then its lines (decompressed).
 fn listing(objects: &BTreeMap<String, Vec<u8>>) -> String {
     let mut text = String::new();
     for (key, bytes) in objects {
         let content = if key.ends_with(".gz") {
             gunzip(bytes)
+        } else if key.ends_with(".parquet") {
+            parquet_rows(bytes)
         } else {
             bytes.clone()
         };
@@ -82,7 +98,7 @@ fn listing(objects: &BTreeMap<String, Vec<u8>>) -> String {
 
 /// Runs `firehose-local run ARGS --trace --start-time START --out <fresh folder>` and compares its
 /// summary and trace, and every object it wrote, with `tests/golden/run/<case>/`; gives what landed.
-fn golden_run(case: &str, args: &[&str]) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn golden_run(case: &str, args: &[&str]) -> BTreeMap<String, Vec<u8>> {
     let out = out_dir(case);
     let fixed = [
         "--trace",
@@ -245,21 +261,6 @@ fn template_variant(file: &str, from: &str, to: &str) -> PathBuf {
     let path = folder.join(file);
     std::fs::write(&path, template.replacen(from, to, 1)).unwrap();
     path
-}
-
-#[test]
-fn a_stream_that_converts_is_refused_unless_told_not_to_convert() {
-    let stderr = start_up_error(&[
-        "run",
-        "--input",
-        "tests/fixtures/demo/stock-ticker.ndjson",
-        "--out",
-        "/nonexistent",
-    ]);
-    assert!(
-        stderr.contains("template.yaml:") && stderr.contains("--no-convert"),
-        "{stderr}"
-    );
 }
 
 /// `fault_function.py` as an executable the emulator can start with an empty environment.

@@ -10,6 +10,7 @@
 pub mod answer;
 pub mod build;
 pub mod check;
+pub mod convert;
 pub mod function;
 pub mod runtime_api;
 pub mod sink;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use firehose_local::answer::Answer;
+use firehose_local::convert::parquet_file;
 use firehose_local::{LocalFunction, Reply, check, view};
 
 #[derive(Parser)]
@@ -31,6 +32,38 @@ enum Command {
     Run(run_command::Run),
     /// Put the records of error objects (processing-failed/ ...) through the stream again and write what would land.
     Replay(run_command::Replay),
+    /// Print a Parquet object's rows as JSON lines (what Athena will see), its schema on standard error.
+    Cat(Cat),
+}
+
+#[derive(clap::Args)]
+struct Cat {
+    /// The Parquet object, or `-` for standard input.
+    file: PathBuf,
+}
+
+impl Cat {
+    fn execute(&self) -> Result<ExitCode, String> {
+        let bytes = if self.file == Path::new("-") {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+                .map_err(|e| format!("cannot read standard input: {e}"))?;
+            bytes
+        } else {
+            std::fs::read(&self.file)
+                .map_err(|e| format!("cannot read {}: {e}", self.file.display()))?
+        };
+        let (schema, rows) =
+            parquet_file::read_back(&bytes).map_err(|e| format!("{}: {e}", self.file.display()))?;
+        for field in schema.fields() {
+            eprintln!("{} {}", field.name(), field.data_type());
+        }
+        let mut out = std::io::stdout().lock();
+        std::io::Write::write_all(&mut out, &rows)
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .map_err(|e| format!("cannot write standard output: {e}"))?;
+        Ok(ExitCode::SUCCESS)
+    }
 }
 
 #[derive(clap::Args)]
@@ -71,6 +104,7 @@ fn main() -> ExitCode {
         Command::Invoke(invoke) => run(&invoke),
         Command::Run(stream) => stream.execute(),
         Command::Replay(replay) => replay.execute(),
+        Command::Cat(cat) => cat.execute(),
     };
     match result {
         Ok(code) => code,

@@ -6,15 +6,17 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use firehose_local::build;
+use firehose_local::convert::{Conversion, Table};
 use firehose_local::sink::objects::Objects;
 use firehose_local::sink::store::{LocalFolder, Store};
 use firehose_local::stream::invoke::Invoker;
 use firehose_local::stream::producer::{Attempt, InputError, InputFormat, Producer};
 use firehose_local::stream::replay;
 use firehose_local::stream::{self, Options};
-use firehose_local::template::{self, ACCOUNT, DeliveryStream, REGION};
+use firehose_local::template::{self, ACCOUNT, ConversionConfig, DeliveryStream, REGION};
 
 #[derive(clap::Args)]
 #[group(id = "producer", required = true, multiple = false, args = ["input", "from_kinesis"])]
@@ -85,9 +87,12 @@ pub struct StreamArgs {
     /// Exit with 1 when any record went to an error object or was refused.
     #[arg(long)]
     fail_on_errors: bool,
-    /// Write the JSON the record format converter would read, instead of refusing a stream that converts.
+    /// Do not convert: write the JSON the record format converter would read, to look at the transform alone.
     #[arg(long)]
     no_convert: bool,
+    /// The Glue table to convert records through, as `aws glue get-table` prints it, for a table the template does not declare (it replaces one it does).
+    #[arg(long, value_name = "FILE")]
+    schema: Option<PathBuf>,
     /// The function binary, instead of the one beside firehose-local (or built from CodeUri).
     #[arg(long)]
     binary: Option<PathBuf>,
@@ -148,16 +153,38 @@ impl Replay {
 }
 
 impl StreamArgs {
+    /// The stream's conversion, through `--schema`'s table or the template's,
+    /// with its data objects' extension.
+    fn conversion(&self, config: &ConversionConfig) -> Result<(Conversion, String), String> {
+        let table = match &self.schema {
+            Some(path) => {
+                let json = std::fs::read(path)
+                    .map_err(|e| format!("--schema {}: cannot read it: {e}", path.display()))?;
+                Table::from_get_table(&json, &config.region)
+                    .map_err(|e| format!("--schema {}: {e}", path.display()))?
+            }
+            None => config.table.clone().ok_or_else(|| {
+                format!(
+                    "{}:{}: the stream converts records through the Glue table {}, which the template does not declare: \
+                     give it with --schema FILE (the JSON of `aws glue get-table`), or --no-convert to write the JSON the converter would read",
+                    self.template.display(),
+                    config.line,
+                    config.table_name
+                )
+            })?,
+        };
+        let conversion =
+            Conversion::new(table, config.deserializer.clone(), config.parquet.clone());
+        Ok((conversion, config.extension.clone()))
+    }
+
     fn execute(&self, inputs: Inputs<'_>) -> Result<ExitCode, String> {
         let stream = template::load(&self.template, self.stream.as_deref(), &self.parameters)
             .map_err(|e| e.to_string())?;
-        if let (Some(line), false) = (stream.conversion, self.no_convert) {
-            return Err(format!(
-                "{}:{line}: the stream converts records (DataFormatConversionConfiguration), which firehose-local does not do yet; \
-                 --no-convert writes the JSON the converter would read",
-                self.template.display()
-            ));
-        }
+        let conversion = match (&stream.conversion, self.no_convert) {
+            (Some(config), false) => Some(self.conversion(config)?),
+            _ => None,
+        };
         // Before the function, which may be built first: a bad destination fails at once.
         let store = self.store()?;
         let invoker = self.invoker(&stream)?;
@@ -173,6 +200,10 @@ impl StreamArgs {
             store,
             fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15),
         );
+        let objects = match conversion {
+            Some((conversion, extension)) => objects.converting(Arc::new(conversion), extension),
+            None => objects,
+        };
         let options = Options {
             start_ms: start.as_millisecond(),
             spacing_ms: self.arrival_spacing_ms.max(0),

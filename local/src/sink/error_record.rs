@@ -1,10 +1,13 @@
 //! Error objects: one JSON line per record that did not make it, in the
 //! form Firehose writes under `ErrorOutputPrefix` (the field order and the
 //! `lambdaARN` spelling of real objects; `rawData` is the record as it
-//! arrived, never what the function returned).
+//! arrived, never what the function returned; `format-conversion-failed`
+//! lines hold what the converter read, and have a shape of their own).
 
 use base64::Engine;
 use serde::Serialize;
+
+use crate::convert::Table;
 
 /// Firehose's error codes and the messages it writes with them.
 pub mod codes {
@@ -85,6 +88,55 @@ pub fn line(failure: &Failure<'_>) -> Vec<u8> {
         arrival_timestamp: failure.arrival_ms,
         attempt_ending_timestamp: failure.ended_ms,
         lambda_arn: failure.lambda_arn,
+    };
+    let mut bytes = serde_json::to_vec(&line).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// One line of a `format-conversion-failed` object: its own shape, with
+/// `lastErrorCode` as observed in real objects and the table it was read by.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConversionErrorLine<'a> {
+    attempts_made: u32,
+    arrival_timestamp: i64,
+    last_error_code: &'a str,
+    last_error_message: &'a str,
+    attempt_ending_timestamp: i64,
+    raw_data: String,
+    data_catalog_table: CatalogTable<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CatalogTable<'a> {
+    catalog_id: &'a str,
+    database_name: &'a str,
+    table_name: &'a str,
+    region: &'a str,
+    version_id: &'a str,
+    catalog_arn: String,
+}
+
+/// The `format-conversion-failed` line for `failure` (`raw` is what the
+/// converter read), newline included.
+pub fn conversion_line(failure: &Failure<'_>, table: &Table) -> Vec<u8> {
+    let line = ConversionErrorLine {
+        attempts_made: failure.attempts,
+        arrival_timestamp: failure.arrival_ms,
+        last_error_code: failure.code,
+        last_error_message: failure.message,
+        attempt_ending_timestamp: failure.ended_ms,
+        raw_data: base64::engine::general_purpose::STANDARD.encode(failure.raw),
+        data_catalog_table: CatalogTable {
+            catalog_id: &table.catalog_id,
+            database_name: &table.database,
+            table_name: &table.name,
+            region: &table.region,
+            version_id: &table.version_id,
+            catalog_arn: format!("arn:aws:glue:{}:{}:catalog", table.region, table.catalog_id),
+        },
     };
     let mut bytes = serde_json::to_vec(&line).unwrap_or_default();
     bytes.push(b'\n');

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::Arc;
 
 use flate2::Compression as Level;
 use flate2::write::GzEncoder;
@@ -13,6 +14,7 @@ use jiff::Timestamp;
 use super::prefix::PartitionKeys;
 use super::store::{Store, StoreError};
 use super::{Compression, Destination};
+use crate::convert::Conversion;
 
 /// What an object holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -46,6 +48,9 @@ pub struct Written {
     /// Its size as stored (compressed when the destination compresses).
     pub bytes: u64,
     pub records: u64,
+    /// Rows, for a Parquet object (a record may hold several JSON objects).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rows: Option<u64>,
     #[serde(skip)]
     pub placed: Vec<Placed>,
 }
@@ -79,6 +84,9 @@ pub struct Objects {
     store: Box<dyn Store>,
     rng: fastrand::Rng,
     buffers: BTreeMap<(Target, PartitionKeys), Buffer>,
+    /// Record format conversion: data buffers hold rows, written as Parquet
+    /// objects with this extension.
+    conversion: Option<(Arc<Conversion>, String)>,
 }
 
 impl Objects {
@@ -98,7 +106,20 @@ impl Objects {
             store,
             rng,
             buffers: BTreeMap::new(),
+            conversion: None,
         }
+    }
+
+    /// Data objects as Parquet through `conversion`, named with `extension`;
+    /// what is added to them is rows, one JSON object a line.
+    pub fn converting(mut self, conversion: Arc<Conversion>, extension: String) -> Self {
+        self.conversion = Some((conversion, extension));
+        self
+    }
+
+    /// The stream's record format conversion, if it converts.
+    pub fn conversion(&self) -> Option<&Conversion> {
+        self.conversion.as_ref().map(|(c, _)| c.as_ref())
     }
 
     fn destination(&self, target: Target) -> &Destination {
@@ -110,7 +131,8 @@ impl Objects {
 
     /// Adds one record at `now_ms`; a buffer that reaches its size is written at once.
     pub fn add(&mut self, now_ms: i64, item: Item<'_>) -> Result<Option<Written>, StoreError> {
-        let delimiter = self.delimiter && item.target == Target::Data;
+        // Rows are lines already; a delimiter would be an empty row.
+        let delimiter = self.delimiter && item.target == Target::Data && self.conversion.is_none();
         let size_bytes = self.destination(item.target).buffering.size_bytes;
         let key = (item.target, item.keys.clone());
         let buffer = self.buffers.entry(key.clone()).or_insert_with(|| Buffer {
@@ -190,6 +212,8 @@ impl Objects {
         };
         let mut uuid_bytes = [0u8; 16];
         uuid_bytes.iter_mut().for_each(|b| *b = self.rng.u8(..));
+        let converting = self.conversion.as_ref().filter(|_| *target == Target::Data);
+        let extension = converting.map_or(&destination.extension, |(_, e)| e);
         let object_key = format!(
             "{}{}-1-{}-{}{}",
             prefix.evaluate(&oldest, error_type, keys, &mut self.rng),
@@ -198,11 +222,20 @@ impl Objects {
             uuid::Builder::from_random_bytes(uuid_bytes)
                 .into_uuid()
                 .hyphenated(),
-            destination.extension,
+            extension,
         );
-        let stored = match destination.compression {
-            Compression::Uncompressed => buffer.data,
-            Compression::Gzip => gzip(&buffer.data),
+        let rows = converting.map(|_| buffer.newlines);
+        let stored = match (converting, destination.compression) {
+            (Some((conversion, _)), _) => {
+                conversion
+                    .object(&buffer.data)
+                    .map_err(|message| StoreError::Parquet {
+                        object: format!("s3://{}/{object_key}", destination.bucket),
+                        message,
+                    })?
+            }
+            (None, Compression::Uncompressed) => buffer.data,
+            (None, Compression::Gzip) => gzip(&buffer.data),
         };
         self.store.put(&destination.bucket, &object_key, &stored)?;
         Ok(Written {
@@ -211,6 +244,7 @@ impl Objects {
             key: object_key,
             bytes: stored.len() as u64,
             records: buffer.records,
+            rows,
             placed: buffer.placed,
         })
     }

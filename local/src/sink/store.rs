@@ -17,6 +17,9 @@ pub enum StoreError {
     Unwritable(String),
     #[error("cannot write {object}: {message}")]
     S3 { object: String, message: String },
+    /// The converter's rows did not make a Parquet file: a bug of firehose-local's.
+    #[error("cannot write {object} as Parquet: {message}")]
+    Parquet { object: String, message: String },
 }
 
 /// An S3 API or something laid out like one.

@@ -88,6 +88,7 @@ pub fn run<'s>(
     trace: Option<&'s mut dyn FnMut(String)>,
 ) -> Result<Summary, RunError> {
     let mut rng = fastrand::Rng::with_seed(options.seed);
+    let schema = objects.conversion().map(|c| c.table.describe());
     let mut run = Run {
         stream,
         objects,
@@ -115,6 +116,7 @@ pub fn run<'s>(
         rng,
         summary: Summary {
             stream: stream.name.clone(),
+            schema,
             ..Summary::default()
         },
         trace: if options.trace { trace } else { None },
@@ -425,17 +427,24 @@ impl Run<'_> {
         failure: &Failure<'_>,
         at: i64,
     ) -> Result<(), RunError> {
-        *self
-            .summary
-            .errors
-            .entry(failure.code.to_owned())
-            .or_default() += 1;
         let line = error_record::line(failure);
-        let code = failure.code;
+        self.fail_with(record, error_type, failure.code, &line, at)
+    }
+
+    /// A record to the error object of `error_type`, as `line`.
+    fn fail_with(
+        &mut self,
+        record: &Record,
+        error_type: &'static str,
+        code: &'static str,
+        line: &[u8],
+        at: i64,
+    ) -> Result<(), RunError> {
+        *self.summary.errors.entry(code.to_owned()).or_default() += 1;
         let item = Item {
             target: Target::Error(error_type),
             keys: &PartitionKeys::new(),
-            bytes: &line,
+            bytes: line,
             arrival_ms: record.arrival_ms,
             trace: self.trace.is_some().then_some((
                 record.index,
@@ -476,10 +485,37 @@ impl Run<'_> {
             }
             None => PartitionKeys::new(),
         };
+        let rows = match self.objects.conversion().map(|c| (c.rows(data), c)) {
+            None => None,
+            Some((Ok(rows), _)) => Some(rows),
+            Some((Err(refused), conversion)) => {
+                // What the converter read is what its error object keeps.
+                let failure = Failure {
+                    raw: data,
+                    code: refused.code,
+                    message: &refused.message,
+                    attempts: 1,
+                    arrival_ms: record.arrival_ms,
+                    ended_ms: at,
+                    lambda_arn: None,
+                };
+                let line = error_record::conversion_line(&failure, &conversion.table);
+                return self.fail_with(record, "format-conversion-failed", refused.code, &line, at);
+            }
+        };
+        let bytes = match rows {
+            Some(rows) => {
+                rows.dropped
+                    .into_iter()
+                    .for_each(|key| self.summary.key_dropped(key));
+                std::borrow::Cow::Owned(rows.lines)
+            }
+            None => std::borrow::Cow::Borrowed(data),
+        };
         let item = Item {
             target: Target::Data,
             keys: &keys,
-            bytes: data,
+            bytes: &bytes,
             arrival_ms: record.arrival_ms,
             trace: self
                 .trace
@@ -518,8 +554,10 @@ impl Run<'_> {
                     Some(code) => format!("{code}, in"),
                     None => "delivered to".to_owned(),
                 };
+                // A record in a Parquet object is its rows, from this one.
+                let unit = if object.rows.is_some() { "row" } else { "line" };
                 let line = format!(
-                    "#{} {}: {what} s3://{}/{} line {}",
+                    "#{} {}: {what} s3://{}/{} {unit} {}",
                     placed.index, placed.record_id, object.bucket, object.key, placed.line
                 );
                 self.tell(line);

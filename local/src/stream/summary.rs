@@ -5,10 +5,15 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use crate::convert::table::TableSummary;
 use crate::sink::objects::{Target, Written};
 
 /// At most this many distinct messages of each kind are kept.
 const KEPT: usize = 10;
+
+/// At most this many distinct dropped keys are named; the rest are counted together.
+const KEYS_NAMED: usize = 100;
+const OTHER_KEYS: &str = "(other keys)";
 
 /// The counts and objects of a run.
 #[derive(Debug, Default, Serialize)]
@@ -38,6 +43,13 @@ pub struct Summary {
     pub findings: Vec<String>,
     /// The input could not be read to its end: why. What was read before still landed.
     pub stopped: Option<String>,
+    /// The Glue table records were converted through.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<TableSummary>,
+    /// Keys the converter dropped because no column has them (Firehose drops
+    /// them without a word), with how many times.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub dropped_keys: BTreeMap<String, u64>,
 }
 
 /// Keeps `message` if it is new and there is room.
@@ -48,6 +60,13 @@ pub fn keep(list: &mut Vec<String>, message: String) {
 }
 
 impl Summary {
+    /// Counts a key the converter dropped.
+    pub fn key_dropped(&mut self, key: String) {
+        let named = self.dropped_keys.len() < KEYS_NAMED || self.dropped_keys.contains_key(&key);
+        let key = if named { key } else { OTHER_KEYS.to_owned() };
+        *self.dropped_keys.entry(key).or_default() += 1;
+    }
+
     /// Counts a written object.
     pub fn written(&mut self, object: &Written) {
         match object.target {
@@ -92,11 +111,35 @@ impl Summary {
                 Target::Error(kind) => kind.to_owned(),
                 Target::Backup => "backup".to_owned(),
             };
+            let rows = o.rows.map(|n| format!(", {n} rows")).unwrap_or_default();
             let _ = writeln!(
                 out,
-                "{kind:<19} s3://{}/{}  {} bytes, {} records",
+                "{kind:<19} s3://{}/{}  {} bytes, {} records{rows}",
                 o.bucket, o.key, o.bytes, o.records
             );
+        }
+        if let Some(schema) = &self.schema {
+            let _ = writeln!(
+                out,
+                "== converted to Parquet through the Glue table {}",
+                schema.table
+            );
+            let _ = writeln!(out, "columns: {}", schema.columns.join(", "));
+            if !schema.partition_keys.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "partition keys (in the key, not the rows): {}",
+                    schema.partition_keys.join(", ")
+                );
+            }
+            if self.dropped_keys.is_empty() {
+                let _ = writeln!(out, "no key was dropped");
+            } else {
+                let _ = writeln!(out, "== keys dropped by the converter (no column has them)");
+                for (key, n) in &self.dropped_keys {
+                    let _ = writeln!(out, "{key}: {n} times");
+                }
+            }
         }
         if !self.errors.is_empty() {
             let _ = writeln!(out, "== errors");

@@ -3,6 +3,7 @@
 //! into what `firehose-local run` needs. A setting it cannot honour is an
 //! error naming the template and line, never silently ignored.
 
+mod conversion;
 mod intrinsics;
 mod yaml;
 
@@ -10,6 +11,7 @@ use base64::Engine;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use conversion::ConversionConfig;
 pub use intrinsics::{ACCOUNT, REGION};
 use intrinsics::{Context, EvalError, arn, resource_type};
 use yaml::{Node, Value};
@@ -45,8 +47,8 @@ pub struct DeliveryStream {
     pub partitioning: Option<Partitioning>,
     /// Source record backup: every record as it arrived.
     pub backup: Option<Destination>,
-    /// The line of an enabled `DataFormatConversionConfiguration`.
-    pub conversion: Option<usize>,
+    /// An enabled `DataFormatConversionConfiguration`.
+    pub conversion: Option<ConversionConfig>,
 }
 
 /// Where records come from.
@@ -319,10 +321,15 @@ impl Reader<'_> {
                 );
             }
         };
-        let conversion = s3
-            .get("DataFormatConversionConfiguration")
-            .filter(|c| enabled(c))
-            .map(|c| c.line);
+        let conversion = match s3.get("DataFormatConversionConfiguration") {
+            Some(config) if enabled(config) => Some(self.conversion(config)?),
+            _ => None,
+        };
+        let mut destination = destination;
+        let mut conversion = conversion;
+        if let Some(conversion) = &mut conversion {
+            converting(s3, &mut destination, conversion)?;
+        }
         Ok(DeliveryStream {
             logical_id: id.to_owned(),
             arn: arn("AWS::KinesisFirehose::DeliveryStream", &name),
@@ -913,6 +920,37 @@ fn enabled(config: &Node) -> bool {
         .get("Enabled")
         .and_then(Node::scalar)
         .is_some_and(|e| e == "true")
+}
+
+/// What conversion asks of the destination: no compression (the Parquet
+/// codec compresses) and a buffer of at least 64 MiB, 128 MiB by default;
+/// and the data objects' extension, `.parquet` unless `FileExtension` says.
+fn converting(
+    s3: &Node,
+    destination: &mut Destination,
+    conversion: &mut ConversionConfig,
+) -> Result<(), EvalError> {
+    if destination.compression != Compression::Uncompressed {
+        let line = s3.get("CompressionFormat").map_or(s3.line, |n| n.line);
+        return fail(
+            line,
+            "a stream that converts records needs CompressionFormat UNCOMPRESSED (ParquetSerDe.Compression compresses)",
+        );
+    }
+    match s3.get("BufferingHints").and_then(|h| h.get("SizeInMBs")) {
+        None => destination.buffering.size_bytes = 128 * 1_048_576,
+        Some(size) if destination.buffering.size_bytes < 64 * 1_048_576 => {
+            return fail(
+                size.line,
+                "a stream that converts records needs BufferingHints.SizeInMBs of at least 64",
+            );
+        }
+        Some(_) => {}
+    }
+    if s3.get("FileExtension").is_some() {
+        conversion.extension = destination.extension.clone();
+    }
+    Ok(())
 }
 
 fn required_text(node: &Node, key: &str) -> Result<String, EvalError> {

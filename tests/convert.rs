@@ -1,0 +1,213 @@
+//! Record format conversion in `firehose-local run`: what lands as Parquet
+//! for every Hive type, OpenX option, timestamp form and failure code,
+//! pinned by golden files and read back by pyarrow, a reader no one here wrote.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use firehose_e2e::{golden, repo};
+use serde_json::Value;
+
+use crate::run::{firehose_local, golden_run, out_dir};
+
+const TYPES: [&str; 6] = [
+    "--template",
+    "tests/fixtures/convert/types.yaml",
+    "--input",
+    "tests/fixtures/convert/types.ndjson",
+    "--seed",
+    "5",
+];
+
+/// pyarrow's view of every Parquet object in `objects`, by key.
+fn pyarrow_rows(objects: &BTreeMap<String, Vec<u8>>) -> String {
+    let python = repo().join(".venv/bin/python");
+    assert!(
+        python.is_file(),
+        "{} is missing: run the README's set-up command",
+        python.display()
+    );
+    let mut text = String::new();
+    for (key, bytes) in objects.iter().filter(|(k, _)| k.ends_with(".parquet")) {
+        let file = std::env::temp_dir().join(format!("pyarrow-{}.parquet", std::process::id()));
+        std::fs::write(&file, bytes).unwrap();
+        let read = Command::new(&python)
+            .arg(repo().join("tests/fixtures/convert/read_parquet.py"))
+            .arg(&file)
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(&file);
+        assert!(
+            read.status.success(),
+            "pyarrow cannot read {key}: {}",
+            String::from_utf8_lossy(&read.stderr)
+        );
+        text.push_str(&format!(
+            "== {key}\n{}",
+            String::from_utf8_lossy(&read.stdout)
+        ));
+    }
+    text
+}
+
+/// The error lines of the `format-conversion-failed` objects.
+fn conversion_failures(objects: &BTreeMap<String, Vec<u8>>) -> Vec<Value> {
+    objects
+        .iter()
+        .filter(|(key, _)| key.contains("/format-conversion-failed/"))
+        .flat_map(|(_, bytes)| bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()))
+        .map(|line| serde_json::from_slice(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn every_type_option_and_failure_lands_as_pinned_and_pyarrow_reads_it() {
+    let objects = golden_run("convert-types", &TYPES);
+    golden(
+        "tests/golden/run/convert-types/pyarrow.txt",
+        &pyarrow_rows(&objects),
+    );
+    let failures = conversion_failures(&objects);
+    let codes: Vec<&str> = failures
+        .iter()
+        .map(|f| f["lastErrorCode"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "DataFormatConversion.MalformedData",
+            "DataFormatConversion.MalformedData",
+            "DataFormatConversion.MalformedData",
+            "DataFormatConversion.ParseError",
+            "DataFormatConversion.ParseError",
+        ]
+    );
+    // What the converter read is kept, and the table it read it by is named.
+    let raw = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        failures[3]["rawData"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(raw, b"not json at all");
+    assert_eq!(failures[0]["dataCatalogTable"]["tableName"], "every_type");
+    assert_eq!(failures[0]["dataCatalogTable"]["databaseName"], "typed");
+}
+
+#[test]
+fn case_sensitive_matching_drops_keys_that_differ_in_case_and_says_so() {
+    let out = out_dir("case-sensitive");
+    let run = firehose_local(
+        &[
+            &["run"],
+            &TYPES[..],
+            &[
+                "--parameter",
+                "CaseInsensitive=false",
+                "--json",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
+    let summary: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let dropped = &summary["dropped_keys"];
+    for key in ["S", "TS", "Timestamp", "I", "B"] {
+        assert_eq!(dropped[key], 1, "{key} in {dropped}");
+    }
+}
+
+#[test]
+fn a_table_from_get_table_replaces_the_templates() {
+    let out = out_dir("schema");
+    let schema = out.with_extension("json");
+    std::fs::write(
+        &schema,
+        r#"{"Table":{"Name":"narrow","DatabaseName":"typed","StorageDescriptor":{"Columns":[{"Name":"s","Type":"string"}]}}}"#,
+    )
+    .unwrap();
+    let run = firehose_local(
+        &[
+            &["run"],
+            &TYPES[..],
+            &[
+                "--schema",
+                schema.to_str().unwrap(),
+                "--json",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+    );
+    let summary: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(summary["schema"]["table"], "typed.narrow");
+    // Only not-JSON and the array fail now: every other key is simply dropped.
+    assert_eq!(summary["errors"]["DataFormatConversion.ParseError"], 2);
+    assert_eq!(summary["errors"].as_object().unwrap().len(), 1);
+    assert_eq!(summary["dropped_keys"]["ts"], 4);
+}
+
+#[test]
+fn the_sample_records_convert_through_the_repository_table_without_loss() {
+    // The repository's pipeline: nothing its functions emit is dropped or fails conversion.
+    let out = out_dir("sample-pipeline");
+    let run = firehose_local(&[
+        "run",
+        "--input",
+        "tests/fixtures/demo/stock-ticker.ndjson",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let summary: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert!(summary.get("dropped_keys").is_none(), "{summary}");
+    assert!(
+        summary["errors"]
+            .get("DataFormatConversion.MalformedData")
+            .is_none(),
+        "{summary}"
+    );
+    assert_eq!(summary["delivered"], 6);
+    // firehose-normalize alone, by default: every well-typed record converts with no key dropped; the
+    // one whose price is "n/a" (the pipeline's validate step stops it) fails conversion by its column.
+    let template = std::fs::read_to_string(repo().join("template.yaml")).unwrap();
+    let processor = "ParameterValue: !GetAtt PipelineFunction.Arn";
+    assert!(template.contains(processor));
+    let variant = out.with_extension("yaml");
+    std::fs::write(
+        &variant,
+        template.replacen(
+            processor,
+            "ParameterValue: !GetAtt NormalizeFunction.Arn",
+            1,
+        ),
+    )
+    .unwrap();
+    let out = out_dir("sample-normalize");
+    let run = firehose_local(&[
+        "run",
+        "--template",
+        variant.to_str().unwrap(),
+        "--input",
+        "tests/fixtures/demo/stock-ticker.ndjson",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let summary: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert!(summary.get("dropped_keys").is_none(), "{summary}");
+    assert_eq!(summary["delivered"], 7, "{summary}");
+    assert_eq!(summary["errors"]["DataFormatConversion.MalformedData"], 1);
+    let objects = crate::run::landed(&out);
+    let failures = conversion_failures(&objects);
+    assert!(
+        failures[0]["lastErrorMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with("price (double)"),
+        "{}",
+        failures[0]
+    );
+}
