@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::Command;
 
 use firehose_e2e::{golden, repo};
@@ -19,6 +20,16 @@ const TYPES: [&str; 6] = [
     "--seed",
     "5",
 ];
+
+/// `firehose-local ARGS --json --out <fresh folder>`: its summary, and the folder.
+fn run_json(name: &str, args: &[&str]) -> (Value, PathBuf) {
+    let out = out_dir(name);
+    let run = firehose_local(&[args, &["--json", "--out", out.to_str().unwrap()]].concat());
+    let summary = serde_json::from_slice(&run.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&run.stderr));
+    });
+    (summary, out)
+}
 
 /// pyarrow's view of every Parquet object in `objects`, by key.
 fn pyarrow_rows(objects: &BTreeMap<String, Vec<u8>>) -> String {
@@ -96,22 +107,15 @@ fn every_type_option_and_failure_lands_as_pinned_and_pyarrow_reads_it() {
 
 #[test]
 fn case_sensitive_matching_drops_keys_that_differ_in_case_and_says_so() {
-    let out = out_dir("case-sensitive");
-    let run = firehose_local(
+    let (summary, _) = run_json(
+        "case-sensitive",
         &[
             &["run"],
             &TYPES[..],
-            &[
-                "--parameter",
-                "CaseInsensitive=false",
-                "--json",
-                "--out",
-                out.to_str().unwrap(),
-            ],
+            &["--parameter", "CaseInsensitive=false"],
         ]
         .concat(),
     );
-    let summary: Value = serde_json::from_slice(&run.stdout).unwrap();
     let dropped = &summary["dropped_keys"];
     for key in ["S", "TS", "Timestamp", "I", "B"] {
         assert_eq!(dropped[key], 1, "{key} in {dropped}");
@@ -127,21 +131,15 @@ fn a_table_from_get_table_replaces_the_templates() {
         r#"{"Table":{"Name":"narrow","DatabaseName":"typed","StorageDescriptor":{"Columns":[{"Name":"s","Type":"string"}]}}}"#,
     )
     .unwrap();
-    let run = firehose_local(
+    let (summary, _) = run_json(
+        "schema",
         &[
             &["run"],
             &TYPES[..],
-            &[
-                "--schema",
-                schema.to_str().unwrap(),
-                "--json",
-                "--out",
-                out.to_str().unwrap(),
-            ],
+            &["--schema", schema.to_str().unwrap()],
         ]
         .concat(),
     );
-    let summary: Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(summary["schema"]["table"], "typed.narrow");
     // Only not-JSON and the array fail now: every other key is simply dropped.
     assert_eq!(summary["errors"]["DataFormatConversion.ParseError"], 2);
@@ -152,16 +150,8 @@ fn a_table_from_get_table_replaces_the_templates() {
 #[test]
 fn the_sample_records_convert_through_the_repository_table_without_loss() {
     // The repository's pipeline: nothing its functions emit is dropped or fails conversion.
-    let out = out_dir("sample-pipeline");
-    let run = firehose_local(&[
-        "run",
-        "--input",
-        "tests/fixtures/demo/stock-ticker.ndjson",
-        "--json",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let summary: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let sample = "tests/fixtures/demo/stock-ticker.ndjson";
+    let (summary, out) = run_json("sample-pipeline", &["run", "--input", sample]);
     assert!(summary.get("dropped_keys").is_none(), "{summary}");
     assert!(
         summary["errors"]
@@ -185,18 +175,16 @@ fn the_sample_records_convert_through_the_repository_table_without_loss() {
         ),
     )
     .unwrap();
-    let out = out_dir("sample-normalize");
-    let run = firehose_local(&[
-        "run",
-        "--template",
-        variant.to_str().unwrap(),
-        "--input",
-        "tests/fixtures/demo/stock-ticker.ndjson",
-        "--json",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let summary: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let (summary, out) = run_json(
+        "sample-normalize",
+        &[
+            "run",
+            "--template",
+            variant.to_str().unwrap(),
+            "--input",
+            sample,
+        ],
+    );
     assert!(summary.get("dropped_keys").is_none(), "{summary}");
     assert_eq!(summary["delivered"], 7, "{summary}");
     assert_eq!(summary["errors"]["DataFormatConversion.MalformedData"], 1);
