@@ -4,7 +4,7 @@
 
 use super::intrinsics::{EvalError, REGION, resource_type};
 use super::yaml::{Node, Value};
-use super::{Reader, fail, only};
+use super::{Compression, Destination, LARGE_BUFFER_MIN_BYTES, Reader, fail, only};
 use crate::convert::table::{Column, Table, column};
 use crate::convert::{OpenX, ParquetCompression, ParquetSettings};
 
@@ -25,11 +25,43 @@ pub struct ConversionConfig {
     pub region: String,
 }
 
+/// A converting stream's S3 buffer when `BufferingHints.SizeInMBs` is not given.
+const DEFAULT_BUFFER_BYTES: u64 = 128 * 1_048_576;
 const MIN_BLOCK_BYTES: usize = 64 << 20;
 const MIN_PAGE_BYTES: usize = 64 << 10;
 
 impl Reader<'_> {
-    pub(super) fn conversion(&self, config: &Node) -> Result<ConversionConfig, EvalError> {
+    /// The conversion `config` describes, and what it asks of `destination`
+    /// (the `s3` destination's settings): no compression (the Parquet codec
+    /// compresses) and a buffer of at least 64 MiB, 128 MiB by default.
+    pub(super) fn conversion(
+        &self,
+        config: &Node,
+        s3: &Node,
+        destination: &mut Destination,
+    ) -> Result<ConversionConfig, EvalError> {
+        if destination.compression != Compression::Uncompressed {
+            let line = s3.get("CompressionFormat").map_or(s3.line, |n| n.line);
+            return fail(
+                line,
+                "a stream that converts records needs CompressionFormat UNCOMPRESSED (ParquetSerDe.Compression compresses)",
+            );
+        }
+        match s3.get("BufferingHints").and_then(|h| h.get("SizeInMBs")) {
+            None => destination.buffering.size_bytes = DEFAULT_BUFFER_BYTES,
+            Some(size) if destination.buffering.size_bytes < LARGE_BUFFER_MIN_BYTES => {
+                return fail(
+                    size.line,
+                    "a stream that converts records needs BufferingHints.SizeInMBs of at least 64",
+                );
+            }
+            Some(_) => {}
+        }
+        // Error objects keep the destination's extension; data objects are `.parquet` unless it is set.
+        let extension = match s3.get("FileExtension") {
+            Some(_) => destination.extension.clone(),
+            None => ".parquet".to_owned(),
+        };
         only(
             config,
             "DataFormatConversionConfiguration",
@@ -82,7 +114,7 @@ impl Reader<'_> {
             parquet,
             table_name: format!("{database}.{name}"),
             table,
-            extension: ".parquet".to_owned(),
+            extension,
             region,
         })
     }
@@ -180,21 +212,35 @@ fn flag(node: &Node, key: &str, default: bool) -> Result<bool, EvalError> {
     }
 }
 
-fn deserializer(input: &Node) -> Result<OpenX, EvalError> {
-    let Some(chosen) = input.get("Deserializer") else {
-        return fail(
-            input.line,
-            "InputFormatConfiguration.Deserializer is missing",
-        );
+/// The `supported` SerDe that `section.key` chooses (none when it names
+/// none); choosing `unsupported` is refused by name. `what` names `section`.
+fn chosen<'n>(
+    (what, section): (&str, &'n Node),
+    key: &str,
+    supported: &str,
+    unsupported: &str,
+) -> Result<Option<&'n Node>, EvalError> {
+    let Some(choice) = section.get(key) else {
+        return fail(section.line, format!("{what}.{key} is missing"));
     };
-    only(chosen, "Deserializer", &["OpenXJsonSerDe", "HiveJsonSerDe"])?;
-    if let Some(hive) = chosen.get("HiveJsonSerDe") {
+    only(choice, key, &[supported, unsupported])?;
+    if let Some(refused) = choice.get(unsupported) {
         return fail(
-            hive.line,
-            "HiveJsonSerDe is not supported by firehose-local yet (OpenXJsonSerDe is)",
+            refused.line,
+            format!("{unsupported} is not supported by firehose-local yet ({supported} is)"),
         );
     }
-    let Some(openx) = chosen.get("OpenXJsonSerDe") else {
+    Ok(choice.get(supported))
+}
+
+fn deserializer(input: &Node) -> Result<OpenX, EvalError> {
+    let Some(openx) = chosen(
+        ("InputFormatConfiguration", input),
+        "Deserializer",
+        "OpenXJsonSerDe",
+        "HiveJsonSerDe",
+    )?
+    else {
         // An empty Deserializer means the default, OpenX.
         return Ok(OpenX::default());
     };
@@ -235,21 +281,14 @@ fn deserializer(input: &Node) -> Result<OpenX, EvalError> {
 }
 
 fn serializer(output: &Node) -> Result<ParquetSettings, EvalError> {
-    let Some(chosen) = output.get("Serializer") else {
-        return fail(
-            output.line,
-            "OutputFormatConfiguration.Serializer is missing",
-        );
-    };
-    only(chosen, "Serializer", &["ParquetSerDe", "OrcSerDe"])?;
-    if let Some(orc) = chosen.get("OrcSerDe") {
-        return fail(
-            orc.line,
-            "OrcSerDe is not supported by firehose-local yet (ParquetSerDe is)",
-        );
-    }
-    let Some(parquet) = chosen.get("ParquetSerDe") else {
-        return fail(chosen.line, "Serializer needs ParquetSerDe");
+    let Some(parquet) = chosen(
+        ("OutputFormatConfiguration", output),
+        "Serializer",
+        "ParquetSerDe",
+        "OrcSerDe",
+    )?
+    else {
+        return fail(output.line, "Serializer needs ParquetSerDe");
     };
     only(
         parquet,

@@ -109,6 +109,8 @@ pub struct Function {
 /// Firehose waits at most 5 minutes for a Lambda.
 pub const MAX_FUNCTION_TIMEOUT: Duration = Duration::from_secs(300);
 const MIB: f64 = 1_048_576.0;
+/// The S3 buffer dynamic partitioning and record format conversion need at least.
+const LARGE_BUFFER_MIN_BYTES: u64 = 64 * 1_048_576;
 
 /// Reads the template at `path`: the delivery stream `stream` (a logical id or
 /// stream name), or the only one there is.
@@ -286,7 +288,14 @@ impl Reader<'_> {
             ]);
         }
         only(s3, "ExtendedS3DestinationConfiguration", &known)?;
-        let destination = self.destination(s3, None)?;
+        let mut destination = self.destination(s3, None)?;
+        // Before partitioning: conversion changes the default buffer size it checks.
+        let conversion = match s3.get("DataFormatConversionConfiguration") {
+            Some(config) if enabled(config) => {
+                Some(self.conversion(config, s3, &mut destination)?)
+            }
+            _ => None,
+        };
         let processors = match s3.get("ProcessingConfiguration") {
             Some(processing) if enabled(processing) => self.processors(processing)?,
             _ => Processors::default(),
@@ -321,15 +330,6 @@ impl Reader<'_> {
                 );
             }
         };
-        let conversion = match s3.get("DataFormatConversionConfiguration") {
-            Some(config) if enabled(config) => Some(self.conversion(config)?),
-            _ => None,
-        };
-        let mut destination = destination;
-        let mut conversion = conversion;
-        if let Some(conversion) = &mut conversion {
-            converting(s3, &mut destination, conversion)?;
-        }
         Ok(DeliveryStream {
             logical_id: id.to_owned(),
             arn: arn("AWS::KinesisFirehose::DeliveryStream", &name),
@@ -872,7 +872,7 @@ fn partitioning(
             "dynamic partitioning needs an ErrorOutputPrefix with !{firehose:error-output-type}",
         );
     }
-    if destination.buffering.size_bytes < 64 * 1_048_576 {
+    if destination.buffering.size_bytes < LARGE_BUFFER_MIN_BYTES {
         return fail(
             s3.get("BufferingHints").map_or(s3.line, |b| b.line),
             "dynamic partitioning needs BufferingHints.SizeInMBs of at least 64",
@@ -920,37 +920,6 @@ fn enabled(config: &Node) -> bool {
         .get("Enabled")
         .and_then(Node::scalar)
         .is_some_and(|e| e == "true")
-}
-
-/// What conversion asks of the destination: no compression (the Parquet
-/// codec compresses) and a buffer of at least 64 MiB, 128 MiB by default;
-/// and the data objects' extension, `.parquet` unless `FileExtension` says.
-fn converting(
-    s3: &Node,
-    destination: &mut Destination,
-    conversion: &mut ConversionConfig,
-) -> Result<(), EvalError> {
-    if destination.compression != Compression::Uncompressed {
-        let line = s3.get("CompressionFormat").map_or(s3.line, |n| n.line);
-        return fail(
-            line,
-            "a stream that converts records needs CompressionFormat UNCOMPRESSED (ParquetSerDe.Compression compresses)",
-        );
-    }
-    match s3.get("BufferingHints").and_then(|h| h.get("SizeInMBs")) {
-        None => destination.buffering.size_bytes = 128 * 1_048_576,
-        Some(size) if destination.buffering.size_bytes < 64 * 1_048_576 => {
-            return fail(
-                size.line,
-                "a stream that converts records needs BufferingHints.SizeInMBs of at least 64",
-            );
-        }
-        Some(_) => {}
-    }
-    if s3.get("FileExtension").is_some() {
-        conversion.extension = destination.extension.clone();
-    }
-    Ok(())
 }
 
 fn required_text(node: &Node, key: &str) -> Result<String, EvalError> {
