@@ -21,6 +21,15 @@ const TYPES: [&str; 6] = [
     "5",
 ];
 
+const HIVE: [&str; 6] = [
+    "--template",
+    "tests/fixtures/convert/hive.yaml",
+    "--input",
+    "tests/fixtures/convert/hive.ndjson",
+    "--seed",
+    "5",
+];
+
 /// `firehose-local ARGS --json --out <fresh folder>`: its summary, and the folder.
 fn run_json(name: &str, args: &[&str]) -> (Value, PathBuf) {
     let out = out_dir(name);
@@ -103,6 +112,39 @@ fn every_type_option_and_failure_lands_as_pinned_and_pyarrow_reads_it() {
     assert_eq!(raw, b"not json at all");
     assert_eq!(failures[0]["dataCatalogTable"]["tableName"], "every_type");
     assert_eq!(failures[0]["dataCatalogTable"]["databaseName"], "typed");
+}
+
+#[test]
+fn the_hive_json_serde_reads_by_its_own_stricter_rules_and_pyarrow_reads_it() {
+    let objects = golden_run("convert-hive", &HIVE);
+    golden(
+        "tests/golden/run/convert-hive/pyarrow.txt",
+        &pyarrow_rows(&objects),
+    );
+    let failures: Vec<String> = conversion_failures(&objects)
+        .iter()
+        .map(|f| {
+            let message = f["lastErrorMessage"].as_str().unwrap();
+            format!("{} {}", f["lastErrorCode"].as_str().unwrap(), message)
+        })
+        .collect();
+    let expected = [
+        "MalformedData n (int): a string cannot be read as int (the Hive JSON SerDe reads only JSON numbers",
+        "MalformedData price (double): a string cannot be read as double (the Hive JSON SerDe reads only",
+        "MalformedData userid (string): an object cannot be read as string (the Hive JSON SerDe does not turn",
+        "MalformedData at (timestamp): a string cannot be read as timestamp",
+        "MalformedData day (date): a number cannot be read as date",
+        "MalformedData n (int): a number cannot be read as int (out of the column's range)",
+        "ParseError the record holds an array",
+    ];
+    assert_eq!(failures.len(), expected.len(), "{failures:#?}");
+    for (failure, expected) in failures.iter().zip(expected) {
+        let expected = format!("DataFormatConversion.{expected}");
+        assert!(
+            failure.starts_with(&expected),
+            "{failure}\n  is not {expected}"
+        );
+    }
 }
 
 #[test]

@@ -7,6 +7,7 @@ mod contract;
 mod convert;
 mod enrich;
 mod filter;
+mod generate;
 mod logs;
 mod normalize;
 mod partition_keys;

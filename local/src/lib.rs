@@ -12,6 +12,7 @@ pub mod build;
 pub mod check;
 pub mod convert;
 pub mod function;
+pub mod generate;
 pub mod runtime_api;
 pub mod sink;
 pub mod stream;

@@ -2,6 +2,7 @@
 //! API and shows what Firehose would get back, record by record (`invoke`),
 //! or runs a template's whole delivery stream and writes what would land in S3 (`run`).
 
+mod generate_command;
 mod run_command;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +35,8 @@ enum Command {
     Replay(run_command::Replay),
     /// Print a Parquet object's rows as JSON lines (what Athena will see), its schema on standard error.
     Cat(Cat),
+    /// Make records from a Kinesis Data Generator record template, seeded, at a rate or a count.
+    Generate(generate_command::Generate),
 }
 
 #[derive(clap::Args)]
@@ -105,6 +108,7 @@ fn main() -> ExitCode {
         Command::Run(stream) => stream.execute(),
         Command::Replay(replay) => replay.execute(),
         Command::Cat(cat) => cat.execute(),
+        Command::Generate(generate) => generate.execute(),
     };
     match result {
         Ok(code) => code,

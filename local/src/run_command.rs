@@ -69,7 +69,7 @@ pub struct StreamArgs {
     /// Write the objects to the S3 API at URL instead of --out (e.g. http://127.0.0.1:5000 for moto), path-style.
     #[arg(long, value_name = "URL", conflicts_with = "out")]
     s3_endpoint: Option<String>,
-    /// When the first record arrives (RFC 3339, e.g. 2026-12-01T10:00:00Z); now if not given.
+    /// When the first record arrives (RFC 3339, e.g. 2026-12-01T10:00:00Z); if not given, the first record's own `arrival` (--input-format json), else now.
     #[arg(long)]
     start_time: Option<jiff::Timestamp>,
     /// Milliseconds between one record's arrival and the next's.
@@ -206,6 +206,7 @@ impl StreamArgs {
         };
         let options = Options {
             start_ms: start.as_millisecond(),
+            first_arrival_starts: self.start_time.is_none(),
             spacing_ms: self.arrival_spacing_ms.max(0),
             seed,
             trace: self.trace,
@@ -237,6 +238,7 @@ impl StreamArgs {
         .map_err(|e| e.to_string());
         progress.finish_and_clear();
         let summary = summary?;
+        let start = jiff::Timestamp::from_millisecond(summary.started_ms).unwrap_or(start);
         let mut out = std::io::stdout().lock();
         let printed = if self.json {
             let mut value = serde_json::to_value(&summary).map_err(|e| e.to_string())?;

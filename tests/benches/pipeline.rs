@@ -1,7 +1,8 @@
 //! The pipeline on a seeded, generated batch of access-log records, with a
 //! plain serde_json parse-and-serialise of the same payloads as the yardstick:
 //! each built-in step alone, partition keys, and the chain of four steps; and
-//! CloudWatch Logs payloads unpacked, in each output format.
+//! CloudWatch Logs payloads unpacked, in each output format; and
+//! firehose-local's record format conversion of what normalize returns.
 //!
 //! `cargo bench -p firehose-transform`; numbers go in the README.
 
@@ -11,6 +12,8 @@ use std::io::Write;
 
 use base64_simd::STANDARD;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use firehose_local::convert::table::{Table, column};
+use firehose_local::convert::{Conversion, Deserializer, ParquetSettings};
 use firehose_transform::Pipeline;
 use firehose_transform::jq::Jq;
 use firehose_transform::settings::Parse;
@@ -330,5 +333,93 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(pipeline, benches);
+/// The Glue table of the access-log records as `normalize` writes them.
+const NORMALIZED_COLUMNS: [(&str, &str); 20] = [
+    ("requestid", "string"),
+    ("timestamp", "bigint"),
+    ("level", "string"),
+    ("http_method", "string"),
+    ("http_path", "string"),
+    ("http_status_code", "int"),
+    ("http_headers_user_agent", "string"),
+    ("http_headers_x_forwarded_for", "string"),
+    ("client_geo_city", "string"),
+    ("client_geo_lat", "double"),
+    ("client_geo_lon", "double"),
+    ("response_bytes", "bigint"),
+    ("response_duration_ms", "double"),
+    ("user_id", "bigint"),
+    ("user_session_id", "string"),
+    ("user_session_new", "boolean"),
+    ("tags", "array<string>"),
+    ("attributes_feature_flags_dark_mode", "boolean"),
+    ("attributes_feature_flags_beta", "boolean"),
+    ("attributes_notes", "string"),
+];
+
+/// Record format conversion in `firehose-local` on what `normalize` returns
+/// for the 6 MB batch: the OpenX rows of every record, then one Parquet
+/// object of them (Snappy), as a 128 MiB buffer would hold them.
+fn conversion(c: &mut Criterion) {
+    let (event, _) = batch(5_990_000, json_record);
+    let normalized = Pipeline::new()
+        .then(Normalize::default())
+        .with_response_limit(usize::MAX)
+        .process(&event)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let response: Value = serde_json::from_slice(&normalized.response).unwrap_or_default();
+    let records: Vec<Vec<u8>> = response["records"]
+        .as_array()
+        .map(|records| {
+            records
+                .iter()
+                .filter(|r| r["result"] == "Ok")
+                .map(|r| STANDARD.decode_to_vec(r["data"].as_str().unwrap_or_default()))
+                .collect::<Result<_, _>>()
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    let columns = NORMALIZED_COLUMNS
+        .iter()
+        .map(|(name, ty)| column(name, ty))
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = |s: &str| s.to_owned();
+    let table = Table::new(
+        text("123456789012"),
+        text("bench"),
+        text("access"),
+        text("us-east-1"),
+        text("LATEST"),
+        columns,
+        Vec::new(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let conversion = Conversion::new(table, Deserializer::default(), ParquetSettings::default());
+    let rows = |records: &[Vec<u8>]| {
+        let mut lines = Vec::new();
+        for record in records {
+            let rows = conversion.rows(record).unwrap_or_else(|e| panic!("{e:?}"));
+            assert!(rows.dropped.is_empty(), "{:?}", rows.dropped);
+            lines.extend_from_slice(&rows.lines);
+        }
+        lines
+    };
+    let lines = rows(&records);
+    let mut group = c.benchmark_group("conversion-6MB");
+    group.throughput(Throughput::Bytes(
+        records.iter().map(Vec::len).sum::<usize>() as u64,
+    ));
+    group.sample_size(20);
+    group.bench_function("openx-rows", |b| b.iter(|| rows(black_box(&records))));
+    group.bench_function("parquet-write", |b| {
+        b.iter(|| conversion.object(black_box(&lines)))
+    });
+    group.bench_function("rows-and-parquet", |b| {
+        b.iter(|| conversion.object(&rows(black_box(&records))))
+    });
+    group.finish();
+}
+
+criterion_group!(pipeline, benches, conversion);
 criterion_main!(pipeline);

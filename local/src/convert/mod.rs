@@ -4,14 +4,18 @@
 //! be read becomes a `format-conversion-failed` error object, on its own.
 
 pub mod hive;
+pub mod hive_json;
 pub mod openx;
 pub mod parquet_file;
+pub mod rows;
 pub mod table;
 
 use arrow_schema::SchemaRef;
 
-pub use openx::{OpenX, Rows};
+pub use hive_json::HiveJson;
+pub use openx::OpenX;
 pub use parquet_file::{ParquetCompression, ParquetSettings};
+pub use rows::{Deserializer, Fields, Rows};
 pub use table::Table;
 
 /// The codes of `format-conversion-failed` objects, as observed.
@@ -34,14 +38,17 @@ pub struct Refused {
 pub struct Conversion {
     pub table: Table,
     pub schema: SchemaRef,
-    pub deserializer: OpenX,
+    pub deserializer: Deserializer,
     pub parquet: ParquetSettings,
+    /// The columns as `deserializer` matches keys to them.
+    fields: Fields,
 }
 
 impl Conversion {
-    pub fn new(table: Table, deserializer: OpenX, parquet: ParquetSettings) -> Self {
+    pub fn new(table: Table, deserializer: Deserializer, parquet: ParquetSettings) -> Self {
         Conversion {
             schema: table.schema(),
+            fields: deserializer.fields(&table.columns),
             table,
             deserializer,
             parquet,
@@ -50,7 +57,7 @@ impl Conversion {
 
     /// The rows of one record, or why the converter refuses it.
     pub fn rows(&self, record: &[u8]) -> Result<Rows, Refused> {
-        self.deserializer.rows(record, &self.table.columns)
+        self.deserializer.rows(record, &self.fields)
     }
 
     /// An object's rows as a Parquet file.

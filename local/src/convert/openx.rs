@@ -1,17 +1,13 @@
-//! The OpenX JSON SerDe, as Firehose's converter reads a record: each JSON
-//! object in it becomes a row of the table's columns, keys matched to
-//! columns (lower-cased unless `CaseInsensitive` is off, dots made
-//! underscores when asked, `ColumnToJsonKeyMappings`), values read as the
-//! column's type. What matches no column is dropped — and counted here,
-//! since Firehose drops it without a word.
+//! The OpenX JSON SerDe's rules, as Firehose's converter reads a record:
+//! keys matched to columns lower-cased unless `CaseInsensitive` is off, dots
+//! made underscores when asked, `ColumnToJsonKeyMappings`; scalars read
+//! generously (numbers in strings, nested JSON as text in string columns).
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::hive::HiveType;
-use super::table::Column;
-use super::{Refused, codes};
 
 /// The deserialiser's options, as the template sets them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,241 +30,89 @@ impl Default for OpenX {
     }
 }
 
-/// The rows of one record, ready for the Parquet writer.
-#[derive(Debug, Default, PartialEq)]
-pub struct Rows {
-    /// One JSON object per line, the columns in order, each value in the form
-    /// the writer reads for its type.
-    pub lines: Vec<u8>,
-    pub count: u64,
-    /// Keys that matched no column, as paths (`a.b` inside a struct column).
-    pub dropped: Vec<String>,
-}
-
 impl OpenX {
-    /// The rows of `record`: each JSON object in it, concatenated or one a line.
-    pub fn rows(&self, record: &[u8], columns: &[Column]) -> Result<Rows, Refused> {
-        let mut rows = Rows::default();
-        let objects = serde_json::Deserializer::from_slice(record).into_iter::<Value>();
-        for object in objects {
-            let object = object.map_err(|e| Refused {
-                code: codes::PARSE_ERROR,
-                message: format!("the record is not JSON: {e}"),
-            })?;
-            let Value::Object(object) = object else {
-                return Err(Refused {
-                    code: codes::PARSE_ERROR,
-                    message: format!(
-                        "the record holds {}, where the converter reads only JSON objects",
-                        kind(&object)
-                    ),
-                });
-            };
-            let row = self
-                .object(object, Fields::Columns(columns), "", &mut rows.dropped)
-                .map_err(|message| Refused {
-                    code: codes::MALFORMED_DATA,
-                    message,
-                })?;
-            // Writing a Value built here cannot fail.
-            serde_json::to_writer(&mut rows.lines, &row).map_err(|e| Refused {
-                code: codes::MALFORMED_DATA,
-                message: e.to_string(),
-            })?;
-            rows.lines.push(b'\n');
-            rows.count += 1;
+    /// The key a JSON key matches columns by (borrowed when matching leaves it as it is).
+    pub(super) fn key<'k>(&self, key: &'k str) -> Cow<'k, str> {
+        let lower = self.case_insensitive && key.chars().any(char::is_uppercase);
+        let dots = self.dots_to_underscores && key.contains('.');
+        if !lower && !dots {
+            return Cow::Borrowed(key);
         }
-        if rows.count == 0 {
-            return Err(Refused {
-                code: codes::PARSE_ERROR,
-                message: "the record holds no JSON object".to_owned(),
-            });
-        }
-        Ok(rows)
-    }
-
-    /// The key a JSON key matches columns by.
-    fn key(&self, key: &str) -> String {
-        let key = if self.case_insensitive {
+        let key = if lower {
             key.to_lowercase()
         } else {
             key.to_owned()
         };
-        if self.dots_to_underscores {
-            key.replace('.', "_")
-        } else {
-            key
-        }
+        Cow::Owned(if dots { key.replace('.', "_") } else { key })
     }
 
-    /// An object as a row of `fields`, in their order; a missing field is null.
-    fn object(
-        &self,
-        object: Map<String, Value>,
-        fields: Fields<'_>,
-        path: &str,
-        dropped: &mut Vec<String>,
-    ) -> Result<Value, String> {
-        let names: Vec<(&str, &HiveType)> = match fields {
-            Fields::Columns(columns) => columns.iter().map(|c| (c.name.as_str(), &c.ty)).collect(),
-            Fields::Struct(fields) => fields.iter().map(|(n, t)| (n.as_str(), t)).collect(),
-        };
-        let top = matches!(fields, Fields::Columns(_));
-        // The JSON key each field reads, as keys are matched.
-        let wanted: HashMap<String, usize> = names
+    /// The JSON key `column` reads: its mapping, else its name.
+    pub(super) fn column_key<'a>(&'a self, column: &'a str) -> &'a str {
+        self.mappings
             .iter()
-            .enumerate()
-            .map(|(i, (name, _))| {
-                let mapped = self
-                    .mappings
-                    .iter()
-                    .find(|(column, _)| top && column == name)
-                    .map_or(*name, |(_, key)| key.as_str());
-                (self.key(mapped), i)
-            })
-            .collect();
-        let mut values = vec![Value::Null; names.len()];
-        for (key, value) in object {
-            let here = if path.is_empty() {
-                key.clone()
-            } else {
-                format!("{path}.{key}")
-            };
-            match wanted.get(&self.key(&key)) {
-                Some(&i) => values[i] = self.value(value, names[i].1, &here, dropped)?,
-                None => dropped.push(here),
-            }
-        }
-        Ok(Value::Object(
-            names
-                .iter()
-                .zip(values)
-                .map(|((name, _), value)| ((*name).to_owned(), value))
-                .collect(),
-        ))
+            .find(|(mapped, _)| mapped == column)
+            .map_or(column, |(_, key)| key.as_str())
     }
 
-    /// A value read as `ty`, in the form the writer takes; `path` names it in errors.
-    fn value(
+    /// A scalar read as `ty`, in the form the writer takes.
+    pub(super) fn scalar(
         &self,
-        value: Value,
+        value: &Value,
         ty: &HiveType,
-        path: &str,
-        dropped: &mut Vec<String>,
-    ) -> Result<Value, String> {
-        if value.is_null() {
-            return Ok(Value::Null);
-        }
-        let refuse = || format!("{path} ({ty}): {} cannot be read as {ty}", kind(&value));
+    ) -> Result<Value, Option<&'static str>> {
         Ok(match ty {
             HiveType::String => Value::String(text(value)),
-            HiveType::Varchar(length) => Value::String(text(value).chars().take(*length).collect()),
-            HiveType::Char(length) => {
-                let text: String = text(value).chars().take(*length).collect();
-                Value::String(format!("{text:<length$}"))
-            }
-            HiveType::Boolean => match &value {
-                Value::Bool(_) => value,
+            HiveType::Boolean => match value {
+                Value::Bool(_) => value.clone(),
                 Value::String(s) if s.eq_ignore_ascii_case("true") => Value::Bool(true),
                 Value::String(s) if s.eq_ignore_ascii_case("false") => Value::Bool(false),
-                _ => return Err(refuse()),
+                _ => return Err(None),
             },
-            HiveType::TinyInt => {
-                integer(&value, i8::MIN.into(), i8::MAX.into()).ok_or_else(refuse)?
-            }
-            HiveType::SmallInt => {
-                integer(&value, i16::MIN.into(), i16::MAX.into()).ok_or_else(refuse)?
-            }
-            HiveType::Int => {
-                integer(&value, i32::MIN.into(), i32::MAX.into()).ok_or_else(refuse)?
-            }
-            HiveType::BigInt => integer(&value, i64::MIN, i64::MAX).ok_or_else(refuse)?,
-            HiveType::Float | HiveType::Double => match &value {
+            HiveType::TinyInt => integer(value, i8::MIN.into(), i8::MAX.into()).ok_or(None)?,
+            HiveType::SmallInt => integer(value, i16::MIN.into(), i16::MAX.into()).ok_or(None)?,
+            HiveType::Int => integer(value, i32::MIN.into(), i32::MAX.into()).ok_or(None)?,
+            HiveType::BigInt => integer(value, i64::MIN, i64::MAX).ok_or(None)?,
+            HiveType::Float | HiveType::Double => match value {
                 // A JSON number keeps its text, so the writer rounds it once.
-                Value::Number(_) => value,
+                Value::Number(_) => value.clone(),
                 Value::String(s) => s
                     .trim()
                     .parse::<f64>()
                     .ok()
                     .and_then(serde_json::Number::from_f64)
                     .map(Value::Number)
-                    .ok_or_else(refuse)?,
-                _ => return Err(refuse()),
+                    .ok_or(None)?,
+                _ => return Err(None),
             },
-            HiveType::Decimal { precision, scale } => number_text(&value)
+            HiveType::Decimal { precision, scale } => number_text(value)
                 .and_then(|n| decimal(&n, *precision, *scale))
                 .map(Value::String)
-                .ok_or_else(refuse)?,
-            HiveType::Date => date(&value).map(Value::String).ok_or_else(refuse)?,
-            HiveType::Timestamp => number_text(&value)
+                .ok_or(None)?,
+            HiveType::Date => date(value).map(Value::String).ok_or(None)?,
+            HiveType::Timestamp => number_text(value)
                 .or_else(|| value.as_str().map(str::to_owned))
                 .and_then(|t| timestamp_micros(&t))
                 .map(Value::from)
-                .ok_or_else(refuse)?,
+                .ok_or(None)?,
             // The string's own bytes, which the writer takes as hex.
-            HiveType::Binary => match &value {
+            HiveType::Binary => match value {
                 Value::String(s) => Value::String(hex(s.as_bytes())),
-                _ => return Err(refuse()),
+                _ => return Err(None),
             },
-            HiveType::Array(item) => match value {
-                Value::Array(items) => Value::Array(
-                    items
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, v)| self.value(v, item, &format!("{path}[{i}]"), dropped))
-                        .collect::<Result<_, _>>()?,
-                ),
-                _ => return Err(refuse()),
-            },
-            HiveType::Map(key_type, value_type) => match value {
-                Value::Object(entries) => {
-                    let mut map = Map::new();
-                    for (key, v) in entries {
-                        let here = format!("{path}.{key}");
-                        let key = match self.value(Value::String(key), key_type, &here, dropped)? {
-                            Value::String(s) => s,
-                            other => other.to_string(),
-                        };
-                        let v = self.value(v, value_type, &here, dropped)?;
-                        map.insert(key, v);
-                    }
-                    Value::Object(map)
-                }
-                _ => return Err(refuse()),
-            },
-            HiveType::Struct(fields) => match value {
-                Value::Object(object) => {
-                    self.object(object, Fields::Struct(fields), path, dropped)?
-                }
-                _ => return Err(refuse()),
-            },
+            // Containers are walked by `rows`.
+            HiveType::Varchar(_)
+            | HiveType::Char(_)
+            | HiveType::Array(_)
+            | HiveType::Map(..)
+            | HiveType::Struct(_) => return Err(None),
         })
     }
 }
 
-/// What an object's values are matched against.
-#[derive(Clone, Copy)]
-enum Fields<'a> {
-    Columns(&'a [Column]),
-    Struct(&'a [(String, HiveType)]),
-}
-
-/// What a value is, for messages (never the value itself: it may be private).
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// A value as a string column holds it: strings as they are, anything else as its JSON.
-fn text(value: Value) -> String {
+fn text(value: &Value) -> String {
     match value {
-        Value::String(s) => s,
+        Value::String(s) => s.clone(),
         other => other.to_string(),
     }
 }
@@ -300,7 +144,7 @@ fn integer(value: &Value, min: i64, max: i64) -> Option<Value> {
 
 /// A decimal's text rounded half up to `scale` digits, if it has at most
 /// `precision` digits then.
-fn decimal(text: &str, precision: u8, scale: u8) -> Option<String> {
+pub(super) fn decimal(text: &str, precision: u8, scale: u8) -> Option<String> {
     let (mantissa, exponent) = match text.find(['e', 'E']) {
         Some(at) => (&text[..at], text[at + 1..].parse::<i32>().ok()?),
         None => (text, 0),
@@ -423,7 +267,7 @@ pub fn timestamp_micros(text: &str) -> Option<i64> {
 }
 
 /// `yyyy-[M]M-[d]d HH:mm:ss[.S…]`, read as UTC (Java's `Timestamp.valueOf`).
-fn space_separated(text: &str) -> Option<i64> {
+pub(super) fn space_separated(text: &str) -> Option<i64> {
     let (date, time) = text.split_once(' ')?;
     let mut parts = date.splitn(3, '-');
     let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
@@ -462,14 +306,17 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::convert::table::column;
+    use crate::convert::rows::{Deserializer, Rows};
+    use crate::convert::table::{Column, column};
+    use crate::convert::{Refused, codes};
 
     fn columns(spec: &[(&str, &str)]) -> Vec<Column> {
         spec.iter().map(|(n, t)| column(n, t).unwrap()).collect()
     }
 
     fn rows(openx: &OpenX, record: &str, spec: &[(&str, &str)]) -> Result<Rows, Refused> {
-        openx.rows(record.as_bytes(), &columns(spec))
+        let deserializer = Deserializer::OpenX(openx.clone());
+        deserializer.rows(record.as_bytes(), &deserializer.fields(&columns(spec)))
     }
 
     fn line(rows: &Rows) -> &str {
@@ -513,17 +360,17 @@ mod tests {
             mappings: vec![("ts".to_owned(), "timestamp".to_owned())],
             ..OpenX::default()
         };
-        let rows = rows(
+        let mapped = rows(
             &openx,
             r#"{"user.name":"a","timestamp":0}"#,
             &[("user_name", "string"), ("ts", "bigint")],
         )
         .unwrap();
-        assert_eq!(line(&rows), r#"{"user_name":"a","ts":0}"#);
-        let plain = super::OpenX::default();
-        let dropped = plain.rows(
-            br#"{"user.name":"a"}"#,
-            &columns(&[("user_name", "string")]),
+        assert_eq!(line(&mapped), r#"{"user_name":"a","ts":0}"#);
+        let dropped = rows(
+            &OpenX::default(),
+            r#"{"user.name":"a"}"#,
+            &[("user_name", "string")],
         );
         assert_eq!(dropped.unwrap().dropped, ["user.name"]);
     }
@@ -531,12 +378,10 @@ mod tests {
     #[test]
     fn several_objects_make_several_rows_and_other_json_is_a_parse_error() {
         let spec = [("a", "int")];
-        let rows = rows(&OpenX::default(), "{\"a\":1}{\"a\":2}\n{\"a\":3}\n", &spec).unwrap();
-        assert_eq!(rows.count, 3);
+        let three = rows(&OpenX::default(), "{\"a\":1}{\"a\":2}\n{\"a\":3}\n", &spec).unwrap();
+        assert_eq!(three.count, 3);
         for bad in ["[{\"a\":1}]", "not json", "", "{\"a\":1} 7", "{\"a\":"] {
-            let refused = super::OpenX::default()
-                .rows(bad.as_bytes(), &columns(&spec))
-                .unwrap_err();
+            let refused = rows(&OpenX::default(), bad, &spec).unwrap_err();
             assert_eq!(refused.code, codes::PARSE_ERROR, "{bad}");
         }
     }

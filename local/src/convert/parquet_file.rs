@@ -68,7 +68,7 @@ impl ParquetSettings {
     }
 }
 
-/// Rows (one JSON object a line, as [`super::openx::OpenX::rows`] makes them) as a Parquet file.
+/// Rows (one JSON object a line, as [`super::Deserializer::rows`] makes them) as a Parquet file.
 pub fn write(
     schema: &SchemaRef,
     rows: &[u8],
@@ -116,7 +116,7 @@ pub fn read_back(bytes: &[u8]) -> Result<(SchemaRef, Vec<u8>), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::convert::openx::OpenX;
+    use crate::convert::Deserializer;
     use crate::convert::table::{Table, column};
 
     fn table(spec: &[(&str, &str)]) -> Table {
@@ -157,8 +157,9 @@ mod tests {
             "dec":"12.345","day":"2024-02-29","ts":"2017-02-07 15:13:01.5","bin":"hi",
             "arr":["a",null],"m":{"k":1},"st":{"x":1,"inner":{"y":"z"}}}
             {"s":null}"#;
-        let rows = OpenX::default()
-            .rows(record.as_bytes(), &table.columns)
+        let deserializer = Deserializer::default();
+        let rows = deserializer
+            .rows(record.as_bytes(), &deserializer.fields(&table.columns))
             .unwrap();
         for settings in [
             ParquetSettings::default(),

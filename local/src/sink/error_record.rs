@@ -105,6 +105,10 @@ struct ConversionErrorLine<'a> {
     last_error_message: &'a str,
     attempt_ending_timestamp: i64,
     raw_data: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sequence_number: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub_sequence_number: Option<u32>,
     data_catalog_table: CatalogTable<'a>,
 }
 
@@ -120,8 +124,13 @@ struct CatalogTable<'a> {
 }
 
 /// The `format-conversion-failed` line for `failure` (`raw` is what the
-/// converter read), newline included.
-pub fn conversion_line(failure: &Failure<'_>, table: &Table) -> Vec<u8> {
+/// converter read), newline included; `kinesis` is the record's sequence
+/// number and sub-sequence when a Kinesis data stream is the source.
+pub fn conversion_line(
+    failure: &Failure<'_>,
+    table: &Table,
+    kinesis: Option<(&str, u32)>,
+) -> Vec<u8> {
     let line = ConversionErrorLine {
         attempts_made: failure.attempts,
         arrival_timestamp: failure.arrival_ms,
@@ -129,6 +138,8 @@ pub fn conversion_line(failure: &Failure<'_>, table: &Table) -> Vec<u8> {
         last_error_message: failure.message,
         attempt_ending_timestamp: failure.ended_ms,
         raw_data: base64::engine::general_purpose::STANDARD.encode(failure.raw),
+        sequence_number: kinesis.map(|(sequence, _)| sequence),
+        sub_sequence_number: kinesis.map(|(_, sub)| sub),
         data_catalog_table: CatalogTable {
             catalog_id: &table.catalog_id,
             database_name: &table.database,
@@ -163,6 +174,46 @@ mod tests {
             "{\"rawData\":\"RkFJTCB0aGlzIG9uZQo=\",\"errorCode\":\"Lambda.ProcessingFailedStatus\",\
 \"errorMessage\":\"ProcessingFailed status set for record\",\"attemptsMade\":1,\"arrivalTimestamp\":1789014240448,\
 \"attemptEndingTimestamp\":1789014301529,\"lambdaARN\":\"arn:aws:lambda:us-west-2:123456789012:function:f:$LATEST\"}\n"
+        );
+    }
+
+    #[test]
+    fn conversion_lines_name_the_table_and_a_kinesis_records_sequence() {
+        let text = |s: &str| s.to_owned();
+        let column = crate::convert::table::column("id", "int").unwrap();
+        let table = Table::new(
+            text("123456789012"),
+            text("db"),
+            text("t"),
+            text("eu-west-1"),
+            text("LATEST"),
+            vec![column],
+            Vec::new(),
+        )
+        .unwrap();
+        let failure = Failure {
+            raw: b"x",
+            code: "DataFormatConversion.ParseError",
+            message: "the record is not JSON",
+            attempts: 1,
+            arrival_ms: 1,
+            ended_ms: 2,
+            lambda_arn: None,
+        };
+        let got = conversion_line(&failure, &table, Some(("4960", 3)));
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            "{\"attemptsMade\":1,\"arrivalTimestamp\":1,\"lastErrorCode\":\"DataFormatConversion.ParseError\",\
+\"lastErrorMessage\":\"the record is not JSON\",\"attemptEndingTimestamp\":2,\"rawData\":\"eA==\",\
+\"sequenceNumber\":\"4960\",\"subSequenceNumber\":3,\"dataCatalogTable\":{\"catalogId\":\"123456789012\",\
+\"databaseName\":\"db\",\"tableName\":\"t\",\"region\":\"eu-west-1\",\"versionId\":\"LATEST\",\
+\"catalogArn\":\"arn:aws:glue:eu-west-1:123456789012:catalog\"}}\n"
+        );
+        let direct_put = conversion_line(&failure, &table, None);
+        assert!(
+            !String::from_utf8(direct_put)
+                .unwrap()
+                .contains("sequenceNumber")
         );
     }
 }

@@ -43,6 +43,8 @@ pub enum RunError {
 pub struct Options {
     /// When the first record arrives (epoch milliseconds).
     pub start_ms: i64,
+    /// `start_ms` was not asked for: a first record that says when it arrived starts the clock.
+    pub first_arrival_starts: bool,
     /// Between one record's arrival and the next's.
     pub spacing_ms: i64,
     pub seed: u64,
@@ -116,6 +118,7 @@ pub fn run<'s>(
         rng,
         summary: Summary {
             stream: stream.name.clone(),
+            started_ms: options.start_ms,
             schema,
             ..Summary::default()
         },
@@ -144,6 +147,14 @@ pub fn run<'s>(
                 break;
             }
         };
+        if run.summary.records_in == 0
+            && options.first_arrival_starts
+            && let Some(first) = put.arrival_ms
+        {
+            run.clock = first;
+            run.summary.started_ms = first;
+            next_arrival = first;
+        }
         run.summary.records_in += 1;
         let arrival_ms = put.arrival_ms.unwrap_or(next_arrival);
         next_arrival = next_arrival.saturating_add(options.spacing_ms);
@@ -499,7 +510,11 @@ impl Run<'_> {
                     ended_ms: at,
                     lambda_arn: None,
                 };
-                let line = error_record::conversion_line(&failure, &conversion.table);
+                let kinesis = record
+                    .kinesis
+                    .as_ref()
+                    .map(|_| (record.sequence_number.as_str(), record.subsequence));
+                let line = error_record::conversion_line(&failure, &conversion.table, kinesis);
                 return self.fail_with(record, "format-conversion-failed", refused.code, &line, at);
             }
         };

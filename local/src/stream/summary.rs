@@ -19,6 +19,9 @@ const OTHER_KEYS: &str = "(other keys)";
 #[derive(Debug, Default, Serialize)]
 pub struct Summary {
     pub stream: String,
+    /// When the clock started (epoch milliseconds): what `--start-time` repeats the run with.
+    #[serde(skip)]
+    pub started_ms: i64,
     /// Records the producers put, refused ones included.
     pub records_in: u64,
     pub bytes_in: u64,

@@ -5,15 +5,16 @@
 use super::intrinsics::{EvalError, REGION, resource_type};
 use super::yaml::{Node, Value};
 use super::{Compression, Destination, LARGE_BUFFER_MIN_BYTES, Reader, fail, only};
+use crate::convert::hive_json::TimestampFormat;
 use crate::convert::table::{Column, Table, column};
-use crate::convert::{OpenX, ParquetCompression, ParquetSettings};
+use crate::convert::{Deserializer, HiveJson, OpenX, ParquetCompression, ParquetSettings};
 
 /// A stream's conversion as the template describes it.
 #[derive(Debug)]
 pub struct ConversionConfig {
     /// The line of `DataFormatConversionConfiguration`.
     pub line: usize,
-    pub deserializer: OpenX,
+    pub deserializer: Deserializer,
     pub parquet: ParquetSettings,
     /// `SchemaConfiguration`'s `DatabaseName`.`TableName`.
     pub table_name: String,
@@ -212,38 +213,84 @@ fn flag(node: &Node, key: &str, default: bool) -> Result<bool, EvalError> {
     }
 }
 
-/// The `supported` SerDe that `section.key` chooses (none when it names
-/// none); choosing `unsupported` is refused by name. `what` names `section`.
+/// Why ORC is refused rather than written.
+const ORC_REFUSED: &str = "no Rust ORC writer fits: orc-rust (0.9, the newest) is built on another arrow \
+     and writes no decimal, array, map or struct column; --no-convert shows the JSON the converter would read";
+
+/// The SerDe that `section.key` chooses, by name, among `supported` (none
+/// when it names none); choosing one of `unsupported` is refused by name,
+/// saying why.
+/// `what` names `section`.
 fn chosen<'n>(
     (what, section): (&str, &'n Node),
     key: &str,
-    supported: &str,
-    unsupported: &str,
-) -> Result<Option<&'n Node>, EvalError> {
+    supported: &[&'static str],
+    unsupported: &[(&str, &str)],
+) -> Result<Option<(&'static str, &'n Node)>, EvalError> {
     let Some(choice) = section.get(key) else {
         return fail(section.line, format!("{what}.{key} is missing"));
     };
-    only(choice, key, &[supported, unsupported])?;
-    if let Some(refused) = choice.get(unsupported) {
+    let names: Vec<&str> = supported
+        .iter()
+        .copied()
+        .chain(unsupported.iter().map(|(name, _)| *name))
+        .collect();
+    only(choice, key, &names)?;
+    if let Some((name, why, refused)) = unsupported
+        .iter()
+        .find_map(|&(name, why)| choice.get(name).map(|node| (name, why, node)))
+    {
         return fail(
             refused.line,
-            format!("{unsupported} is not supported by firehose-local yet ({supported} is)"),
+            format!(
+                "{name} is not supported by firehose-local ({} is): {why}",
+                supported.join(", ")
+            ),
         );
     }
-    Ok(choice.get(supported))
+    let found = supported
+        .iter()
+        .find_map(|&name| choice.get(name).map(|node| (name, node)));
+    if found.is_some() && choice.entries().len() > 1 {
+        return fail(choice.line, format!("{key} names more than one SerDe"));
+    }
+    Ok(found)
 }
 
-fn deserializer(input: &Node) -> Result<OpenX, EvalError> {
-    let Some(openx) = chosen(
+fn deserializer(input: &Node) -> Result<Deserializer, EvalError> {
+    let chosen = chosen(
         ("InputFormatConfiguration", input),
         "Deserializer",
-        "OpenXJsonSerDe",
-        "HiveJsonSerDe",
-    )?
-    else {
+        &["OpenXJsonSerDe", "HiveJsonSerDe"],
+        &[],
+    )?;
+    match chosen {
         // An empty Deserializer means the default, OpenX.
-        return Ok(OpenX::default());
+        None => Ok(Deserializer::default()),
+        Some(("HiveJsonSerDe", hive)) => hive_json(hive).map(Deserializer::HiveJson),
+        Some((_, openx)) => open_x(openx).map(Deserializer::OpenX),
+    }
+}
+
+fn hive_json(hive: &Node) -> Result<HiveJson, EvalError> {
+    only(hive, "HiveJsonSerDe", &["TimestampFormats"])?;
+    let Some(formats) = hive.get("TimestampFormats") else {
+        return Ok(HiveJson::default());
     };
+    let Value::List(items) = &formats.value else {
+        return fail(formats.line, "TimestampFormats must be a list of patterns");
+    };
+    let timestamp_formats = items
+        .iter()
+        .map(|item| {
+            let pattern = item.scalar().unwrap_or_default();
+            TimestampFormat::parse(&pattern).or_else(|message| fail(item.line, message))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(HiveJson { timestamp_formats })
+}
+
+fn open_x(openx: &Node) -> Result<OpenX, EvalError> {
     only(
         openx,
         "OpenXJsonSerDe",
@@ -281,11 +328,11 @@ fn deserializer(input: &Node) -> Result<OpenX, EvalError> {
 }
 
 fn serializer(output: &Node) -> Result<ParquetSettings, EvalError> {
-    let Some(parquet) = chosen(
+    let Some((_, parquet)) = chosen(
         ("OutputFormatConfiguration", output),
         "Serializer",
-        "ParquetSerDe",
-        "OrcSerDe",
+        &["ParquetSerDe"],
+        &[("OrcSerDe", ORC_REFUSED)],
     )?
     else {
         return fail(output.line, "Serializer needs ParquetSerDe");
@@ -348,4 +395,126 @@ fn serializer(output: &Node) -> Result<ParquetSettings, EvalError> {
         dictionary: flag(parquet, "EnableDictionaryCompression", defaults.dictionary)?,
         writer_version_2,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{DeliveryStream, TemplateError, load};
+    use super::*;
+
+    const PARQUET: &str = "{ ParquetSerDe: {} }";
+
+    /// A converting stream with `s3` (indented under the destination) and the given SerDes.
+    fn stream(
+        s3: &str,
+        deserializer: &str,
+        serializer: &str,
+    ) -> Result<DeliveryStream, TemplateError> {
+        let template = format!(
+            r#"Resources:
+  Table:
+    Type: AWS::Glue::Table
+    Properties:
+      DatabaseName: db
+      TableInput:
+        Name: t
+        StorageDescriptor:
+          Columns:
+            - {{ Name: id, Type: int }}
+  Stream:
+    Type: AWS::KinesisFirehose::DeliveryStream
+    Properties:
+      ExtendedS3DestinationConfiguration:
+        BucketARN: arn:aws:s3:::b
+{s3}
+        DataFormatConversionConfiguration:
+          Enabled: true
+          InputFormatConfiguration:
+            Deserializer: {deserializer}
+          OutputFormatConfiguration:
+            Serializer: {serializer}
+          SchemaConfiguration: {{ DatabaseName: db, TableName: t, RoleARN: arn:aws:iam::1:role/r }}
+"#
+        );
+        let path = std::env::temp_dir().join(format!(
+            "firehose-local-conversion-{}-{:x}.yaml",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        std::fs::write(&path, template).unwrap();
+        let loaded = load(&path, None, &[]);
+        std::fs::remove_file(&path).unwrap();
+        loaded
+    }
+
+    fn refusal(s3: &str, deserializer: &str) -> String {
+        stream(s3, deserializer, PARQUET).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn partitioning_a_converting_stream_takes_its_128_mib_default_buffer() {
+        let partitioned = r#"        Prefix: "p/!{partitionKeyFromQuery:id}/"
+        ErrorOutputPrefix: "e/!{firehose:error-output-type}/"
+        DynamicPartitioningConfiguration: { Enabled: true }
+        ProcessingConfiguration:
+          Enabled: true
+          Processors:
+            - Type: MetadataExtraction
+              Parameters:
+                - { ParameterName: MetadataExtractionQuery, ParameterValue: "{id: .id}" }
+                - { ParameterName: JsonParsingEngine, ParameterValue: JQ-1.6 }"#;
+        let stream = stream(partitioned, "{}", PARQUET).unwrap();
+        assert_eq!(stream.destination.buffering.size_bytes, 128 << 20);
+        assert!(stream.partitioning.is_some());
+        assert_eq!(
+            stream.conversion.unwrap().deserializer,
+            Deserializer::default()
+        );
+    }
+
+    #[test]
+    fn a_converting_stream_needs_a_large_uncompressed_buffer() {
+        let small = "        BufferingHints: { SizeInMBs: 5 }";
+        assert!(refusal(small, "{}").contains("SizeInMBs of at least 64"));
+        let gzip = "        CompressionFormat: GZIP";
+        assert!(refusal(gzip, "{}").contains("CompressionFormat UNCOMPRESSED"));
+    }
+
+    #[test]
+    fn hive_json_serde_takes_its_timestamp_formats() {
+        let hive = r#"{ HiveJsonSerDe: { TimestampFormats: ["yyyy-MM-dd'T'HH:mm:ssZ", millis] } }"#;
+        let Deserializer::HiveJson(hive) = stream("", hive, PARQUET)
+            .unwrap()
+            .conversion
+            .unwrap()
+            .deserializer
+        else {
+            panic!("not the Hive JSON SerDe");
+        };
+        assert_eq!(hive.timestamp_formats.len(), 2);
+        assert_eq!(hive.timestamp_formats[1], TimestampFormat::Millis);
+        assert_eq!(
+            hive.timestamp_micros("1486480381000"),
+            Some(1_486_480_381_000_000)
+        );
+    }
+
+    #[test]
+    fn a_serde_firehose_local_cannot_follow_is_refused_naming_the_setting() {
+        let bad_pattern = r#"{ HiveJsonSerDe: { TimestampFormats: ["yyyy-ww"] } }"#;
+        assert!(refusal("", bad_pattern).contains(r#"TimestampFormats "yyyy-ww": "ww""#));
+        let not_a_list = r#"{ HiveJsonSerDe: { TimestampFormats: millis } }"#;
+        assert!(refusal("", not_a_list).contains("TimestampFormats must be a list"));
+        let both = r#"{ HiveJsonSerDe: {}, OpenXJsonSerDe: {} }"#;
+        assert!(refusal("", both).contains("Deserializer names more than one SerDe"));
+        let orc = stream("", "{}", "{ OrcSerDe: {} }")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            orc.contains(
+                "OrcSerDe is not supported by firehose-local (ParquetSerDe is): no Rust ORC writer"
+            ),
+            "{orc}"
+        );
+    }
 }
