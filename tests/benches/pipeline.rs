@@ -359,26 +359,29 @@ const NORMALIZED_COLUMNS: [(&str, &str); 20] = [
 
 /// Record format conversion in `firehose-local` on what `normalize` returns
 /// for the 6 MB batch: the OpenX rows of every record, then one Parquet
-/// object of them (Snappy), as a 128 MiB buffer would hold them.
+/// object of them (Snappy), as a 128 MiB buffer would hold them; and the
+/// whole way from the event: normalize, its response read back, rows, Parquet.
 fn conversion(c: &mut Criterion) {
-    let (event, _) = batch(5_990_000, json_record);
-    let normalized = Pipeline::new()
+    let (event, payloads) = batch(5_990_000, json_record);
+    let normalize = Pipeline::new()
         .then(Normalize::default())
-        .with_response_limit(usize::MAX)
-        .process(&event)
-        .unwrap_or_else(|e| panic!("{e}"));
-    let response: Value = serde_json::from_slice(&normalized.response).unwrap_or_default();
-    let records: Vec<Vec<u8>> = response["records"]
-        .as_array()
-        .map(|records| {
-            records
-                .iter()
-                .filter(|r| r["result"] == "Ok")
-                .map(|r| STANDARD.decode_to_vec(r["data"].as_str().unwrap_or_default()))
-                .collect::<Result<_, _>>()
-                .unwrap_or_default()
-        })
-        .unwrap_or_default();
+        .with_response_limit(usize::MAX);
+    let normalized = |event: &[u8]| -> Vec<Vec<u8>> {
+        let response = normalize.process(event).unwrap_or_else(|e| panic!("{e}"));
+        let response: Value = serde_json::from_slice(&response.response).unwrap_or_default();
+        response["records"]
+            .as_array()
+            .map(|records| {
+                records
+                    .iter()
+                    .filter(|r| r["result"] == "Ok")
+                    .map(|r| STANDARD.decode_to_vec(r["data"].as_str().unwrap_or_default()))
+                    .collect::<Result<_, _>>()
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default()
+    };
+    let records = normalized(&event);
     let columns = NORMALIZED_COLUMNS
         .iter()
         .map(|(name, ty)| column(name, ty))
@@ -417,6 +420,16 @@ fn conversion(c: &mut Criterion) {
     });
     group.bench_function("rows-and-parquet", |b| {
         b.iter(|| conversion.object(&rows(black_box(&records))))
+    });
+    group.finish();
+    // The records as they came in, before normalize.
+    let mut group = c.benchmark_group("normalize-to-parquet-6MB");
+    group.throughput(Throughput::Bytes(
+        payloads.iter().map(Vec::len).sum::<usize>() as u64,
+    ));
+    group.sample_size(20);
+    group.bench_function("normalize-rows-and-parquet", |b| {
+        b.iter(|| conversion.object(&rows(&normalized(black_box(&event)))))
     });
     group.finish();
 }

@@ -5,10 +5,12 @@
 //! and timestamps are read by the `TimestampFormats` the template lists
 //! (Joda-Time patterns, or `millis`), then as `java.sql.Timestamp` reads them.
 
-use serde_json::Value;
+use std::borrow::Cow;
 
 use super::hive::HiveType;
+use super::json::Json;
 use super::openx::{decimal, space_separated};
+use super::rows::Cell;
 
 /// The deserialiser's options, as the template sets them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,35 +34,44 @@ const NO_NESTED_TEXT: &str = "the Hive JSON SerDe does not turn nested JSON into
 
 impl HiveJson {
     /// A scalar read as `ty`, in the form the writer takes.
-    pub(super) fn scalar(
+    pub(super) fn scalar<'v>(
         &self,
-        value: &Value,
+        value: &'v Json,
         ty: &HiveType,
-    ) -> Result<Value, Option<&'static str>> {
+    ) -> Result<Cell<'v>, Option<&'static str>> {
         // HCatalog reads every other scalar from the token's text.
-        let text = match value {
-            Value::String(s) => s.clone(),
-            Value::Number(_) | Value::Bool(_) => value.to_string(),
+        let text: &str = match value {
+            Json::String(s) => s,
+            Json::Number(n) => n,
+            Json::Bool(b) => {
+                if *b {
+                    "true"
+                } else {
+                    "false"
+                }
+            }
             _ => return Err(Some(NO_NESTED_TEXT)),
         };
         Ok(match ty {
-            HiveType::String => Value::String(text),
+            HiveType::String => Cell::Text(Cow::Borrowed(text)),
             // `Boolean.valueOf`: "true" in any case, anything else is false.
-            HiveType::Boolean => Value::Bool(text.eq_ignore_ascii_case("true")),
+            HiveType::Boolean => Cell::Bool(text.eq_ignore_ascii_case("true")),
             HiveType::TinyInt => whole(value, i8::MIN.into(), i8::MAX.into())?,
             HiveType::SmallInt => whole(value, i16::MIN.into(), i16::MAX.into())?,
             HiveType::Int => whole(value, i32::MIN.into(), i32::MAX.into())?,
             HiveType::BigInt => whole(value, i64::MIN, i64::MAX)?,
             HiveType::Float | HiveType::Double => match value {
-                Value::Number(_) => value.clone(),
+                Json::Number(n) => Cell::Number(n),
                 _ => return Err(Some(NUMBERS_ONLY)),
             },
             // `HiveDecimal.create` reads the text, so a string holding a number is read too.
             HiveType::Decimal { precision, scale } => decimal(text.trim(), *precision, *scale)
-                .map(Value::String)
+                .map(|d| Cell::Text(Cow::Owned(d)))
                 .ok_or(None)?,
-            HiveType::Date => sql_date(&text).map(Value::String).ok_or(None)?,
-            HiveType::Timestamp => self.timestamp_micros(&text).map(Value::from).ok_or(None)?,
+            HiveType::Date => sql_date(text)
+                .map(|d| Cell::Text(Cow::Owned(d)))
+                .ok_or(None)?,
+            HiveType::Timestamp => self.timestamp_micros(text).map(Cell::Int).ok_or(None)?,
             HiveType::Binary => {
                 return Err(Some("the Hive JSON SerDe does not read binary columns"));
             }
@@ -85,11 +96,10 @@ impl HiveJson {
 
 /// A JSON integer in `min..=max`; a fraction is cut towards zero, as Jackson
 /// reads a float as an integer.
-fn whole(value: &Value, min: i64, max: i64) -> Result<Value, Option<&'static str>> {
-    let Value::Number(number) = value else {
+fn whole(value: &Json, min: i64, max: i64) -> Result<Cell<'static>, Option<&'static str>> {
+    let Json::Number(text) = value else {
         return Err(Some(NUMBERS_ONLY));
     };
-    let text = number.to_string();
     let whole = match text.parse::<i128>() {
         Ok(whole) => i64::try_from(whole).ok(),
         Err(_) => text
@@ -100,7 +110,7 @@ fn whole(value: &Value, min: i64, max: i64) -> Result<Value, Option<&'static str
             .map(|f| f as i64),
     };
     match whole {
-        Some(whole) if (min..=max).contains(&whole) => Ok(Value::from(whole)),
+        Some(whole) if (min..=max).contains(&whole) => Ok(Cell::Int(whole)),
         _ => Err(Some("out of the column's range")),
     }
 }

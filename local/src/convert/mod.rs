@@ -5,6 +5,7 @@
 
 pub mod hive;
 pub mod hive_json;
+pub mod json;
 pub mod openx;
 pub mod parquet_file;
 pub mod rows;

@@ -5,9 +5,9 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
-
 use super::hive::HiveType;
+use super::json::Json;
+use super::rows::Cell;
 
 /// The deserialiser's options, as the template sets them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,17 +55,17 @@ impl OpenX {
     }
 
     /// A scalar read as `ty`, in the form the writer takes.
-    pub(super) fn scalar(
+    pub(super) fn scalar<'v>(
         &self,
-        value: &Value,
+        value: &'v Json,
         ty: &HiveType,
-    ) -> Result<Value, Option<&'static str>> {
+    ) -> Result<Cell<'v>, Option<&'static str>> {
         Ok(match ty {
-            HiveType::String => Value::String(text(value)),
+            HiveType::String => Cell::Text(text(value)),
             HiveType::Boolean => match value {
-                Value::Bool(_) => value.clone(),
-                Value::String(s) if s.eq_ignore_ascii_case("true") => Value::Bool(true),
-                Value::String(s) if s.eq_ignore_ascii_case("false") => Value::Bool(false),
+                Json::Bool(b) => Cell::Bool(*b),
+                Json::String(s) if s.eq_ignore_ascii_case("true") => Cell::Bool(true),
+                Json::String(s) if s.eq_ignore_ascii_case("false") => Cell::Bool(false),
                 _ => return Err(None),
             },
             HiveType::TinyInt => integer(value, i8::MIN.into(), i8::MAX.into()).ok_or(None)?,
@@ -73,30 +73,32 @@ impl OpenX {
             HiveType::Int => integer(value, i32::MIN.into(), i32::MAX.into()).ok_or(None)?,
             HiveType::BigInt => integer(value, i64::MIN, i64::MAX).ok_or(None)?,
             HiveType::Float | HiveType::Double => match value {
-                // A JSON number keeps its text, so the writer rounds it once.
-                Value::Number(_) => value.clone(),
-                Value::String(s) => s
+                Json::Number(n) => Cell::Number(n),
+                Json::String(s) => s
                     .trim()
                     .parse::<f64>()
                     .ok()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
+                    .filter(|f| f.is_finite())
+                    .map(Cell::Float)
                     .ok_or(None)?,
                 _ => return Err(None),
             },
             HiveType::Decimal { precision, scale } => number_text(value)
-                .and_then(|n| decimal(&n, *precision, *scale))
-                .map(Value::String)
+                .and_then(|n| decimal(n, *precision, *scale))
+                .map(|d| Cell::Text(Cow::Owned(d)))
                 .ok_or(None)?,
-            HiveType::Date => date(value).map(Value::String).ok_or(None)?,
+            HiveType::Date => date(value).map(|d| Cell::Text(Cow::Owned(d))).ok_or(None)?,
             HiveType::Timestamp => number_text(value)
-                .or_else(|| value.as_str().map(str::to_owned))
-                .and_then(|t| timestamp_micros(&t))
-                .map(Value::from)
+                .or(match value {
+                    Json::String(s) => Some(s.as_ref()),
+                    _ => None,
+                })
+                .and_then(timestamp_micros)
+                .map(Cell::Int)
                 .ok_or(None)?,
             // The string's own bytes, which the writer takes as hex.
             HiveType::Binary => match value {
-                Value::String(s) => Value::String(hex(s.as_bytes())),
+                Json::String(s) => Cell::Text(Cow::Owned(hex(s.as_bytes()))),
                 _ => return Err(None),
             },
             // Containers are walked by `rows`.
@@ -110,18 +112,25 @@ impl OpenX {
 }
 
 /// A value as a string column holds it: strings as they are, anything else as its JSON.
-fn text(value: &Value) -> String {
+fn text<'v>(value: &'v Json) -> Cow<'v, str> {
     match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+        Json::String(s) => Cow::Borrowed(s.as_ref()),
+        Json::Number(n) => Cow::Borrowed(n),
+        Json::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+        Json::Null => Cow::Borrowed("null"),
+        // Nested JSON as compact text; it came from a valid record, so it parses.
+        Json::Array(raw) | Json::Object(raw) => Cow::Owned(
+            serde_json::from_str::<serde_json::Value>(raw.get())
+                .map_or_else(|_| raw.get().to_owned(), |v| v.to_string()),
+        ),
     }
 }
 
 /// The text of a number, or of a string holding one (OpenX reads both).
-fn number_text(value: &Value) -> Option<String> {
+fn number_text<'v>(value: &'v Json) -> Option<&'v str> {
     match value {
-        Value::Number(n) => Some(n.to_string()),
-        Value::String(s) if s.parse::<f64>().is_ok() => Some(s.trim().to_owned()),
+        Json::Number(n) => Some(n),
+        Json::String(s) if s.parse::<f64>().is_ok() => Some(s.trim()),
         _ => None,
     }
 }
@@ -129,17 +138,17 @@ fn number_text(value: &Value) -> Option<String> {
 /// A whole number in `min..=max`, from a JSON integer or a string holding one
 /// (decimal, or hex with `0x` as OpenX reads it). A fraction is refused: the
 /// value would be cut short.
-fn integer(value: &Value, min: i64, max: i64) -> Option<Value> {
+fn integer(value: &Json, min: i64, max: i64) -> Option<Cell<'static>> {
     let text = match value {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.clone(),
+        Json::Number(n) => n,
+        Json::String(s) => s.as_ref(),
         _ => return None,
     };
     let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => i64::from_str_radix(hex, 16).ok(),
         None => text.parse::<i64>().ok(),
     }?;
-    (min..=max).contains(&parsed).then(|| Value::from(parsed))
+    (min..=max).contains(&parsed).then_some(Cell::Int(parsed))
 }
 
 /// A decimal's text rounded half up to `scale` digits, if it has at most
@@ -222,11 +231,11 @@ pub(super) fn decimal(text: &str, precision: u8, scale: u8) -> Option<String> {
 }
 
 /// A date: `yyyy-MM-dd`, or whole days since 1970-01-01.
-fn date(value: &Value) -> Option<String> {
+fn date(value: &Json) -> Option<String> {
     match value {
-        Value::String(s) => s.parse::<jiff::civil::Date>().ok().map(|d| d.to_string()),
-        Value::Number(n) => {
-            let days = n.to_string().parse::<i64>().ok()?;
+        Json::String(s) => s.parse::<jiff::civil::Date>().ok().map(|d| d.to_string()),
+        Json::Number(n) => {
+            let days = n.parse::<i64>().ok()?;
             let date = jiff::civil::date(1970, 1, 1)
                 .checked_add(jiff::Span::new().try_days(days).ok()?)
                 .ok()?;

@@ -7,11 +7,13 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt;
 
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
 use super::hive::HiveType;
 use super::hive_json::HiveJson;
+use super::json::{self, Json, Top};
 use super::openx::OpenX;
 use super::table::Column;
 use super::{Refused, codes};
@@ -45,41 +47,30 @@ impl Deserializer {
     pub fn fields(&self, columns: &[Column]) -> Fields {
         Fields::new(
             self,
-            columns.iter().map(|c| {
-                (
-                    c.name.clone(),
-                    c.ty.clone(),
-                    self.column_key(&c.name).to_owned(),
-                )
-            }),
+            columns
+                .iter()
+                .map(|c| (c.name.as_str(), &c.ty, self.column_key(&c.name))),
         )
     }
 
     /// The rows of `record`: each JSON object in it, concatenated or one a line.
-    pub fn rows(&self, record: &[u8], columns: &Fields) -> Result<Rows, Refused> {
+    pub fn rows(&self, record: &[u8], fields: &Fields) -> Result<Rows, Refused> {
         let mut rows = Rows::default();
-        let objects = serde_json::Deserializer::from_slice(record).into_iter::<Value>();
-        for object in objects {
-            let object = object.map_err(|e| Refused {
-                code: codes::PARSE_ERROR,
-                message: format!("the record is not JSON: {e}"),
-            })?;
-            let Value::Object(object) = object else {
-                return Err(Refused {
-                    code: codes::PARSE_ERROR,
-                    message: format!(
-                        "the record holds {}, where the converter reads only JSON objects",
-                        kind(&object)
-                    ),
-                });
-            };
-            let values = self
-                .values(object, columns, "", &mut rows.dropped)
-                .map_err(|message| Refused {
-                    code: codes::MALFORMED_DATA,
-                    message,
-                })?;
-            write_row(&mut rows.lines, columns, &values);
+        for value in json::values(record) {
+            match value.map_err(not_json)? {
+                Top::Object(entries) => {
+                    self.object(&entries, fields, &Path::Top, &mut rows)?;
+                }
+                Top::Other(kind) => {
+                    return Err(Refused {
+                        code: codes::PARSE_ERROR,
+                        message: format!(
+                            "the record holds {kind}, where the converter reads only JSON objects"
+                        ),
+                    });
+                }
+            }
+            rows.lines.push(b'\n');
             rows.count += 1;
         }
         if rows.count == 0 {
@@ -108,110 +99,141 @@ impl Deserializer {
         }
     }
 
-    /// An object's values in the order of `fields`; a missing field is null.
-    fn values(
+    /// An object written as a row of `fields`, in their order; a missing
+    /// field is null, a key no field has is dropped, and the last of a key
+    /// given twice wins.
+    fn object(
         &self,
-        object: Map<String, Value>,
+        entries: &json::Entries,
         fields: &Fields,
-        path: &str,
-        dropped: &mut Vec<String>,
-    ) -> Result<Vec<Value>, String> {
-        let mut values = vec![Value::Null; fields.names.len()];
-        for (key, value) in object {
-            // Paths are made only for what is dropped or refused, and nested keys.
-            let here = if path.is_empty() {
-                Cow::Borrowed(key.as_str())
-            } else {
-                Cow::Owned(format!("{path}.{key}"))
-            };
-            match fields.wanted.get(self.key(&key).as_ref()) {
-                Some(&i) => values[i] = self.value(value, &fields.types[i], &here, dropped)?,
-                None => dropped.push(here.into_owned()),
+        path: &Path,
+        rows: &mut Rows,
+    ) -> Result<(), Refused> {
+        let mut slots = vec![None; fields.fields.len()];
+        for (at, (key, _)) in entries.iter().enumerate() {
+            match fields.wanted.get(self.key(key).as_ref()) {
+                Some(&field) => slots[field] = Some(at),
+                None => rows.dropped.push(path.key(key).to_string()),
             }
         }
-        Ok(values)
+        rows.lines.push(b'{');
+        for (i, (field, slot)) in fields.fields.iter().zip(slots).enumerate() {
+            if i > 0 {
+                rows.lines.push(b',');
+            }
+            rows.lines.extend_from_slice(field.label.as_bytes());
+            match slot.and_then(|at| entries.get(at)) {
+                Some((key, raw)) => self.value(raw, &field.reader, &path.key(key), rows)?,
+                None => rows.lines.extend_from_slice(b"null"),
+            }
+        }
+        rows.lines.push(b'}');
+        Ok(())
     }
 
-    /// A value read as `ty`, in the form the writer takes; `path` names it in errors.
+    /// A value written as `reader` reads it; `path` names it in errors.
     fn value(
         &self,
-        value: Value,
-        ty: &HiveType,
-        path: &str,
-        dropped: &mut Vec<String>,
-    ) -> Result<Value, String> {
-        if value.is_null() {
-            return Ok(Value::Null);
-        }
-        let refuse = |why: Option<&str>| {
-            let reason = why.map(|why| format!(" ({why})")).unwrap_or_default();
-            format!(
-                "{path} ({ty}): {} cannot be read as {ty}{reason}",
-                kind(&value)
-            )
-        };
-        Ok(match ty {
-            HiveType::Varchar(length) => match self.scalar(&value, &HiveType::String) {
-                Ok(Value::String(text)) => Value::String(text.chars().take(*length).collect()),
-                Ok(_) => return Err(refuse(None)),
-                Err(why) => return Err(refuse(why)),
-            },
-            HiveType::Char(length) => match self.scalar(&value, &HiveType::String) {
-                Ok(Value::String(text)) => {
-                    let text: String = text.chars().take(*length).collect();
-                    Value::String(format!("{text:<length$}"))
-                }
-                Ok(_) => return Err(refuse(None)),
-                Err(why) => return Err(refuse(why)),
-            },
-            HiveType::Array(item) => match value {
-                Value::Array(items) => Value::Array(
-                    items
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, v)| self.value(v, item, &format!("{path}[{i}]"), dropped))
-                        .collect::<Result<_, _>>()?,
-                ),
-                _ => return Err(refuse(None)),
-            },
-            HiveType::Map(key_type, value_type) => match value {
-                Value::Object(entries) => {
-                    let mut map = Map::new();
-                    for (key, v) in entries {
-                        let here = format!("{path}.{key}");
-                        let key = match self.value(Value::String(key), key_type, &here, dropped)? {
-                            Value::String(s) => s,
-                            other => other.to_string(),
-                        };
-                        let v = self.value(v, value_type, &here, dropped)?;
-                        map.insert(key, v);
+        raw: &RawValue,
+        reader: &Reader,
+        path: &Path,
+        rows: &mut Rows,
+    ) -> Result<(), Refused> {
+        let value = Json::read(raw).map_err(not_json)?;
+        match (&reader.holds, &value) {
+            (_, Json::Null) => rows.lines.extend_from_slice(b"null"),
+            (Holds::Items(item), Json::Array(raw)) => {
+                rows.lines.push(b'[');
+                for (i, raw) in json::items(raw).map_err(not_json)?.iter().enumerate() {
+                    if i > 0 {
+                        rows.lines.push(b',');
                     }
-                    Value::Object(map)
+                    self.value(raw, item, &Path::Index(path, i), rows)?;
                 }
-                _ => return Err(refuse(None)),
-            },
-            HiveType::Struct(fields) => match value {
-                Value::Object(object) => {
-                    let fields = Fields::new(
-                        self,
-                        fields
-                            .iter()
-                            .map(|(n, t)| (n.clone(), t.clone(), n.clone())),
-                    );
-                    let values = self.values(object, &fields, path, dropped)?;
-                    Value::Object(fields.names.into_iter().zip(values).collect())
+                rows.lines.push(b']');
+            }
+            (Holds::Entries(keys, values), Json::Object(raw)) => {
+                self.map(
+                    &json::entries(raw).map_err(not_json)?,
+                    keys,
+                    values,
+                    path,
+                    rows,
+                )?;
+            }
+            (Holds::Fields(fields), Json::Object(raw)) => {
+                let entries = json::entries(raw).map_err(not_json)?;
+                self.object(&entries, fields, path, rows)?;
+            }
+            (Holds::Scalar, _) => self
+                .cell(&value, &reader.ty)
+                .map_err(|why| malformed(path, &reader.ty, &value, why))?
+                .write(&mut rows.lines),
+            _ => return Err(malformed(path, &reader.ty, &value, None)),
+        }
+        Ok(())
+    }
+
+    /// A map's entries, each key read as `keys` reads it. A map keeps one
+    /// value a key: the last, where the key first came.
+    fn map(
+        &self,
+        entries: &json::Entries,
+        keys: &HiveType,
+        values: &Reader,
+        path: &Path,
+        rows: &mut Rows,
+    ) -> Result<(), Refused> {
+        let mut written: Vec<(String, Vec<u8>)> = Vec::with_capacity(entries.len());
+        let mut index: HashMap<String, usize> = HashMap::with_capacity(entries.len());
+        let mut value_rows = Rows::default();
+        for (key, raw) in entries {
+            let here = path.key(key);
+            let key = Json::String(Cow::Borrowed(key));
+            let key = self
+                .cell(&key, keys)
+                .map_err(|why| malformed(&here, keys, &key, why))?
+                .into_key();
+            self.value(raw, values, &here, &mut value_rows)?;
+            let value = std::mem::take(&mut value_rows.lines);
+            match index.get(&key) {
+                Some(&at) => written[at].1 = value,
+                None => {
+                    index.insert(key.clone(), written.len());
+                    written.push((key, value));
                 }
-                _ => return Err(refuse(None)),
-            },
-            scalar => self.scalar(&value, scalar).map_err(refuse)?,
-        })
+            }
+        }
+        rows.dropped.append(&mut value_rows.dropped);
+        rows.lines.push(b'{');
+        for (i, (key, value)) in written.iter().enumerate() {
+            if i > 0 {
+                rows.lines.push(b',');
+            }
+            write_json(&mut rows.lines, key.as_str());
+            rows.lines.push(b':');
+            rows.lines.extend_from_slice(value);
+        }
+        rows.lines.push(b'}');
+        Ok(())
     }
 
     /// A scalar read as `ty`, or the reason it cannot be, if there is more to say than the types.
-    fn scalar(&self, value: &Value, ty: &HiveType) -> Result<Value, Option<&'static str>> {
-        match self {
-            Deserializer::OpenX(openx) => openx.scalar(value, ty),
-            Deserializer::HiveJson(hive) => hive.scalar(value, ty),
+    fn cell<'v>(&self, value: &'v Json, ty: &HiveType) -> Result<Cell<'v>, Option<&'static str>> {
+        let text = || match self.cell(value, &HiveType::String)? {
+            Cell::Text(text) => Ok(text),
+            _ => Err(None),
+        };
+        match ty {
+            HiveType::Varchar(length) => Ok(Cell::Text(first_chars(text()?, *length))),
+            HiveType::Char(length) => {
+                let text = first_chars(text()?, *length);
+                Ok(Cell::Text(Cow::Owned(format!("{text:<length$}"))))
+            }
+            _ => match self {
+                Deserializer::OpenX(openx) => openx.scalar(value, ty),
+                Deserializer::HiveJson(hive) => hive.scalar(value, ty),
+            },
         }
     }
 }
@@ -220,54 +242,173 @@ impl Deserializer {
 /// key fills, as the deserialiser matches keys.
 #[derive(Debug)]
 pub struct Fields {
-    names: Vec<String>,
-    types: Vec<HiveType>,
+    fields: Vec<Field>,
     wanted: HashMap<String, usize>,
+}
+
+#[derive(Debug)]
+struct Field {
+    /// The field's name as the row writes it: `"name":`.
+    label: String,
+    reader: Reader,
+}
+
+/// How a value of one type is read, down to the fields of its structs (made once).
+#[derive(Debug)]
+struct Reader {
+    ty: HiveType,
+    holds: Holds,
+}
+
+#[derive(Debug)]
+enum Holds {
+    Scalar,
+    Items(Box<Reader>),
+    /// A map's key type and how its values are read.
+    Entries(HiveType, Box<Reader>),
+    Fields(Fields),
 }
 
 impl Fields {
     /// Fields from `(name, type, the JSON key it reads)`.
-    fn new(
+    fn new<'c>(
         deserializer: &Deserializer,
-        fields: impl Iterator<Item = (String, HiveType, String)>,
+        fields: impl Iterator<Item = (&'c str, &'c HiveType, &'c str)>,
     ) -> Fields {
-        let (mut names, mut types, mut wanted) = (Vec::new(), Vec::new(), HashMap::new());
+        let (mut list, mut wanted) = (Vec::new(), HashMap::new());
         for (i, (name, ty, key)) in fields.enumerate() {
-            wanted.insert(deserializer.key(&key).into_owned(), i);
-            names.push(name);
-            types.push(ty);
+            wanted.insert(deserializer.key(key).into_owned(), i);
+            let mut label = Vec::new();
+            write_json(&mut label, name);
+            label.push(b':');
+            list.push(Field {
+                label: String::from_utf8_lossy(&label).into_owned(),
+                reader: Reader::new(deserializer, ty),
+            });
         }
         Fields {
-            names,
-            types,
+            fields: list,
             wanted,
         }
     }
 }
 
-/// A row as the writer reads it: one JSON object, the fields in order, then a newline.
-fn write_row(out: &mut Vec<u8>, fields: &Fields, values: &[Value]) {
-    out.push(b'{');
-    for (i, (name, value)) in fields.names.iter().zip(values).enumerate() {
-        if i > 0 {
-            out.push(b',');
+impl Reader {
+    fn new(deserializer: &Deserializer, ty: &HiveType) -> Reader {
+        let holds = match ty {
+            HiveType::Array(item) => Holds::Items(Box::new(Reader::new(deserializer, item))),
+            HiveType::Map(key, value) => {
+                Holds::Entries((**key).clone(), Box::new(Reader::new(deserializer, value)))
+            }
+            HiveType::Struct(fields) => Holds::Fields(Fields::new(
+                deserializer,
+                fields
+                    .iter()
+                    .map(|(name, ty)| (name.as_str(), ty, name.as_str())),
+            )),
+            _ => Holds::Scalar,
+        };
+        Reader {
+            ty: ty.clone(),
+            holds,
         }
-        // Writing a string or a Value into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, name);
-        out.push(b':');
-        let _ = serde_json::to_writer(&mut *out, value);
     }
-    out.extend_from_slice(b"}\n");
 }
 
-/// What a value is, for messages (never the value itself: it may be private).
-pub(super) fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// A scalar as a row holds it, in the form the Parquet writer reads for its column.
+#[derive(Debug, PartialEq)]
+pub(super) enum Cell<'v> {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// A JSON number's own text, so that the writer rounds it once.
+    Number(&'v str),
+    Text(Cow<'v, str>),
+}
+
+impl Cell<'_> {
+    fn write(&self, out: &mut Vec<u8>) {
+        match self {
+            Cell::Bool(b) => write_json(out, b),
+            Cell::Int(i) => write_json(out, i),
+            Cell::Float(f) => write_json(out, f),
+            Cell::Number(n) => out.extend_from_slice(n.as_bytes()),
+            Cell::Text(t) => write_json(out, t.as_ref()),
+        }
+    }
+
+    /// The cell as a map's key, which JSON writes as a string.
+    fn into_key(self) -> String {
+        match self {
+            Cell::Text(t) => t.into_owned(),
+            Cell::Number(n) => n.to_owned(),
+            other => {
+                let mut out = Vec::new();
+                other.write(&mut out);
+                String::from_utf8_lossy(&out).into_owned()
+            }
+        }
+    }
+}
+
+/// Where a value is in the record, for messages and dropped keys: made into
+/// text only for them.
+enum Path<'p> {
+    Top,
+    Key(&'p Path<'p>, &'p str),
+    Index(&'p Path<'p>, usize),
+}
+
+impl Path<'_> {
+    fn key<'p>(&'p self, key: &'p str) -> Path<'p> {
+        Path::Key(self, key)
+    }
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Path::Top => Ok(()),
+            Path::Key(Path::Top, key) => f.write_str(key),
+            Path::Key(path, key) => write!(f, "{path}.{key}"),
+            Path::Index(path, i) => write!(f, "{path}[{i}]"),
+        }
+    }
+}
+
+/// The first `length` characters of `text`.
+fn first_chars(text: Cow<str>, length: usize) -> Cow<str> {
+    match text.char_indices().nth(length) {
+        None => text,
+        Some((end, _)) => match text {
+            Cow::Borrowed(text) => Cow::Borrowed(&text[..end]),
+            Cow::Owned(mut text) => {
+                text.truncate(end);
+                Cow::Owned(text)
+            }
+        },
+    }
+}
+
+fn write_json(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
+    // Writing a string, number or boolean into a Vec cannot fail.
+    let _ = serde_json::to_writer(out, value);
+}
+
+fn not_json(e: serde_json::Error) -> Refused {
+    Refused {
+        code: codes::PARSE_ERROR,
+        message: format!("the record is not JSON: {e}"),
+    }
+}
+
+fn malformed(path: &Path, ty: &HiveType, value: &Json, why: Option<&str>) -> Refused {
+    let reason = why.map(|why| format!(" ({why})")).unwrap_or_default();
+    Refused {
+        code: codes::MALFORMED_DATA,
+        message: format!(
+            "{path} ({ty}): {} cannot be read as {ty}{reason}",
+            value.kind()
+        ),
     }
 }
