@@ -40,18 +40,7 @@ impl HiveJson {
         ty: &HiveType,
     ) -> Result<Cell<'v>, Option<&'static str>> {
         // HCatalog reads every other scalar from the token's text.
-        let text: &str = match value {
-            Json::String(s) => s,
-            Json::Number(n) => n,
-            Json::Bool(b) => {
-                if *b {
-                    "true"
-                } else {
-                    "false"
-                }
-            }
-            _ => return Err(Some(NO_NESTED_TEXT)),
-        };
+        let text = value.scalar_text().ok_or(Some(NO_NESTED_TEXT))?;
         Ok(match ty {
             HiveType::String => Cell::Text(Cow::Borrowed(text)),
             // `Boolean.valueOf`: "true" in any case, anything else is false.

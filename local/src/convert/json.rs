@@ -44,6 +44,17 @@ impl<'a> Json<'a> {
         })
     }
 
+    /// A scalar's text: a string's own, a number's or a boolean's as JSON
+    /// writes it; `None` for null and containers.
+    pub fn scalar_text(&self) -> Option<&str> {
+        match self {
+            Json::String(s) => Some(s),
+            Json::Number(n) => Some(n),
+            Json::Bool(b) => Some(if *b { "true" } else { "false" }),
+            Json::Null | Json::Array(_) | Json::Object(_) => None,
+        }
+    }
+
     /// What the value is, for messages (never the value itself: it may be private).
     pub fn kind(&self) -> &'static str {
         match self {

@@ -114,15 +114,12 @@ impl OpenX {
 /// A value as a string column holds it: strings as they are, anything else as its JSON.
 fn text<'v>(value: &'v Json) -> Cow<'v, str> {
     match value {
-        Json::String(s) => Cow::Borrowed(s.as_ref()),
-        Json::Number(n) => Cow::Borrowed(n),
-        Json::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
-        Json::Null => Cow::Borrowed("null"),
         // Nested JSON as compact text; it came from a valid record, so it parses.
         Json::Array(raw) | Json::Object(raw) => Cow::Owned(
             serde_json::from_str::<serde_json::Value>(raw.get())
                 .map_or_else(|_| raw.get().to_owned(), |v| v.to_string()),
         ),
+        scalar => Cow::Borrowed(scalar.scalar_text().unwrap_or("null")),
     }
 }
 
