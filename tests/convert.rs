@@ -190,6 +190,42 @@ fn a_table_from_get_table_replaces_the_templates() {
 }
 
 #[test]
+fn the_throughput_records_convert_through_their_table_without_loss() {
+    // The README's throughput figure with conversion is of these records through this template: it must
+    // measure a conversion that keeps every key of every record.
+    let folder = out_dir("throughput-input");
+    std::fs::create_dir_all(&folder).unwrap();
+    let input = folder.join("records.ndjson");
+    let records = Command::new("python3")
+        .arg(repo().join("tests/fixtures/run/make_records.py"))
+        .arg("0.3")
+        .output()
+        .unwrap();
+    assert!(records.status.success());
+    std::fs::write(&input, &records.stdout).unwrap();
+    let lines = records.stdout.iter().filter(|&&b| b == b'\n').count();
+    let (summary, out) = run_json(
+        "throughput",
+        &[
+            "run",
+            "--template",
+            "tests/fixtures/run/normalize-parquet.yaml",
+            "--input",
+            input.to_str().unwrap(),
+        ],
+    );
+    assert!(summary.get("dropped_keys").is_none(), "{summary}");
+    assert_eq!(summary["delivered"], lines, "{summary}");
+    let objects = crate::run::landed(&out);
+    let rows = pyarrow_rows(&objects);
+    assert_eq!(
+        rows.lines().filter(|l| l.starts_with('{')).count(),
+        lines,
+        "{rows}"
+    );
+}
+
+#[test]
 fn the_sample_records_convert_through_the_repository_table_without_loss() {
     // The repository's pipeline: nothing its functions emit is dropped or fails conversion.
     let sample = "tests/fixtures/demo/stock-ticker.ndjson";

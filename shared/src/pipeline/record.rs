@@ -172,6 +172,23 @@ impl<'e> Record<'e> {
         }
     }
 
+    /// The payload's bytes while no step has parsed them (nor asked for CSV):
+    /// a step that rewrites JSON text in one pass reads these instead of a tree.
+    pub fn unparsed(&self) -> Option<&[u8]> {
+        match (&self.json, &self.csv_columns) {
+            (None, None) => Some(self.bytes.as_deref().unwrap_or(&self.original)),
+            _ => None,
+        }
+    }
+
+    /// Replaces the payload with compact JSON text a step wrote itself, as
+    /// [`Record::set_json`] would have written it: the JSON newline is added
+    /// when the chain is done, and a later step that asks for JSON parses it.
+    pub fn set_json_text(&mut self, text: Vec<u8>) {
+        self.set_bytes(text);
+        self.bytes_are_json = true;
+    }
+
     /// Replaces the payload with these exact bytes.
     pub fn set_bytes(&mut self, bytes: impl Into<Vec<u8>>) {
         self.json = None;

@@ -10,6 +10,10 @@
 //! `NORMALIZE_ON_COLLISION`: by default the first, in document order, keeps the
 //! name and each later one gets the separator and the next free number
 //! (`id_2`, `id_3`), so no value is lost; `fail` fails the record instead.
+//!
+//! A record no earlier step has parsed is rewritten in one pass over its text
+//! (`one_pass`), with the same result and no tree; this module's tree decides
+//! whatever that pass leaves to it (collisions, bad timestamps, bad JSON).
 
 use std::collections::{HashMap, HashSet};
 
@@ -23,6 +27,8 @@ use crate::settings::{
     Text,
 };
 use crate::transforms::timestamp::{self, EpochUnit, TimestampFormat};
+
+mod one_pass;
 
 /// serde_json refuses deeper documents, so deeper flattening cannot happen.
 const MAX_DEPTH: usize = 127;
@@ -226,23 +232,31 @@ impl Normalize {
     }
 
     fn key(&self, raw: String, prefix: Option<&str>) -> String {
-        let mut key = if self.keep_case || !raw.chars().any(char::is_uppercase) {
-            raw
+        let mut key = String::with_capacity(raw.len() + prefix.map_or(0, |p| p.len() + 1));
+        if let Some(prefix) = prefix {
+            key.push_str(prefix);
+            key.push_str(&self.separator);
+        }
+        self.push_key(&raw, &mut key);
+        key
+    }
+
+    /// Appends `raw` normalised: lower-cased, dots and characters a column
+    /// cannot hold turned into `_`, as the settings say.
+    fn push_key(&self, raw: &str, key: &mut String) {
+        let lower = !self.keep_case && raw.chars().any(char::is_uppercase);
+        // `str::to_lowercase` knows context (a final `Σ` is `ς`); ASCII needs none.
+        let lowered;
+        let chars = if lower && !raw.is_ascii() {
+            lowered = raw.to_lowercase();
+            lowered.as_str()
         } else {
-            raw.to_lowercase()
+            raw
         };
-        if self.replace_dots && key.contains('.') {
-            key = key.replace('.', "_");
-        }
-        if self.safe_keys && key.chars().any(is_unsafe) {
-            key = key
-                .chars()
-                .map(|c| if is_unsafe(c) { '_' } else { c })
-                .collect();
-        }
-        match prefix {
-            Some(prefix) => format!("{prefix}{}{key}", self.separator),
-            None => key,
+        for c in chars.chars() {
+            let c = if lower { c.to_ascii_lowercase() } else { c };
+            let replaced = (self.replace_dots && c == '.') || (self.safe_keys && is_unsafe(c));
+            key.push(if replaced { '_' } else { c });
         }
     }
 
@@ -349,6 +363,14 @@ impl Transform for Normalize {
     }
 
     fn apply(&self, record: &mut Record<'_>) -> Result<Verdict, TransformError> {
+        if let Some(text) = record
+            .unparsed()
+            .and_then(|bytes| one_pass::rewrite(self, bytes))
+        {
+            record.set_json_text(text);
+            record.set_json_newline(self.newline);
+            return Ok(Verdict::Keep);
+        }
         let object = std::mem::take(record.json_object()?);
         let mut keys = Keys::with_capacity(object.len());
         self.flatten(object, None, 0, &mut keys)?;
