@@ -486,6 +486,13 @@ mod tests {
     }
 
     #[test]
+    fn what_the_one_pass_leaves_the_tree_writes() {
+        assert_eq!(normalize(r#"{"\u0041":"x","B":1}"#), r#"{"a":"x","b":1}"#);
+        assert_eq!(normalize(r#"{"a":1,"b":2,"a":3}"#), r#"{"a":3,"b":2}"#);
+        assert_eq!(normalize(r#"{"A":1,"a":2}"#), r#"{"a":1,"a_2":2}"#);
+    }
+
+    #[test]
     fn collisions_can_fail_the_record() {
         let err = normalize_with(&[("NORMALIZE_ON_COLLISION", "fail")], r#"{"Id":1,"id":2}"#)
             .unwrap_err();
