@@ -2,6 +2,7 @@
 //! Runtime API. One module a function or concern; `cargo nextest run -E 'test(filter::)'` runs one.
 
 mod access_log;
+mod bench;
 mod cloudwatch_logs;
 mod contract;
 mod convert;

@@ -20,6 +20,7 @@ pub struct LocalFunction {
     child: Child,
     logs: Arc<Mutex<Vec<String>>>,
     readers: Vec<JoinHandle<()>>,
+    started: Instant,
     /// The function's timeout: the deadline it is told, and how long
     /// [`LocalFunction::invoke`] waits.
     pub timeout: Duration,
@@ -33,6 +34,7 @@ impl LocalFunction {
             .file_name()
             .map_or_else(|| "function".into(), |n| n.to_string_lossy().into_owned());
         let api = RuntimeApi::start(&name)?;
+        let started = Instant::now();
         let mut child = Command::new(binary)
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", api.address())
@@ -62,6 +64,7 @@ impl LocalFunction {
             child,
             logs,
             readers,
+            started,
             timeout: DEFAULT_TIMEOUT,
         })
     }
@@ -73,6 +76,27 @@ impl LocalFunction {
         let child = &mut self.child;
         self.api
             .wait(&id, deadline, || !matches!(child.try_wait(), Ok(None)))
+    }
+
+    /// How long the process took from being started to asking for its first
+    /// invocation (its cold start, without Lambda's own), waiting up to
+    /// `timeout` for that; `None` if it did not ask in time.
+    pub fn start_up(&self, timeout: Duration) -> Option<Duration> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(at) = self.api.first_poll() {
+                return Some(at - self.started);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The most memory the process has held so far (its peak resident set, as

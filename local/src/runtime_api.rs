@@ -38,6 +38,8 @@ struct State {
     replies: HashMap<String, Reply>,
     init_error: Option<Reply>,
     next_id: u64,
+    /// When the function first asked for work: the end of its start-up.
+    first_poll: Option<Instant>,
 }
 
 struct Shared {
@@ -112,6 +114,11 @@ impl RuntimeApi {
         id
     }
 
+    /// When the function first asked for an invocation, if it has.
+    pub fn first_poll(&self) -> Option<Instant> {
+        self.shared.lock().first_poll
+    }
+
     /// Waits for the reply to `id` (or an init error) until `deadline`, asking
     /// `gone` between waits whether the function has exited.
     pub fn wait(
@@ -162,6 +169,7 @@ fn route(shared: &Shared, mut request: Request) {
     match (request.method(), path) {
         (Method::Get, "/invocation/next") => {
             let mut state = shared.lock();
+            state.first_poll.get_or_insert_with(Instant::now);
             state.waiting = Some(request);
             hand_out(shared, &mut state);
         }

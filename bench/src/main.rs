@@ -1,0 +1,254 @@
+//! `firehose-bench`: runs each job's processes side by side on the same seeded
+//! events and prints the tables the README's Performance section holds.
+//!
+//! For each batch, every process is started fresh and invoked once (its
+//! answer checked against the contract and against the real function's), then
+//! all are invoked in turn for `--rounds` rounds, the order turning each round,
+//! so that the machine's drift falls on all alike. The echo's time in the same
+//! round is the harness's own cost, taken off every other process's.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use firehose_bench::agree::difference;
+use firehose_bench::batch::{self, Batch};
+use firehose_bench::contender::{self, Contender, cpu_time, invoke};
+use firehose_bench::report::{self, Measured, Target, median, ratio};
+use firehose_local::{LocalFunction, check};
+
+#[derive(Parser)]
+#[command(
+    name = "firehose-bench",
+    about = "Measure the functions against a straightforward Rust handler and Python with Powertools"
+)]
+struct Cli {
+    /// Warm invocations of each process on each batch.
+    #[arg(long, default_value_t = 20)]
+    rounds: usize,
+    /// Fresh starts of each process, for the start-up figure.
+    #[arg(long, default_value_t = 20)]
+    starts: usize,
+    /// The batch generator's seed.
+    #[arg(long, default_value_t = batch::SEED)]
+    seed: u64,
+    /// Only these buffer sizes (1MB, 3MB); both when not given.
+    #[arg(long, value_delimiter = ',')]
+    buffers: Vec<String>,
+    /// A Python with bench/python/requirements.txt; else a venv is made in target/bench-venv.
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// The straightforward Rust handler; else it is built alone into target/bench-plain.
+    #[arg(long)]
+    plain: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("firehose-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let release = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .ok_or("cannot tell where firehose-bench is")?;
+    let target = release.parent().unwrap_or(&release);
+    let python = contender::python(cli.python, target)?;
+    let plain = contender::plain_handler(cli.plain, target)?;
+    let ours = |name: &str| release.join(name);
+    // The echo first, the real function second: the ratios are of it.
+    let contenders = [
+        Contender::binary("echo (the harness)", ours("firehose-bench-echo"), &[]),
+        Contender::binary(
+            "firehose-normalize",
+            ours("firehose-normalize"),
+            &[("NORMALIZE_TIMESTAMP_FIELDS", "timestamp")],
+        ),
+        Contender::binary("straightforward Rust", plain, &[]),
+        Contender::python("Python + Powertools", &python, "normalize.handler"),
+    ];
+    let batches: Vec<Batch> = batch::BUFFERS
+        .iter()
+        .filter(|(name, _)| cli.buffers.is_empty() || cli.buffers.iter().any(|b| b == name))
+        .map(|&(name, bytes)| batch::batch(name, bytes, cli.seed))
+        .collect();
+    if batches.is_empty() {
+        return Err(format!(
+            "--buffers: none of {:?} is 1MB or 3MB",
+            cli.buffers
+        ));
+    }
+
+    let mut targets = Vec::new();
+    let mut tables = Vec::new();
+    for batch in &batches {
+        let measured = measure(&contenders, batch, cli.rounds)?;
+        let (normalize, plain, powertools) = (&measured[1], &measured[2], &measured[3]);
+        targets.push(times(
+            format!(
+                "{}: firehose-normalize ≥ 10× Python + Powertools",
+                batch.name
+            ),
+            ratio(powertools, normalize),
+            10.0,
+        ));
+        targets.push(times(
+            format!(
+                "{}: firehose-normalize ≥ 2× straightforward Rust",
+                batch.name
+            ),
+            ratio(plain, normalize),
+            2.0,
+        ));
+        let limit = 3 * batch.event.len() as u64 + (4 << 20);
+        let rss = normalize.peak_rss.unwrap_or(u64::MAX);
+        targets.push(Target {
+            what: format!("{}: peak RSS ≤ 3 × the event + 4 MiB", batch.name),
+            measured: format!("{:.1} of {:.1} MiB", mib(rss), mib(limit)),
+            met: rss <= limit,
+        });
+        tables.push(report::batch_table(batch, &measured, 1));
+    }
+
+    let mut starts = Vec::new();
+    for contender in &contenders[1..] {
+        let samples = (0..cli.starts)
+            .map(|_| start_up(contender))
+            .collect::<Result<Vec<_>, _>>()?;
+        starts.push((contender.name, samples, contender.binary_bytes()));
+    }
+    let start = median(&starts[0].1);
+    targets.push(Target {
+        what: "firehose-normalize: start to first poll ≤ 5 ms".to_owned(),
+        measured: format!("{:.2} ms", start.as_secs_f64() * 1e3),
+        met: start <= Duration::from_millis(5),
+    });
+    let size = contenders[1].binary_bytes().unwrap_or(u64::MAX);
+    targets.push(Target {
+        what: "firehose-normalize: binary ≤ 6 MB stripped".to_owned(),
+        measured: format!("{:.2} MB", size as f64 / 1e6),
+        met: size <= 6_000_000,
+    });
+
+    println!("firehose-bench: seed {}, {} rounds\n", cli.seed, cli.rounds);
+    for table in tables {
+        println!("{table}");
+    }
+    println!("{}", report::start_table(&starts));
+    println!("{}", report::target_lines(&targets));
+    Ok(())
+}
+
+/// Every contender on `batch`: a fresh process each, invoked once and checked,
+/// then `rounds` warm invocations in turn.
+fn measure(
+    contenders: &[Contender],
+    batch: &Batch,
+    rounds: usize,
+) -> Result<Vec<Measured>, String> {
+    let mut processes = Vec::new();
+    let mut measured = Vec::new();
+    let mut reference: Option<Vec<u8>> = None;
+    for (i, contender) in contenders.iter().enumerate() {
+        let mut function = contender.start()?;
+        let began = Instant::now();
+        let answer = invoke(contender.name, &mut function, &batch.event)?;
+        let first = began.elapsed();
+        let mut inexact_numbers = 0;
+        if i > 0 {
+            inexact_numbers = check_answer(contender.name, batch, &answer, reference.as_deref())?;
+            reference.get_or_insert(answer);
+        }
+        processes.push(function);
+        measured.push(Measured {
+            name: contender.name,
+            first,
+            warm: Vec::new(),
+            net: Vec::new(),
+            cpu: Duration::ZERO,
+            peak_rss: None,
+            inexact_numbers,
+        });
+    }
+    let cpu_before: Vec<Duration> = processes.iter().map(|f| cpu_time(f.pid())).collect();
+    for round in 0..rounds {
+        let mut wall = vec![Duration::ZERO; contenders.len()];
+        for turn in 0..contenders.len() {
+            let i = (round + turn) % contenders.len();
+            let function = &mut processes[i];
+            let began = Instant::now();
+            invoke(contenders[i].name, function, &batch.event)?;
+            wall[i] = began.elapsed();
+            function.take_logs();
+        }
+        for (row, time) in measured.iter_mut().zip(&wall) {
+            row.warm.push(*time);
+            row.net.push(time.saturating_sub(wall[0]));
+        }
+    }
+    for ((row, function), before) in measured.iter_mut().zip(&processes).zip(cpu_before) {
+        let used = cpu_time(function.pid()).saturating_sub(before);
+        row.cpu = used / u32::try_from(rounds.max(1)).unwrap_or(u32::MAX);
+        row.peak_rss = function.peak_memory_bytes();
+    }
+    Ok(measured)
+}
+
+/// Firehose takes the answer (advice, such as `aws_lambda_events`' empty
+/// `metadata` on every record, is not counted), and it says what the real
+/// function's says; how many numbers are off in their last digits.
+fn check_answer(
+    name: &str,
+    batch: &Batch,
+    answer: &[u8],
+    reference: Option<&[u8]>,
+) -> Result<usize, String> {
+    let report = check::judge(&batch.event, answer);
+    if !report.accepted() {
+        let first: Vec<String> = report.lines().into_iter().take(3).collect();
+        return Err(format!(
+            "Firehose would reject {name}'s answer to the {} batch: {first:?}",
+            batch.name
+        ));
+    }
+    let Some(ours) = reference else {
+        return Ok(0);
+    };
+    difference(ours, answer).map_err(|why| {
+        format!(
+            "{name} does another job than firehose-normalize on the {} batch: {why}",
+            batch.name
+        )
+    })
+}
+
+/// A fresh process's time from being started to asking for work.
+fn start_up(contender: &Contender) -> Result<Duration, String> {
+    let function: LocalFunction = contender.start()?;
+    function.start_up(Duration::from_secs(30)).ok_or_else(|| {
+        format!(
+            "{} did not ask for work within 30 s: {:?}",
+            contender.name,
+            function.logs()
+        )
+    })
+}
+
+fn times(what: String, ratio: f64, goal: f64) -> Target {
+    Target {
+        what,
+        measured: format!("{ratio:.1}×"),
+        met: ratio >= goal,
+    }
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / f64::from(1 << 20)
+}
