@@ -130,7 +130,7 @@ fn run(cli: Cli) -> Result<(), String> {
         measured: format!("{:.2} ms", start.as_secs_f64() * 1e3),
         met: start <= Duration::from_millis(5),
     });
-    let size = contenders[1].binary_bytes().unwrap_or(u64::MAX);
+    let size = starts[0].2.unwrap_or(u64::MAX);
     targets.push(Target {
         what: "firehose-normalize: binary ≤ 6 MB stripped".to_owned(),
         measured: format!("{:.2} MB", size as f64 / 1e6),

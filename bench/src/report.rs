@@ -61,7 +61,11 @@ pub fn batch_table(batch: &Batch, rows: &[Measured], reference: usize) -> String
         batch.records,
         batch.record_bytes as f64 / 1e6,
     );
-    out.push_str("| Process | first invocation | warm (median) | net of the harness | CPU (mean) | peak RSS | × the time of the first function |\n");
+    let _ = writeln!(
+        out,
+        "| Process | first invocation | warm (median) | net of the harness | CPU (mean) | peak RSS | × {}'s time |",
+        rows[reference].name
+    );
     out.push_str("|---|---|---|---|---|---|---|\n");
     for (i, row) in rows.iter().enumerate() {
         let times = if i == 0 {
