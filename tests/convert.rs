@@ -277,3 +277,54 @@ fn the_sample_records_convert_through_the_repository_table_without_loss() {
         failures[0]
     );
 }
+
+fn borrowed(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn replayed_conversion_failures_go_straight_to_conversion_not_through_the_function() {
+    let function = crate::run::fault_function();
+    let args = |errors_or_input: &[&str], fault: &str| {
+        let env = format!("FAULT={fault}");
+        let mut args = errors_or_input.to_vec();
+        args.extend([
+            "--template",
+            "tests/fixtures/run/normalize-parquet.yaml",
+            "--binary",
+            function.to_str().unwrap(),
+            "--env",
+            &env,
+            "--seed",
+            "3",
+            "--start-time",
+            "2026-12-01T10:00:00Z",
+        ]);
+        args.iter().map(|a| a.to_string()).collect::<Vec<String>>()
+    };
+    let input = out_dir("conversion-replay-input").join("input.txt");
+    std::fs::create_dir_all(input.parent().unwrap()).unwrap();
+    std::fs::write(&input, "{\"event_id\":1}\nnot json\n{\"event_id\":\"x\"}\n").unwrap();
+    let first = args(&["run", "--input", input.to_str().unwrap()], "ok");
+    let (summary, out) = run_json("conversion-replay-run", &borrowed(&first));
+    assert_eq!(summary["failed"], 2, "{summary}");
+    let errors = out.join("normalized/errors/format-conversion-failed");
+    // The function would crash on them: replayed, they never reach it.
+    let replay = args(&["replay", "--errors", errors.to_str().unwrap()], "crash");
+    let (summary, replayed) = run_json("conversion-replay", &borrowed(&replay));
+    assert_eq!(
+        (
+            summary["records_in"].as_u64(),
+            summary["replayed_to_conversion"].as_u64(),
+            summary["invocations"].as_u64(),
+        ),
+        (Some(2), Some(2), Some(0)),
+        "{summary}"
+    );
+    let objects = crate::run::landed(&replayed);
+    let codes: Vec<Value> = conversion_failures(&objects)
+        .iter()
+        .map(|f| f["lastErrorCode"].clone())
+        .collect();
+    assert_eq!(codes.len(), 2, "{objects:?}");
+}

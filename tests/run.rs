@@ -139,6 +139,73 @@ fn the_repository_template_lands_exactly_these_objects() {
     assert_eq!(landed_once, golden_run("template", &args));
 }
 
+#[test]
+fn cat_reads_several_objects_and_folders_and_invoke_takes_a_binary_alone() {
+    let out = out_dir("cat");
+    let run = firehose_local(&[
+        "run",
+        "--template",
+        "template.yaml",
+        "--input",
+        "tests/fixtures/demo/stock-ticker.ndjson",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let objects: Vec<String> = landed(&out)
+        .into_keys()
+        .filter(|k| k.ends_with(".parquet"))
+        .map(|k| out.join(k).display().to_string())
+        .collect();
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    // A folder is every Parquet object under it; the error and backup objects beside them are passed over.
+    let folder = firehose_local(&["cat", out.to_str().unwrap()]);
+    let twice = firehose_local(&["cat", &objects[0], &objects[0]]);
+    assert!(
+        folder.status.success(),
+        "{}",
+        String::from_utf8_lossy(&folder.stderr)
+    );
+    assert!(
+        twice.status.success(),
+        "{}",
+        String::from_utf8_lossy(&twice.stderr)
+    );
+    assert!(!folder.stdout.is_empty());
+    assert_eq!(
+        twice.stdout,
+        [&folder.stdout[..], &folder.stdout[..]].concat()
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&twice.stderr)
+            .matches("== ")
+            .count(),
+        2
+    );
+
+    let invoke = firehose_local(&[
+        "invoke",
+        "--binary",
+        fault_function().to_str().unwrap(),
+        "--event",
+        "tests/fixtures/adversarial/nested-and-dotted.json",
+    ]);
+    let stdout = String::from_utf8_lossy(&invoke.stdout);
+    assert!(
+        invoke.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&invoke.stderr)
+    );
+    assert!(
+        stdout.contains("ok: every record answered once"),
+        "{stdout}"
+    );
+}
+
 /// The partitioned stream over its records, seeded.
 const PARTITIONED: [&str; 6] = [
     "--template",
@@ -264,7 +331,7 @@ fn template_variant(file: &str, from: &str, to: &str) -> PathBuf {
 }
 
 /// `fault_function.py` as an executable the emulator can start with an empty environment.
-fn fault_function() -> PathBuf {
+pub(crate) fn fault_function() -> PathBuf {
     let python = Command::new("python3")
         .args(["-c", "import sys; print(sys.executable)"])
         .output()
@@ -383,6 +450,30 @@ fn error_lines(objects: &BTreeMap<String, Vec<u8>>) -> Vec<(Vec<u8>, String, u64
     lines
 }
 
+/// The distinct `errorMessage`s of the error objects.
+fn error_messages(objects: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    let mut messages: Vec<String> = objects
+        .iter()
+        .filter(|(k, _)| k.starts_with("faults/errors/"))
+        .flat_map(|(_, bytes)| {
+            String::from_utf8(bytes.clone())
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .map(|line| {
+            serde_json::from_str::<Value>(&line).unwrap()["errorMessage"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    messages.sort();
+    messages.dedup();
+    messages
+}
+
 fn data_objects(objects: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
     objects
         .iter()
@@ -406,17 +497,59 @@ fn a_faithful_function_delivers_every_byte() {
 
 #[test]
 fn each_fault_lands_every_record_with_firehose_s_code_after_the_right_attempts() {
-    // (fault, error code, attempts made): NumberOfRetries is 2, so a retried failure makes 3 attempts.
+    // (fault, error code, attempts made, the message's start): NumberOfRetries is 2, so a retried
+    // failure makes 3 attempts. A failed invocation and a malformed answer have one code, two messages.
     let cases = [
-        ("crash", "Lambda.FunctionError", 3),
-        ("error", "Lambda.FunctionError", 3),
-        ("oversize", "Lambda.FunctionError", 3),
-        ("garbage", "Lambda.JsonProcessingException", 1),
-        ("half", "Lambda.JsonProcessingException", 1),
-        ("duplicate", "Lambda.DuplicatedRecordId", 1),
+        (
+            "crash",
+            "Lambda.FunctionError",
+            3,
+            "The Lambda function was successfully invoked",
+        ),
+        (
+            "error",
+            "Lambda.FunctionError",
+            3,
+            "The Lambda function was successfully invoked",
+        ),
+        (
+            "oversize",
+            "Lambda.FunctionError",
+            3,
+            "The Lambda function was successfully invoked",
+        ),
+        (
+            "badresult",
+            "Lambda.FunctionError",
+            1,
+            "Check your function and make sure the output",
+        ),
+        (
+            "garbage",
+            "Lambda.JsonProcessingException",
+            1,
+            "There was an error parsing returned records",
+        ),
+        (
+            "half",
+            "Lambda.JsonProcessingException",
+            1,
+            "There was an error parsing returned records",
+        ),
+        (
+            "duplicate",
+            "Lambda.DuplicatedRecordId",
+            1,
+            "Multiple records were returned with the same record Id",
+        ),
     ];
-    for (fault, code, attempts) in cases {
+    for (fault, code, attempts, message) in cases {
         let run = run_fault(fault, &[]);
+        let messages = error_messages(&run.objects);
+        assert!(
+            messages.len() == 1 && messages[0].starts_with(message),
+            "{fault}: {messages:?}"
+        );
         let mut lines = error_lines(&run.objects);
         lines.sort();
         let mut expected: Vec<(Vec<u8>, String, u64)> = RECORDS
@@ -429,6 +562,112 @@ fn each_fault_lands_every_record_with_firehose_s_code_after_the_right_attempts()
         assert_eq!(run.summary["invocations"], attempts, "{fault}");
         assert!(data_objects(&run.objects).is_empty(), "{fault}");
     }
+}
+
+#[test]
+fn null_data_is_data_left_out_and_a_function_logging_binary_is_read_to_the_end() {
+    let run = run_fault("nulldata", &[]);
+    assert_eq!(run.summary["dropped"], 3, "{}", run.summary);
+    assert_eq!(
+        run.summary["findings"],
+        serde_json::json!([]),
+        "{}",
+        run.summary
+    );
+    // Its logs are read as bytes, to the end: the function never blocks on a full pipe.
+    let run = run_fault("binarylog", &[]);
+    assert_eq!(
+        data_objects(&run.objects),
+        RECORDS.concat(),
+        "{}",
+        run.summary
+    );
+    assert_eq!(run.summary["invocations"], 1, "{}", run.summary);
+}
+
+#[test]
+fn a_function_that_exits_after_answering_is_started_again_without_losing_an_attempt() {
+    // Retries=0: on a lost attempt every record of the next batch would fail.
+    let run = run_fault(
+        "exitafter",
+        &["--parameter", "Retries=0", "--arrival-spacing-ms", "20000"],
+    );
+    assert_eq!(
+        data_objects(&run.objects),
+        RECORDS.concat(),
+        "{}",
+        run.summary
+    );
+    assert_eq!(
+        counts(&run.summary, &["invocations", "cold_starts"]),
+        [3, 3],
+        "{}",
+        run.summary
+    );
+}
+
+/// The summary's counters `names`, in order.
+fn counts(summary: &Value, names: &[&str]) -> Vec<u64> {
+    names
+        .iter()
+        .map(|name| {
+            summary[name]
+                .as_u64()
+                .unwrap_or_else(|| panic!("no {name}: {summary}"))
+        })
+        .collect()
+}
+
+#[test]
+fn null_lambda_keys_and_records_too_deep_for_jq_are_partitioning_failures() {
+    let deep = format!(
+        "{{\"customer\":\"acme\",\"year\":2026,\"deep\":{}{}}}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let records: [&[u8]; 3] = [
+        br#"{"customer":"acme","year":2026}"#,
+        br#"{"customer":null,"year":2026}"#,
+        deep.as_bytes(),
+    ];
+    // faults.yaml partitioned by the function's key and a query's.
+    let faults = std::fs::read_to_string(repo().join("tests/fixtures/run/faults.yaml")).unwrap();
+    let partitioned = faults
+        .replacen(
+            "Prefix: \"data/\"",
+            "Prefix: \"customer=!{partitionKeyFromLambda:customer}/year=!{partitionKeyFromQuery:year}/\"",
+            1,
+        )
+        .replacen(
+            "BufferingHints: {",
+            "DynamicPartitioningConfiguration: { Enabled: true }\n        BufferingHints: {",
+            1,
+        )
+        + "            - Type: MetadataExtraction\n              Parameters:\n                \
+           - { ParameterName: MetadataExtractionQuery, ParameterValue: \"{year: .year}\" }\n                \
+           - { ParameterName: JsonParsingEngine, ParameterValue: JQ-1.6 }\n";
+    let template = out_dir("keys-template").join("partitioned-faults.yaml");
+    std::fs::create_dir_all(template.parent().unwrap()).unwrap();
+    std::fs::write(&template, partitioned).unwrap();
+    let run = run_fault_of(&template, &records, "keys", &[]);
+    assert_eq!(
+        counts(&run.summary, &["delivered", "failed"]),
+        [1, 2],
+        "{}",
+        run.summary
+    );
+    assert_eq!(
+        run.summary["errors"]["DynamicPartitioning.MetadataExtractionFailed"], 2,
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.objects
+            .keys()
+            .any(|k| k.starts_with("faults/customer=acme/year=2026/")),
+        "{:?}",
+        run.objects.keys()
+    );
 }
 
 #[test]
@@ -501,6 +740,49 @@ fn records_over_the_limit_are_refused_and_counted() {
         "{stdout}"
     );
     assert!(stdout.contains("every record is accounted for"), "{stdout}");
+}
+
+#[test]
+fn a_line_too_long_to_read_and_an_arrival_no_timestamp_holds_are_refused_and_the_run_goes_on() {
+    let out = out_dir("unreadable-lines");
+    std::fs::create_dir_all(&out).unwrap();
+    let input = out.join("input.ndjson");
+    let long = format!("{{\"data\":\"{}\"}}", "x".repeat(9 << 20));
+    let far = format!("{{\"data\":\"far\",\"arrival\":{}}}", i64::MAX - 1);
+    std::fs::write(
+        &input,
+        [r#"{"data":"a"}"#, &long, &far, r#"{"data":"b"}"#].join("\n"),
+    )
+    .unwrap();
+    let output = firehose_local(&[
+        "run",
+        "--template",
+        "tests/fixtures/run/faults.yaml",
+        "--input",
+        input.to_str().unwrap(),
+        "--input-format",
+        "json",
+        "--binary",
+        fault_function().to_str().unwrap(),
+        "--json",
+        "--out",
+        out.join("s3").to_str().unwrap(),
+    ]);
+    let summary = json_summary(&output);
+    assert_eq!(
+        (summary["delivered"].as_u64(), summary["refused"].as_u64()),
+        (Some(2), Some(2)),
+        "{summary}"
+    );
+    let refusals = summary["refusals"].to_string();
+    assert!(
+        refusals.contains("input.ndjson:2: a line of 9437195 bytes"),
+        "{refusals}"
+    );
+    assert!(
+        refusals.contains("input.ndjson:3: arrival 9223372036854775806: outside the years"),
+        "{refusals}"
+    );
 }
 
 #[test]

@@ -125,7 +125,8 @@ impl AnsweredRecord {
         // A map, not a struct: a key given twice counts once, the last, as in a JSON tree.
         let fields: BTreeMap<Cow<'_, str>, &RawValue> =
             serde_json::from_str(record.get()).map_err(|_| not_object())?;
-        let field = |name: &str| fields.get(name).copied();
+        // `null` is a field left out: aws-lambda-go writes `"data": null` for a nil `Data`.
+        let field = |name: &str| fields.get(name).copied().filter(|v| v.get() != "null");
         let partition_keys = match field("metadata").map(|m| serde_json::from_str::<Value>(m.get()))
         {
             None | Some(Ok(Value::Null)) => None,
@@ -192,6 +193,16 @@ mod tests {
         assert_eq!(answer.records[0].data, None);
         assert_eq!(answer.records[2].bytes(), Some(&b"A"[..]));
         assert_eq!(answer.records[2].partition_keys.as_ref().unwrap()["k"], "v");
+    }
+
+    #[test]
+    fn null_fields_are_fields_left_out() {
+        let answer = Answer::parse(
+            br#"{"records":[{"recordId":"a","result":"Dropped","data":null,"metadata":null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.records[0].data, None);
+        assert!(!answer.records[0].data_not_text);
     }
 
     #[test]

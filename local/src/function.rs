@@ -1,7 +1,7 @@
 //! A function binary running locally against the emulated Runtime API, with
 //! its log lines collected.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::LocalError;
+use crate::lines::{Line, read_capped};
 use crate::runtime_api::{Reply, RuntimeApi};
 
 /// How long an invocation may take: Firehose's own wait for a Lambda.
@@ -180,14 +181,33 @@ impl Drop for LocalFunction {
     }
 }
 
+/// The longest log line kept: CloudWatch Logs' own limit for one event (256 KiB); the rest is cut.
+const MAX_LOG_LINE_BYTES: usize = 256 * 1024;
+
+/// Reads a function's output line by line as bytes, to its end: a line that
+/// is not UTF-8 is kept lossily, a long one cut, so the function never blocks
+/// on a full pipe or dies of a closed one.
 fn collect_lines(
     stream: impl Read + Send + 'static,
     logs: Arc<Mutex<Vec<String>>>,
 ) -> JoinHandle<()> {
     std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+        let mut reader = BufReader::new(stream);
+        let mut buffer = Vec::new();
+        loop {
+            let line = match read_capped(&mut reader, &mut buffer, MAX_LOG_LINE_BYTES) {
+                Ok(Some(line)) => line,
+                // Only a broken pipe errs (interrupts are retried): nothing more will come.
+                Ok(None) | Err(_) => return,
+            };
+            let mut text = String::from_utf8_lossy(&buffer).into_owned();
+            if let Line::TooLong { bytes } = line {
+                text.push_str(&format!(
+                    " [cut by firehose-local: the line had {bytes} bytes]"
+                ));
+            }
             if let Ok(mut logs) = logs.lock() {
-                logs.push(line);
+                logs.push(text);
             }
         }
     })

@@ -13,6 +13,8 @@ pub mod check;
 pub mod convert;
 pub mod function;
 pub mod generate;
+pub mod lines;
+pub mod nesting;
 pub mod runtime_api;
 pub mod sink;
 pub mod stream;
@@ -36,4 +38,10 @@ pub enum LocalError {
     Timeout,
     #[error("the function exited without answering")]
     Exited,
+    /// The function answered the invocation with an error, or failed to start.
+    #[error("{0}")]
+    Function(String),
+    /// Lambda would start a fresh environment for the invocation: no attempt is lost.
+    #[error("the function exited after its last invocation, before taking the next")]
+    ExitedBeforeTaking,
 }

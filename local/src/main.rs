@@ -33,7 +33,7 @@ enum Command {
     Run(run_command::Run),
     /// Put the records of error objects (processing-failed/ ...) through the stream again and write what would land.
     Replay(run_command::Replay),
-    /// Print a Parquet object's rows as JSON lines (what Athena will see), its schema on standard error.
+    /// Print Parquet objects' rows as JSON lines (what Athena will see), their schema on standard error.
     Cat(Cat),
     /// Make records from a Kinesis Data Generator record template, seeded, at a rate or a count.
     Generate(generate_command::Generate),
@@ -41,30 +41,40 @@ enum Command {
 
 #[derive(clap::Args)]
 struct Cat {
-    /// The Parquet object, or `-` for standard input.
-    file: PathBuf,
+    /// Parquet objects, folders (every Parquet object under them, in name order), or `-` for standard input.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
 }
 
 impl Cat {
     fn execute(&self) -> Result<ExitCode, String> {
-        let bytes = if self.file == Path::new("-") {
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
-                .map_err(|e| format!("cannot read standard input: {e}"))?;
-            bytes
-        } else {
-            std::fs::read(&self.file)
-                .map_err(|e| format!("cannot read {}: {e}", self.file.display()))?
-        };
-        let (schema, rows) =
-            parquet_file::read_back(&bytes).map_err(|e| format!("{}: {e}", self.file.display()))?;
-        for field in schema.fields() {
-            eprintln!("{} {}", field.name(), field.data_type());
+        let mut objects = Vec::new();
+        for path in &self.files {
+            parquet_file::find(path, &mut objects)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         }
         let mut out = std::io::stdout().lock();
-        std::io::Write::write_all(&mut out, &rows)
-            .and_then(|()| std::io::Write::flush(&mut out))
-            .map_err(|e| format!("cannot write standard output: {e}"))?;
+        for path in &objects {
+            let bytes = if path == Path::new("-") {
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+                    .map_err(|e| format!("cannot read standard input: {e}"))?;
+                bytes
+            } else {
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+            };
+            let (schema, rows) =
+                parquet_file::read_back(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            if objects.len() > 1 {
+                eprintln!("== {}", path.display());
+            }
+            for field in schema.fields() {
+                eprintln!("{} {}", field.name(), field.data_type());
+            }
+            std::io::Write::write_all(&mut out, &rows)
+                .and_then(|()| std::io::Write::flush(&mut out))
+                .map_err(|e| format!("cannot write standard output: {e}"))?;
+        }
         Ok(ExitCode::SUCCESS)
     }
 }
@@ -72,15 +82,15 @@ impl Cat {
 #[derive(clap::Args)]
 struct Invoke {
     /// The function: `normalize` runs the `firehose-normalize` binary beside this one.
-    #[arg(long)]
-    function: String,
+    #[arg(long, required_unless_present = "binary")]
+    function: Option<String>,
     /// The event file (a Firehose data-transformation event as JSON), or `-` for standard input.
     #[arg(long)]
     event: PathBuf,
     /// A setting for the function, as KEY=VALUE; repeat for more.
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = key_value)]
     env: Vec<(String, String)>,
-    /// The function binary, instead of the one found beside `firehose-local`.
+    /// The function binary, any Lambda custom runtime (`bootstrap`), instead of --function.
     #[arg(long)]
     binary: Option<PathBuf>,
     /// Write the raw response to this file.
@@ -121,9 +131,10 @@ fn main() -> ExitCode {
 
 fn run(args: &Invoke) -> Result<ExitCode, String> {
     let event = read_event(&args.event)?;
-    let binary = match &args.binary {
-        Some(binary) => binary.clone(),
-        None => beside_me(&format!("firehose-{}", args.function))?,
+    let binary = match (&args.binary, &args.function) {
+        (Some(binary), _) => binary.clone(),
+        (None, Some(function)) => beside_me(&format!("firehose-{function}"))?,
+        (None, None) => return Err("give --function NAME or --binary PATH".to_owned()),
     };
     let mut function = LocalFunction::start(&binary, &args.env).map_err(|e| e.to_string())?;
     function.timeout = Duration::from_secs(args.timeout);

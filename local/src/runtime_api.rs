@@ -5,6 +5,7 @@
 //! a `Function.ResponseSizeTooLarge` error: Firehose would retry the batch.
 
 use std::collections::{HashMap, VecDeque};
+use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -17,6 +18,9 @@ use crate::LocalError;
 use crate::check::MAX_RESPONSE_BYTES;
 
 const PREFIX: &str = "/2018-06-01/runtime";
+
+/// The most of an error report read; the rest is not needed to say what went wrong.
+const MAX_ERROR_BYTES: u64 = 1 << 20;
 
 /// What the function said about one invocation, or about its start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,7 +124,9 @@ impl RuntimeApi {
     }
 
     /// Waits for the reply to `id` (or an init error) until `deadline`, asking
-    /// `gone` between waits whether the function has exited.
+    /// `gone` between waits whether the function has exited: before taking
+    /// `id` from `/next`, having taken earlier ones, is
+    /// [`LocalError::ExitedBeforeTaking`]; any other exit, [`LocalError::Exited`].
     pub fn wait(
         &self,
         id: &str,
@@ -140,7 +146,15 @@ impl RuntimeApi {
                 return Err(LocalError::Timeout);
             }
             if gone() {
-                return Err(LocalError::Exited);
+                // Still queued: the process ended before it asked for this invocation.
+                let queued = state.queue.iter().position(|(queued, ..)| queued == id);
+                return Err(match (queued, state.first_poll) {
+                    (Some(at), Some(_)) => {
+                        state.queue.remove(at);
+                        LocalError::ExitedBeforeTaking
+                    }
+                    _ => LocalError::Exited,
+                });
             }
             let pause = (deadline - now).min(Duration::from_millis(50));
             state = self
@@ -193,14 +207,16 @@ fn route(shared: &Shared, mut request: Request) {
             let reply = match kind {
                 "response" => {
                     let mut body = Vec::new();
-                    if let Err(e) = request.as_reader().read_to_end(&mut body) {
+                    // One byte past the limit tells an oversized body without reading it all.
+                    let limit = MAX_RESPONSE_BYTES as u64 + 1;
+                    if let Err(e) = request.as_reader().take(limit).read_to_end(&mut body) {
                         Reply::Error {
                             error_type: "Local.ReadFailed".to_owned(),
                             message: e.to_string(),
                         }
                     } else if body.len() > MAX_RESPONSE_BYTES {
                         respond(request, 413, b"response too large");
-                        return record(shared, id, too_large(body.len()));
+                        return record(shared, id, too_large());
                     } else {
                         Reply::Response(body)
                     }
@@ -221,12 +237,10 @@ fn route(shared: &Shared, mut request: Request) {
     }
 }
 
-fn too_large(len: usize) -> Reply {
+fn too_large() -> Reply {
     Reply::Error {
         error_type: "Function.ResponseSizeTooLarge".to_owned(),
-        message: format!(
-            "response of {len} bytes is over Lambda's {MAX_RESPONSE_BYTES}-byte limit"
-        ),
+        message: format!("the response is over Lambda's {MAX_RESPONSE_BYTES}-byte limit"),
     }
 }
 
@@ -276,7 +290,10 @@ fn error_body(request: &mut Request) -> (String, String) {
         .find(|h| h.field.equiv("Lambda-Runtime-Function-Error-Type"))
         .map(|h| h.value.to_string());
     let mut body = Vec::new();
-    let _ = request.as_reader().read_to_end(&mut body);
+    let _ = request
+        .as_reader()
+        .take(MAX_ERROR_BYTES)
+        .read_to_end(&mut body);
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
     let field = |name: &str| {
         parsed

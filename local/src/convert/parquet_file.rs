@@ -113,6 +113,44 @@ pub fn read_back(bytes: &[u8]) -> Result<(SchemaRef, Vec<u8>), String> {
     Ok((schema, writer.into_inner()))
 }
 
+/// Adds `path` to `found` if it is a file (or `-`); if a folder, every Parquet
+/// object under it, in name order (other objects, such as error objects, are
+/// passed over), and an error if there is none.
+pub fn find(path: &std::path::Path, found: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    if !path.is_dir() {
+        found.push(path.to_owned());
+        return Ok(());
+    }
+    let before = found.len();
+    find_in(path, found)?;
+    if found.len() == before {
+        return Err(std::io::Error::other("no Parquet object under it"));
+    }
+    Ok(())
+}
+
+fn find_in(folder: &std::path::Path, found: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    let mut entries = std::fs::read_dir(folder)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<Vec<_>, _>>()?;
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            find_in(&entry, found)?;
+        } else if is_parquet(&entry)? {
+            found.push(entry);
+        }
+    }
+    Ok(())
+}
+
+/// A Parquet file begins with `PAR1`.
+fn is_parquet(path: &std::path::Path) -> std::io::Result<bool> {
+    let mut magic = [0u8; 4];
+    let mut file = std::fs::File::open(path)?;
+    Ok(std::io::Read::read_exact(&mut file, &mut magic).is_ok() && &magic == b"PAR1")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,7 +33,9 @@ pub mod codes {
         .unwrap_or(FUNCTION_ERROR)
     }
 
-    /// The `errorMessage` Firehose writes with `code`.
+    /// The `errorMessage` Firehose writes with `code`. A `Lambda.FunctionError`
+    /// has two: this one when the invocation failed (crash, timeout, error,
+    /// a response Lambda refuses), [`OUTPUT_FORMAT`] when the answer is malformed.
     pub fn message(code: &str) -> &'static str {
         match code {
             PROCESSING_FAILED => "ProcessingFailed status set for record",
@@ -47,6 +49,18 @@ pub mod codes {
                 "There was an error parsing returned records from the Lambda function. Ensure that the returned records follow the status model required by Firehose."
             }
             _ => "The Lambda function was successfully invoked but it returned an error result.",
+        }
+    }
+
+    /// The `errorMessage` of a `Lambda.FunctionError` for an answer Firehose
+    /// cannot take (a wrong result word, a missing id, data that is not base64).
+    pub const OUTPUT_FORMAT: &str = "Check your function and make sure the output is in required format. In addition to that, make sure the processed records contain valid result status of Dropped, Ok, or ProcessingFailed";
+
+    /// The `errorMessage` for the checker's rejection `code` of an answer.
+    pub fn rejection_message(code: &str) -> &'static str {
+        match code {
+            FUNCTION_ERROR => OUTPUT_FORMAT,
+            other => message(other),
         }
     }
 }

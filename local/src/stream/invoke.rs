@@ -14,6 +14,7 @@ use crate::sink::error_record::codes;
 use crate::{LocalError, LocalFunction};
 
 use super::event::Record;
+use super::partition;
 
 /// What became of one record of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +26,19 @@ pub enum Fate {
     Dropped,
     Failed {
         code: &'static str,
+        /// The `errorMessage` Firehose writes with it.
+        message: &'static str,
     },
+}
+
+impl Fate {
+    /// A failure with the message the checker's rejection `code` carries.
+    fn rejected(code: &'static str) -> Fate {
+        Fate::Failed {
+            code,
+            message: codes::rejection_message(code),
+        }
+    }
 }
 
 /// What became of a batch.
@@ -42,6 +55,8 @@ pub struct Outcome {
     /// Which step dropped or failed a record, by record id, as the function's
     /// logs tell it (`--trace` only).
     pub told: HashMap<String, String>,
+    /// Function processes started for these invocations.
+    pub cold_starts: u32,
 }
 
 /// What the invocations of one batch gave.
@@ -54,6 +69,8 @@ pub struct Invoked {
     pub failures: Vec<String>,
     /// The log lines of the answering invocation, when asked for.
     pub logs: Vec<String>,
+    /// Function processes started for these invocations.
+    pub cold_starts: u32,
 }
 
 /// What became of each record of a batch, from what its invocations gave: the
@@ -64,20 +81,21 @@ pub fn judge(records: &[Record], invoked: Invoked) -> Outcome {
         attempts,
         failures,
         logs,
+        cold_starts,
     } = invoked;
     let told = told(&logs);
     let Some(response) = response else {
+        let failed = Fate::Failed {
+            code: codes::FUNCTION_ERROR,
+            message: codes::message(codes::FUNCTION_ERROR),
+        };
         return Outcome {
-            fates: vec![
-                Fate::Failed {
-                    code: codes::FUNCTION_ERROR
-                };
-                records.len()
-            ],
+            fates: vec![failed; records.len()],
             attempts,
             failures,
             findings: Vec::new(),
             told,
+            cold_starts,
         };
     };
     let answer = Answer::parse(&response);
@@ -89,6 +107,7 @@ pub fn judge(records: &[Record], invoked: Invoked) -> Outcome {
         failures,
         findings: report.lines(),
         told,
+        cold_starts,
     }
 }
 
@@ -128,6 +147,8 @@ pub struct Invoker {
     timeout: Duration,
     function: Option<LocalFunction>,
     keep_logs: bool,
+    /// Function processes started so far: Lambda's cold starts.
+    cold_starts: u32,
 }
 
 impl Invoker {
@@ -138,6 +159,7 @@ impl Invoker {
             timeout,
             function: None,
             keep_logs: false,
+            cold_starts: 0,
         }
     }
 
@@ -155,6 +177,7 @@ impl Invoker {
     /// `1 + retries` invocations have failed.
     pub fn invoke(&mut self, invocation_id: &str, event: &[u8], retries: u32) -> Invoked {
         let mut failures = Vec::new();
+        let started = self.cold_starts;
         for attempt in 1..=retries.saturating_add(1) {
             let answered = self.attempt(event);
             let logs = self.logs_of(invocation_id);
@@ -168,6 +191,7 @@ impl Invoker {
                             attempts: attempt,
                             failures,
                             logs,
+                            cold_starts: self.cold_starts - started,
                         };
                     }
                 },
@@ -179,6 +203,7 @@ impl Invoker {
             attempts: retries.saturating_add(1),
             failures,
             logs: Vec::new(),
+            cold_starts: self.cold_starts - started,
         }
     }
 
@@ -196,14 +221,33 @@ impl Invoker {
         function.take_logs_through(&summary, SUMMARY_WAIT)
     }
 
-    /// One invocation: the response, or why there is none.
+    /// One invocation: the response, or why there is none. A function that
+    /// exited after its last invocation is started afresh for this one, as
+    /// Lambda starts a fresh environment, and no attempt is lost; once only,
+    /// so a function that never takes an invocation uses up its attempts.
     fn attempt(&mut self, event: &[u8]) -> Result<Vec<u8>, String> {
+        match self.attempt_once(event) {
+            Err(LocalError::ExitedBeforeTaking) => self.attempt_once(event),
+            other => other,
+        }
+        .map_err(|error| match error {
+            LocalError::Timeout => {
+                format!("the function timed out after {} s", self.timeout.as_secs())
+            }
+            LocalError::Exited | LocalError::ExitedBeforeTaking => {
+                "the function process exited without answering (a crash)".to_owned()
+            }
+            other => other.to_string(),
+        })
+    }
+
+    fn attempt_once(&mut self, event: &[u8]) -> Result<Vec<u8>, LocalError> {
         let function = match &mut self.function {
             Some(function) => function,
             slot => {
-                let mut started = LocalFunction::start(&self.binary, &self.environment)
-                    .map_err(|e| e.to_string())?;
+                let mut started = LocalFunction::start(&self.binary, &self.environment)?;
                 started.timeout = self.timeout;
+                self.cold_starts += 1;
                 slot.insert(started)
             }
         };
@@ -213,29 +257,21 @@ impl Invoker {
             Ok(Reply::Error {
                 error_type,
                 message,
-            }) => Err(format!(
+            }) => Err(LocalError::Function(format!(
                 "the function returned an error: {error_type}: {message}"
-            )),
+            ))),
             Ok(Reply::InitError {
                 error_type,
                 message,
             }) => {
                 self.function = None;
-                Err(format!(
+                Err(LocalError::Function(format!(
                     "the function failed to start: {error_type}: {message}"
-                ))
+                )))
             }
             Err(error) => {
                 self.function = None;
-                Err(match error {
-                    LocalError::Timeout => {
-                        format!("the function timed out after {} s", self.timeout.as_secs())
-                    }
-                    LocalError::Exited => {
-                        "the function process exited without answering (a crash)".to_owned()
-                    }
-                    other => other.to_string(),
-                })
+                Err(error)
             }
         }
     }
@@ -244,16 +280,10 @@ impl Invoker {
 /// Each record's fate in an answer Firehose took (no retried rejection).
 fn fates(records: &[Record], answer: Option<Answer>, report: &check::Report) -> Vec<Fate> {
     if let Some(whole) = report.rejections.iter().find(|r| r.whole_batch) {
-        let code = codes::of(whole.code);
-        return vec![Fate::Failed { code }; records.len()];
+        return vec![Fate::rejected(codes::of(whole.code)); records.len()];
     }
     let Some(answer) = answer else {
-        return vec![
-            Fate::Failed {
-                code: codes::JSON_PROCESSING
-            };
-            records.len()
-        ];
+        return vec![Fate::rejected(codes::JSON_PROCESSING); records.len()];
     };
     let in_order = answer.records.len() == records.len()
         && records
@@ -278,9 +308,7 @@ fn fates(records: &[Record], answer: Option<Answer>, report: &check::Report) -> 
                 .and_then(VecDeque::pop_front)
             {
                 Some(answered) => fate(answered),
-                None => Fate::Failed {
-                    code: codes::MISSING_RECORD_ID,
-                },
+                None => Fate::rejected(codes::MISSING_RECORD_ID),
             }
         })
         .collect()
@@ -296,17 +324,12 @@ fn fate(mut answered: AnsweredRecord) -> Fate {
                 .take()
                 .into_iter()
                 .flatten()
-                .map(|(k, v)| {
-                    let value = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                    (k, value)
-                })
+                .filter_map(|(k, v)| Some((k, partition::key_value(&v)?)))
                 .collect(),
             data: answered.into_bytes(),
         },
         Some("Dropped") => Fate::Dropped,
-        _ => Fate::Failed {
-            code: codes::PROCESSING_FAILED,
-        },
+        _ => Fate::rejected(codes::PROCESSING_FAILED),
     }
 }
 

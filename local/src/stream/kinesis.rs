@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use aws_config::BehaviorVersion;
 use aws_sdk_kinesis::types::ShardIteratorType;
 
-use super::producer::{Attempt, InputError, KinesisOrigin, MAX_RECORD_BYTES, Put};
+use super::producer::{Attempt, Entry, InputError, KinesisOrigin, MAX_RECORD_BYTES, Put};
 
 /// Reads one stream.
 pub struct KinesisReader {
@@ -125,6 +125,7 @@ impl KinesisReader {
                         shard: number,
                         sequence_number: record.sequence_number().to_owned(),
                     }),
+                    entry: Entry::Source,
                 }));
             }
             // The shard is read to its end when it is caught up and gives nothing more, or is closed.

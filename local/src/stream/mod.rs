@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use event::{KinesisMetadata, Record};
 use invoke::{Fate, Invoker};
-use producer::{Attempt, InputError, Put};
+use producer::{Attempt, Entry, InputError, Put};
 use summary::{Summary, keep};
 use worker::{Done, EventSource, Job, Worker};
 
@@ -160,8 +160,12 @@ pub fn run<'s>(
         next_arrival = next_arrival.saturating_add(options.spacing_ms);
         run.advance_to(arrival_ms)?;
         run.summary.bytes_in += put.data.len() as u64;
+        let entry = put.entry;
         let record = run.record(index, put, arrival_ms);
-        run.arrive(record)?;
+        match entry {
+            Entry::Source => run.arrive(record)?,
+            Entry::Conversion => run.straight_to_conversion(record)?,
+        }
     }
     run.advance_to(i64::MAX)?;
     Ok(run.summary)
@@ -283,6 +287,18 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// A record the function has already made (a `format-conversion-failed`
+    /// one replayed) straight to partitioning and conversion; its Lambda
+    /// partition keys are not in the error object, as in AWS.
+    fn straight_to_conversion(&mut self, record: Record) -> Result<(), RunError> {
+        self.summary.replayed_to_conversion += 1;
+        self.tell(format!(
+            "#{} {}: replayed straight to conversion",
+            record.index, record.record_id
+        ));
+        self.deliver(&record, &record.data, &BTreeMap::new(), self.clock)
+    }
+
     /// A record, after the built-in processors, into its shard's batch for the function (or delivered, with none).
     fn process(&mut self, record: Record) -> Result<(), RunError> {
         let Some(lambda) = &self.stream.lambda else {
@@ -385,6 +401,7 @@ impl Run<'_> {
         };
         let Done { records, outcome } = worker.wait().map_err(RunError::Invocation)?;
         self.summary.invocations += u64::from(outcome.attempts);
+        self.summary.cold_starts += u64::from(outcome.cold_starts);
         self.summary.retries += u64::from(outcome.attempts - 1);
         // Attempt n+1 starts 1 s × 2^(n-1) after attempt n failed, at most a minute apart; the
         // records go on once the last attempt ends, while the stream keeps buffering others.
@@ -410,14 +427,14 @@ impl Run<'_> {
                     let by = by.map_or("dropped by the function", String::as_str);
                     self.tell(format!("#{} {}: {by}", record.index, record.record_id));
                 }
-                Fate::Failed { code } => {
+                Fate::Failed { code, message } => {
                     if let Some(why) = outcome.told.get(&record.record_id) {
                         self.tell(format!("#{} {}: {why}", record.index, record.record_id));
                     }
                     let failure = Failure {
                         raw: record.raw(),
                         code,
-                        message: codes::message(code),
+                        message,
                         attempts: outcome.attempts,
                         arrival_ms: record.arrival_ms,
                         ended_ms: at,

@@ -10,6 +10,7 @@ use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
 use jaq_json::Val;
 
+use crate::nesting::{self, MAX_JSON_DEPTH};
 use crate::sink::prefix::{KeySource, PartitionKeys, Prefix};
 
 type Data = data::JustLut<Val>;
@@ -62,6 +63,11 @@ impl Query {
 
     /// The keys the query makes of `data`: its one output, an object of strings or numbers.
     pub fn keys(&self, data: &[u8]) -> Result<BTreeMap<String, String>, String> {
+        if nesting::too_deep(data) {
+            return Err(format!(
+                "the record nests JSON deeper than the {MAX_JSON_DEPTH} levels firehose-local reads"
+            ));
+        }
         let input = jaq_json::read::parse_single(data)
             .map_err(|_| "Non JSON record provided".to_owned())?;
         let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([]));
@@ -89,6 +95,20 @@ impl Query {
             keys.insert(key, text);
         }
         Ok(keys)
+    }
+}
+
+/// A partition key's value as text, by the one rule for the query's keys and
+/// the function's: a string, a number or a boolean; null, an object or an
+/// array is no value, and a record whose prefix names that key fails.
+pub fn key_value(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => Some(text.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        serde_json::Value::Null | serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+            None
+        }
     }
 }
 
@@ -150,7 +170,33 @@ mod tests {
             "Non JSON record provided"
         );
         assert!(Query::compile("{a: nope(.)}").unwrap_err().contains("nope"));
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(
+            query
+                .keys(deep.as_bytes())
+                .unwrap_err()
+                .contains("deeper than the 127 levels")
+        );
         assert!(Query::compile("{a: .").is_err());
+    }
+
+    #[test]
+    fn one_rule_for_key_values_null_objects_and_arrays_are_none() {
+        let query = Query::compile("{a: .a}").unwrap();
+        for (json, expected) in [
+            (r#""x""#, Some("x")),
+            ("12", Some("12")),
+            ("true", Some("true")),
+            ("null", None),
+            ("[1]", None),
+            (r#"{"b":1}"#, None),
+        ] {
+            let value: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert_eq!(key_value(&value).as_deref(), expected, "{json}");
+            let record = format!("{{\"a\":{json}}}");
+            let from_query = query.keys(record.as_bytes()).unwrap();
+            assert_eq!(from_query.get("a").map(String::as_str), expected, "{json}");
+        }
     }
 
     #[test]

@@ -11,6 +11,8 @@ use std::io::BufRead;
 use base64::Engine;
 use serde_json::Value;
 
+use crate::lines::{Line, MAX_LINE_BYTES, read_capped};
+
 /// The most one record may hold: `PutRecord` refuses more than 1,000 KiB.
 pub const MAX_RECORD_BYTES: usize = 1_024_000;
 
@@ -31,6 +33,18 @@ pub struct Put {
     pub arrival_ms: Option<i64>,
     /// Where a real Kinesis stream had it (`--from-kinesis`).
     pub kinesis: Option<KinesisOrigin>,
+    pub entry: Entry,
+}
+
+/// Where a put record enters the stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Entry {
+    /// Where a producer's records enter: backed up, then the processors and the function.
+    #[default]
+    Source,
+    /// Straight to record format conversion: a `format-conversion-failed`
+    /// record replayed, which the function has already made.
+    Conversion,
 }
 
 /// A record's shard and sequence number in a real Kinesis stream.
@@ -101,6 +115,7 @@ impl<R: BufRead> Producer<R> {
                 partition_key: None,
                 arrival_ms: None,
                 kinesis: None,
+                entry: Entry::Source,
             }),
             InputFormat::Json => self.read_json(line),
         }
@@ -117,6 +132,7 @@ impl<R: BufRead> Producer<R> {
             partition_key: None,
             arrival_ms: None,
             kinesis: None,
+            entry: Entry::Source,
         };
         let mut has_data = false;
         for (key, value) in fields {
@@ -160,20 +176,22 @@ impl<R: BufRead> Iterator for Producer<R> {
     type Item = Result<Attempt, InputError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        self.buffer.clear();
-        match self.reader.read_until(b'\n', &mut self.buffer) {
-            Ok(0) => return None,
-            Ok(_) => {}
+        let line = match read_capped(&mut self.reader, &mut self.buffer, MAX_LINE_BYTES) {
+            Ok(None) => return None,
+            Ok(Some(line)) => line,
             Err(error) => {
                 return Some(Err(InputError::Io {
                     source_name: self.name.clone(),
                     error,
                 }));
             }
-        }
+        };
         self.line += 1;
-        if self.buffer.last() == Some(&b'\n') {
-            self.buffer.pop();
+        if let Line::TooLong { bytes } = line {
+            return Some(Ok(Attempt::Refused(format!(
+                "{}:{}: a line of {bytes} bytes, over the {MAX_LINE_BYTES} firehose-local reads: refused unread",
+                self.name, self.line
+            ))));
         }
         let put = match self.read(&self.buffer) {
             Ok(put) => put,
@@ -195,7 +213,8 @@ fn arrival(value: &Value) -> Result<i64, String> {
     match value {
         Value::Number(n) => n
             .as_i64()
-            .ok_or_else(|| format!("arrival {n}: not whole epoch milliseconds")),
+            .ok_or_else(|| format!("arrival {n}: not whole epoch milliseconds"))
+            .and_then(arrival_in_range),
         Value::String(text) => text
             .parse::<jiff::Timestamp>()
             .map(|t| t.as_millisecond())
@@ -204,6 +223,13 @@ fn arrival(value: &Value) -> Result<i64, String> {
             "arrival: expected epoch milliseconds or RFC 3339, found {other}"
         )),
     }
+}
+
+/// `ms` when it is a moment S3 keys can be made of (years -9999 to 9999).
+pub fn arrival_in_range(ms: i64) -> Result<i64, String> {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|_| ms)
+        .map_err(|_| format!("arrival {ms}: outside the years -9999 to 9999 a timestamp can hold"))
 }
 
 #[cfg(test)]
@@ -264,5 +290,33 @@ mod tests {
             read(&"x".repeat(MAX_RECORD_BYTES), InputFormat::Lines)[0],
             Ok(Attempt::Put(_))
         ));
+    }
+
+    #[test]
+    fn a_line_over_the_cap_is_refused_unread_and_the_next_is_read() {
+        let input = format!(
+            "{}\n{{\"data\":\"after\"}}\n",
+            "y".repeat(MAX_LINE_BYTES + 1)
+        );
+        let got = read(&input, InputFormat::Json);
+        assert!(
+            matches!(&got[0], Ok(Attempt::Refused(why)) if why.starts_with("in:1: a line of 8388609 bytes")),
+            "{:?}",
+            got[0].as_ref().map(|_| ())
+        );
+        assert!(matches!(&got[1], Ok(Attempt::Put(put)) if put.data == b"after"));
+    }
+
+    #[test]
+    fn an_arrival_no_timestamp_can_hold_is_refused() {
+        let got = read(
+            &format!("{{\"data\":\"x\",\"arrival\":{}}}\n", i64::MAX - 5),
+            InputFormat::Json,
+        );
+        let message = got[0].as_ref().unwrap_err().to_string();
+        assert!(
+            message.contains("outside the years -9999 to 9999"),
+            "{message}"
+        );
     }
 }

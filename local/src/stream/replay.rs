@@ -1,6 +1,9 @@
 //! Replay: the records of error objects (`processing-failed/` and the other
-//! error prefixes) put again, each with its original bytes (`rawData`) and
-//! arrival time, as if its producer had sent it once more. Objects may be
+//! error prefixes) put again, each with its bytes (`rawData`) and arrival
+//! time, where its error says: a record that failed before or in the function
+//! (`errorCode`) enters as if its producer had sent it once more; a
+//! `format-conversion-failed` record (`lastErrorCode`), which holds what the
+//! function made of it, goes straight to conversion. Objects may be
 //! gzip-compressed; both spellings of the ARN field (`lambdaARN`, the docs'
 //! `lambdaArn`) are read. They are files, or objects of an S3 API.
 
@@ -11,14 +14,17 @@ use base64::Engine;
 use flate2::read::MultiGzDecoder;
 use serde::Deserialize;
 
-use super::producer::{Attempt, InputError, MAX_RECORD_BYTES, Put};
+use super::producer::{self, Attempt, Entry, InputError, MAX_RECORD_BYTES, Put};
+use crate::lines::{Line, MAX_LINE_BYTES, read_capped};
 
-/// One line of an error object; other fields (`errorCode`, `lambdaARN`, ...) are not needed to replay it.
+/// One line of an error object; other fields (`lambdaARN`, ...) are not needed to replay it.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ErrorLine {
     raw_data: String,
     arrival_timestamp: Option<i64>,
+    /// Only `format-conversion-failed` lines have it (theirs is `lastErrorCode`, not `errorCode`).
+    last_error_code: Option<String>,
 }
 
 /// An error object to read: its name in messages, and how to open it when it is reached.
@@ -111,32 +117,41 @@ fn records(
     };
     let mut file = BufReader::new((object.open)().map_err(io)?);
     let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn BufRead> = if gzip {
+    let mut reader: Box<dyn BufRead> = if gzip {
         Box::new(BufReader::new(MultiGzDecoder::new(file)))
     } else {
         Box::new(file)
     };
     let mut line_number = 0u64;
-    Ok(reader.split(b'\n').filter_map(move |line| {
-        line_number += 1;
-        let malformed = |message: String| InputError::Malformed {
-            source_name: name.clone(),
-            line: line_number,
-            message,
-        };
-        let line = match line {
-            Ok(line) => line,
-            Err(error) => {
-                return Some(Err(InputError::Io {
-                    source_name: name.clone(),
-                    error,
-                }));
+    let mut buffer = Vec::new();
+    Ok(std::iter::from_fn(move || {
+        loop {
+            let line = match read_capped(&mut reader, &mut buffer, MAX_LINE_BYTES) {
+                Ok(None) => return None,
+                Ok(Some(line)) => line,
+                Err(error) => {
+                    return Some(Err(InputError::Io {
+                        source_name: name.clone(),
+                        error,
+                    }));
+                }
+            };
+            line_number += 1;
+            let malformed = |message: String| InputError::Malformed {
+                source_name: name.clone(),
+                line: line_number,
+                message,
+            };
+            if let Line::TooLong { bytes } = line {
+                return Some(Err(malformed(format!(
+                    "a line of {bytes} bytes, over the {MAX_LINE_BYTES} firehose-local reads"
+                ))));
             }
-        };
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return None;
+            if buffer.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            return Some(read_line(&buffer).map_err(malformed));
         }
-        Some(read_line(&line).map_err(malformed))
     }))
 }
 
@@ -146,17 +161,25 @@ fn read_line(line: &[u8]) -> Result<Attempt, String> {
     let data = base64::engine::general_purpose::STANDARD
         .decode(error.raw_data.as_bytes())
         .map_err(|e| format!("rawData is not base64: {e}"))?;
-    if data.len() > MAX_RECORD_BYTES {
+    if data.len() > MAX_RECORD_BYTES && error.last_error_code.is_none() {
         return Ok(Attempt::Refused(format!(
             "rawData of {} bytes, over PutRecord's {MAX_RECORD_BYTES}",
             data.len()
         )));
     }
+    let arrival_ms = error
+        .arrival_timestamp
+        .map(producer::arrival_in_range)
+        .transpose()?;
     Ok(Attempt::Put(Put {
         data,
         partition_key: None,
-        arrival_ms: error.arrival_timestamp,
+        arrival_ms,
         kinesis: None,
+        entry: match error.last_error_code {
+            Some(_) => Entry::Conversion,
+            None => Entry::Source,
+        },
     }))
 }
 

@@ -29,6 +29,8 @@ pub struct Summary {
     pub refused: u64,
     /// Records `RecordDeAggregation` added: a record split in three adds two.
     pub deaggregated: u64,
+    /// Replayed `format-conversion-failed` records, which skip the processors and the function.
+    pub replayed_to_conversion: u64,
     /// In data objects.
     pub delivered: u64,
     pub dropped: u64,
@@ -36,6 +38,8 @@ pub struct Summary {
     pub failed: u64,
     pub invocations: u64,
     pub retries: u64,
+    /// Function processes started: the first, and each after one exited or failed.
+    pub cold_starts: u64,
     /// Records in error objects, by error code.
     pub errors: BTreeMap<String, u64>,
     pub objects: Vec<Written>,
@@ -102,10 +106,17 @@ impl Summary {
                 self.deaggregated
             );
         }
+        if self.replayed_to_conversion > 0 {
+            let _ = writeln!(
+                out,
+                "{} of them were format-conversion-failed records, replayed straight to conversion",
+                self.replayed_to_conversion
+            );
+        }
         let _ = writeln!(
             out,
-            "invocations: {} ({} retries)",
-            self.invocations, self.retries
+            "invocations: {} ({} retries), cold starts: {}",
+            self.invocations, self.retries, self.cold_starts
         );
         let _ = writeln!(out, "== objects ({})", self.objects.len());
         for o in &self.objects {

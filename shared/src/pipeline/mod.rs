@@ -206,9 +206,9 @@ impl Pipeline {
                 .name("batch".to_owned())
                 .spawn(move || {
                     let _entered = span.enter();
-                    if let Err(panicked) =
-                        panic::catch(|| pipeline.run(&payload, &progress, &context))
-                    {
+                    if let Err(panicked) = panic::catch(pipeline.log_record_values, || {
+                        pipeline.run(&payload, &progress, &context)
+                    }) {
                         progress.finish(Err(panicked));
                     }
                 })
@@ -216,7 +216,7 @@ impl Pipeline {
         if let Err(e) = runner {
             // No thread to spare: run here, without the watch.
             warn!(error = %e, "could not start the batch thread; running without a deadline watch");
-            return panic::catch(|| self.process(&payload));
+            return panic::catch(self.log_record_values, || self.process(&payload));
         }
         match progress.wait(cutoff) {
             Some(ran) => ran,
@@ -254,7 +254,14 @@ impl Pipeline {
             }
         }
         if let Some(reingest) = &self.reingest {
-            settle_held(&**reingest, event, held, progress, context);
+            settle_held(
+                &**reingest,
+                event,
+                held,
+                progress,
+                context,
+                self.log_record_values,
+            );
         }
         progress.complete(|open| self.close(open, event));
         Ok(())
@@ -442,6 +449,7 @@ fn settle_held(
     held: Vec<(Held, Overflowed<'_>)>,
     progress: &Progress,
     context: &Context,
+    with_values: bool,
 ) {
     if held.is_empty() {
         return;
@@ -449,7 +457,9 @@ fn settle_held(
     let (answers, overflowed): (Vec<Held>, Vec<Overflowed<'_>>) = held.into_iter().unzip();
     // A record id may come twice in an event: each confirmation settles one answer.
     let mut results: HashMap<String, VecDeque<Result<(), String>>> = HashMap::new();
-    match panic::catch(|| reingest.reingest(event, &overflowed, context)) {
+    match panic::catch(with_values, || {
+        reingest.reingest(event, &overflowed, context)
+    }) {
         Ok(reingested) => {
             for r in reingested {
                 results.entry(r.record_id).or_default().push_back(r.result);
@@ -515,7 +525,7 @@ fn run_steps<'s>(
     with_values: bool,
 ) -> Result<Steps<'s>, Failure<'s>> {
     for (i, step) in steps.iter().enumerate() {
-        let reason = match panic::catch(|| step.apply(record)) {
+        let reason = match panic::catch(with_values, || step.apply(record)) {
             Ok(Ok(Verdict::Keep)) => match record.take_split() {
                 Some(split) => {
                     return run_split(step.name(), &steps[i + 1..], record, split, with_values);
@@ -566,10 +576,16 @@ fn run_split<'s>(
         let (output, part_keys) = part.finish();
         match &keys {
             Some((first, first_keys)) if *first_keys != part_keys => {
+                // The keys' values are the record's; their names are the program's.
+                let (part, first_part) = if with_values {
+                    (format!("{part_keys:?}"), format!("{first_keys:?}"))
+                } else {
+                    (key_names(&part_keys), key_names(first_keys))
+                };
                 return Err(Failure {
                     step: splitter,
                     reason: format!(
-                        "{} has partition keys {part_keys:?} but {} {} of {total} has {first_keys:?}; \
+                        "{} has partition keys {part} but {} {} of {total} has {first_part}; \
                          one record lands under one S3 prefix",
                         item(),
                         split.item,
@@ -588,6 +604,12 @@ fn run_split<'s>(
     record.set_bytes(joined);
     record.set_partition_keys(keys);
     Ok(Steps::Kept)
+}
+
+/// Partition keys by name, their values left out: `{customer, year}` (values differ).
+fn key_names(keys: &BTreeMap<String, String>) -> String {
+    let names: Vec<&str> = keys.keys().map(String::as_str).collect();
+    format!("{{{}}} (values not logged)", names.join(", "))
 }
 
 /// A record's original bytes as response data: the text they came in when that
