@@ -121,25 +121,16 @@ pub fn find(path: &std::path::Path, found: &mut Vec<std::path::PathBuf>) -> std:
         found.push(path.to_owned());
         return Ok(());
     }
+    let mut files = Vec::new();
+    crate::sink::store::files_under(path, &mut files)?;
     let before = found.len();
-    find_in(path, found)?;
+    for file in files {
+        if is_parquet(&file)? {
+            found.push(file);
+        }
+    }
     if found.len() == before {
         return Err(std::io::Error::other("no Parquet object under it"));
-    }
-    Ok(())
-}
-
-fn find_in(folder: &std::path::Path, found: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
-    let mut entries = std::fs::read_dir(folder)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<Vec<_>, _>>()?;
-    entries.sort();
-    for entry in entries {
-        if entry.is_dir() {
-            find_in(&entry, found)?;
-        } else if is_parquet(&entry)? {
-            found.push(entry);
-        }
     }
     Ok(())
 }

@@ -67,6 +67,24 @@ impl Store for LocalFolder {
     }
 }
 
+/// Adds every file under `path` to `found`, in name order (`path` itself if it
+/// is not a folder): the objects of a folder laid out as `<bucket>/<key>`.
+pub fn files_under(path: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if !path.is_dir() {
+        std::fs::metadata(path)?;
+        found.push(path.to_owned());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for entry in entries {
+        files_under(&entry, found)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

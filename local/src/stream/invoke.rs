@@ -32,8 +32,9 @@ pub enum Fate {
 }
 
 impl Fate {
-    /// A failure with the message the checker's rejection `code` carries.
-    fn rejected(code: &'static str) -> Fate {
+    /// A record failed by an answer Firehose read, with the message it writes
+    /// for `code` (the function's own `ProcessingFailed`, or the checker's rejection).
+    fn failed(code: &'static str) -> Fate {
         Fate::Failed {
             code,
             message: codes::rejection_message(code),
@@ -280,10 +281,10 @@ impl Invoker {
 /// Each record's fate in an answer Firehose took (no retried rejection).
 fn fates(records: &[Record], answer: Option<Answer>, report: &check::Report) -> Vec<Fate> {
     if let Some(whole) = report.rejections.iter().find(|r| r.whole_batch) {
-        return vec![Fate::rejected(codes::of(whole.code)); records.len()];
+        return vec![Fate::failed(codes::of(whole.code)); records.len()];
     }
     let Some(answer) = answer else {
-        return vec![Fate::rejected(codes::JSON_PROCESSING); records.len()];
+        return vec![Fate::failed(codes::JSON_PROCESSING); records.len()];
     };
     let in_order = answer.records.len() == records.len()
         && records
@@ -308,7 +309,7 @@ fn fates(records: &[Record], answer: Option<Answer>, report: &check::Report) -> 
                 .and_then(VecDeque::pop_front)
             {
                 Some(answered) => fate(answered),
-                None => Fate::rejected(codes::MISSING_RECORD_ID),
+                None => Fate::failed(codes::MISSING_RECORD_ID),
             }
         })
         .collect()
@@ -329,7 +330,7 @@ fn fate(mut answered: AnsweredRecord) -> Fate {
             data: answered.into_bytes(),
         },
         Some("Dropped") => Fate::Dropped,
-        _ => Fate::rejected(codes::PROCESSING_FAILED),
+        _ => Fate::failed(codes::PROCESSING_FAILED),
     }
 }
 

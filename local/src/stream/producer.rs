@@ -37,10 +37,9 @@ pub struct Put {
 }
 
 /// Where a put record enters the stream.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entry {
     /// Where a producer's records enter: backed up, then the processors and the function.
-    #[default]
     Source,
     /// Straight to record format conversion: a `format-conversion-failed`
     /// record replayed, which the function has already made.

@@ -8,7 +8,7 @@
 //! `lambdaArn`) are read. They are files, or objects of an S3 API.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use base64::Engine;
 use flate2::read::MultiGzDecoder;
@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::producer::{self, Attempt, Entry, InputError, MAX_RECORD_BYTES, Put};
 use crate::lines::{Line, MAX_LINE_BYTES, read_capped};
+use crate::sink::store;
 
 /// One line of an error object; other fields (`lambdaARN`, ...) are not needed to replay it.
 #[derive(Deserialize)]
@@ -37,7 +38,8 @@ pub struct ErrorObject {
 pub fn files(paths: &[PathBuf]) -> Result<Vec<ErrorObject>, String> {
     let mut found = Vec::new();
     for path in paths {
-        collect(path, &mut found).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        store::files_under(path, &mut found)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     }
     Ok(found
         .into_iter()
@@ -76,22 +78,6 @@ pub fn s3_objects(location: &str, endpoint: Option<&str>) -> Result<Vec<ErrorObj
             }
         })
         .collect())
-}
-
-fn collect(path: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if !path.is_dir() {
-        std::fs::metadata(path)?;
-        found.push(path.to_owned());
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    entries.sort();
-    for entry in entries {
-        collect(&entry, found)?;
-    }
-    Ok(())
 }
 
 /// The records of every error object in `objects`, each opened when it is reached.

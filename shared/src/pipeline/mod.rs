@@ -606,7 +606,7 @@ fn run_split<'s>(
     Ok(Steps::Kept)
 }
 
-/// Partition keys by name, their values left out: `{customer, year}` (values differ).
+/// Partition keys by name, their values left out: `{customer, year} (values not logged)`.
 fn key_names(keys: &BTreeMap<String, String>) -> String {
     let names: Vec<&str> = keys.keys().map(String::as_str).collect();
     format!("{{{}}} (values not logged)", names.join(", "))
