@@ -3,7 +3,7 @@
 //! numbers, so `1e-5` and `1e-05`, or `0.5` and `0.50`, agree, as they do in
 //! a Parquet column), so that a comparison of speed is one of the same job.
 
-use firehose_local::answer::{Answer, Data};
+use firehose_local::answer::{Answer, AnsweredData};
 use serde_json::Value;
 
 /// How `theirs` compares with the reference answer `ours`: the first real
@@ -40,10 +40,12 @@ pub fn difference(ours: &[u8], theirs: &[u8]) -> Result<usize, String> {
     Ok(inexact)
 }
 
-fn json(data: Option<&Data>) -> Option<Value> {
+fn json(data: Option<&AnsweredData>) -> Option<Value> {
     match data? {
-        Data::Canonical(bytes) | Data::Lenient(bytes) => serde_json::from_slice(bytes).ok(),
-        Data::NotBase64(_) => None,
+        AnsweredData::Canonical(bytes) | AnsweredData::Lenient(bytes) => {
+            serde_json::from_slice(bytes).ok()
+        }
+        AnsweredData::NotBase64(_) => None,
     }
 }
 

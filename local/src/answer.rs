@@ -30,7 +30,7 @@ pub struct AnsweredRecord {
     /// `result`, when it is a string; Firehose takes only `Ok`, `Dropped`, `ProcessingFailed`.
     pub result: Option<String>,
     /// `data`, when present and a string, decoded.
-    pub data: Option<Data>,
+    pub data: Option<AnsweredData>,
     /// `data` was present but not a string.
     pub data_not_text: bool,
     /// `metadata.partitionKeys`, when present.
@@ -40,7 +40,7 @@ pub struct AnsweredRecord {
 /// An answered record's `data` string, decoded as it is read (once: the judge
 /// and the stream both need it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Data {
+pub enum AnsweredData {
     /// Strict (canonical) base64, as our writer and AWS's SDKs write it.
     Canonical(Vec<u8>),
     /// Base64 only a lenient decoder takes (padding, stray bits): Firehose takes it.
@@ -89,7 +89,7 @@ impl Answer {
 
 /// A raw field as a string, when it is one.
 /// A `data` string decoded: strictly, else leniently, else kept as text.
-fn data(raw: &RawValue) -> Option<Data> {
+fn data(raw: &RawValue) -> Option<AnsweredData> {
     let quoted = raw.get().strip_prefix('"')?.strip_suffix('"')?;
     // Base64 needs no escapes: its text is decoded where it lies unless the writer escaped something (`\/`).
     let text: Cow<'_, str> = if quoted.contains('\\') {
@@ -99,10 +99,10 @@ fn data(raw: &RawValue) -> Option<Data> {
     };
     Some(
         match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
-            Ok(bytes) => Data::Canonical(bytes),
+            Ok(bytes) => AnsweredData::Canonical(bytes),
             Err(_) => match decode_lenient(&text) {
-                Ok(bytes) => Data::Lenient(bytes),
-                Err(_) => Data::NotBase64(text.into_owned()),
+                Ok(bytes) => AnsweredData::Lenient(bytes),
+                Err(_) => AnsweredData::NotBase64(text.into_owned()),
             },
         },
     )
@@ -153,7 +153,7 @@ impl AnsweredRecord {
     /// The decoded `data`, when it is there and base64.
     pub fn bytes(&self) -> Option<&[u8]> {
         match &self.data {
-            Some(Data::Canonical(bytes) | Data::Lenient(bytes)) => Some(bytes),
+            Some(AnsweredData::Canonical(bytes) | AnsweredData::Lenient(bytes)) => Some(bytes),
             _ => None,
         }
     }
@@ -161,7 +161,7 @@ impl AnsweredRecord {
     /// The decoded `data`, taken out (empty when there is none).
     pub fn into_bytes(self) -> Vec<u8> {
         match self.data {
-            Some(Data::Canonical(bytes) | Data::Lenient(bytes)) => bytes,
+            Some(AnsweredData::Canonical(bytes) | AnsweredData::Lenient(bytes)) => bytes,
             _ => Vec::new(),
         }
     }
@@ -224,15 +224,16 @@ mod tests {
             br#"{"records":[{"data":"QQ=="},{"data":"QQ"},{"data":"QR=="},{"data":"Q!=="},{"data":"P\/8="},{"data":7}]}"#,
         )
         .unwrap();
-        let data: Vec<Option<Data>> = answer.records.iter().map(|r| r.data.clone()).collect();
+        let data: Vec<Option<AnsweredData>> =
+            answer.records.iter().map(|r| r.data.clone()).collect();
         assert_eq!(
             data,
             [
-                Some(Data::Canonical(b"A".to_vec())),
-                Some(Data::Lenient(b"A".to_vec())),
-                Some(Data::Lenient(b"A".to_vec())),
-                Some(Data::NotBase64("Q!==".to_owned())),
-                Some(Data::Canonical(vec![0x3f, 0xff])),
+                Some(AnsweredData::Canonical(b"A".to_vec())),
+                Some(AnsweredData::Lenient(b"A".to_vec())),
+                Some(AnsweredData::Lenient(b"A".to_vec())),
+                Some(AnsweredData::NotBase64("Q!==".to_owned())),
+                Some(AnsweredData::Canonical(vec![0x3f, 0xff])),
                 None,
             ]
         );

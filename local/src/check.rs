@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use crate::answer::{Answer, Data, RESULTS, Unreadable};
+use crate::answer::{Answer, AnsweredData, RESULTS, Unreadable};
 
 /// The most a synchronous Lambda response may hold (6 MiB); Lambda refuses more.
 pub const MAX_RESPONSE_BYTES: usize = 6_291_456;
@@ -169,14 +169,14 @@ fn judge_records(answer: &Answer, reject: &mut Reject<'_>, advice: &mut Vec<Stri
                 format!("records[{i}] is Ok but has no data"),
             ),
             None => {}
-            Some(Data::Canonical(_)) => {}
-            Some(Data::NotBase64(_)) => reject(
+            Some(AnsweredData::Canonical(_)) => {}
+            Some(AnsweredData::NotBase64(_)) => reject(
                 "Lambda.FunctionError",
                 true,
                 false,
                 format!("records[{i}].data is not base64"),
             ),
-            Some(Data::Lenient(_)) => advice.push(format!(
+            Some(AnsweredData::Lenient(_)) => advice.push(format!(
                 "records[{i}].data is base64 but not canonical (padding or stray bits); strict decoders refuse it"
             )),
         }

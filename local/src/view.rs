@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 
-use crate::answer::{Answer, AnsweredRecord, Data};
+use crate::answer::{Answer, AnsweredData, AnsweredRecord};
 
 /// One block per record: index, result and id, partition keys, then the data
 /// decoded and quoted (non-UTF-8 data is shown as base64). Data longer than
@@ -42,8 +42,8 @@ pub fn render(answer: &Answer, max_chars: Option<usize>) -> String {
 
 fn data(record: &AnsweredRecord, max_chars: Option<usize>) -> String {
     let decoded = match &record.data {
-        Some(Data::Canonical(bytes) | Data::Lenient(bytes)) => bytes.clone(),
-        Some(Data::NotBase64(text)) => return format!("<invalid base64: {text:?}>"),
+        Some(AnsweredData::Canonical(bytes) | AnsweredData::Lenient(bytes)) => bytes.clone(),
+        Some(AnsweredData::NotBase64(text)) => return format!("<invalid base64: {text:?}>"),
         None => return "<no data>".to_owned(),
     };
     match String::from_utf8(decoded) {

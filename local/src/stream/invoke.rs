@@ -42,9 +42,9 @@ impl Fate {
     }
 }
 
-/// What became of a batch.
+/// What became of a batch: Firehose's verdict on its invocations.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub struct Verdict {
     /// One per record, in order.
     pub fates: Vec<Fate>,
     /// Invocations made (1 + retries used).
@@ -76,7 +76,7 @@ pub struct Invoked {
 
 /// What became of each record of a batch, from what its invocations gave: the
 /// answer read once and judged against the ids the batch holds.
-pub fn judge(records: &[Record], invoked: Invoked) -> Outcome {
+pub fn verdict(records: &[Record], invoked: Invoked) -> Verdict {
     let Invoked {
         response,
         attempts,
@@ -90,7 +90,7 @@ pub fn judge(records: &[Record], invoked: Invoked) -> Outcome {
             code: codes::FUNCTION_ERROR,
             message: codes::message(codes::FUNCTION_ERROR),
         };
-        return Outcome {
+        return Verdict {
             fates: vec![failed; records.len()],
             attempts,
             failures,
@@ -102,7 +102,7 @@ pub fn judge(records: &[Record], invoked: Invoked) -> Outcome {
     let answer = Answer::parse(&response);
     let asked: Vec<&str> = records.iter().map(|r| r.record_id.as_str()).collect();
     let report = check::judge_answer(Ok(&asked), response.len(), answer.as_ref());
-    Outcome {
+    Verdict {
         fates: fates(records, answer.ok(), &report),
         attempts,
         failures,
@@ -165,7 +165,7 @@ impl Invoker {
     }
 
     /// Runs the function at DEBUG and hands on each answering invocation's log
-    /// lines, so that [`judge`] can tell which step dropped or failed a record.
+    /// lines, so that [`verdict`] can tell which step dropped or failed a record.
     pub fn keeping_logs(mut self) -> Self {
         self.environment
             .push(("AWS_LAMBDA_LOG_LEVEL".to_owned(), "DEBUG".to_owned()));

@@ -13,14 +13,14 @@ use jaq_json::Val;
 use crate::nesting::{self, MAX_JSON_DEPTH};
 use crate::sink::prefix::{KeySource, PartitionKeys, Prefix};
 
-type Data = data::JustLut<Val>;
+type JaqData = data::JustLut<Val>;
 
 /// The most characters an evaluated prefix may have.
 pub const MAX_PREFIX_CHARS: usize = 512;
 
 /// A compiled `MetadataExtractionQuery`.
 pub struct Query {
-    filter: jaq_core::Filter<Data>,
+    filter: jaq_core::Filter<JaqData>,
 }
 
 impl std::fmt::Debug for Query {
@@ -70,7 +70,7 @@ impl Query {
         }
         let input = jaq_json::read::parse_single(data)
             .map_err(|_| "Non JSON record provided".to_owned())?;
-        let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([]));
+        let ctx = Ctx::<JaqData>::new(&self.filter.lut, Vars::new([]));
         let mut outputs = self.filter.id.run((ctx, input)).map(unwrap_valr);
         let output = match outputs.next() {
             Some(Ok(output)) => output,

@@ -4,11 +4,18 @@
 //! and judges the answer. While they work the stream reads the next batches.
 //! Each stage takes batches in order, so they come back in order.
 
+use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
 use super::event::{self, Record};
-use super::invoke::{self, Invoked, Invoker, Outcome};
+use super::invoke::{self, Invoked, Invoker, Verdict};
+
+/// Batches handed over and not yet taken back: one per stage (event, invocation, judging).
+const IN_FLIGHT: usize = 3;
+
+/// The longest Firehose waits between attempts of a failing invocation (on the simulated clock).
+const MAX_BACKOFF_MS: i64 = 60_000;
 
 /// A batch to invoke the function with.
 pub struct Job {
@@ -17,9 +24,17 @@ pub struct Job {
 }
 
 /// A batch and what became of it.
-pub struct Done {
+struct Done {
+    records: Vec<Record>,
+    verdict: Verdict,
+}
+
+/// A batch taken back: its records, what became of them, and when (on the
+/// simulated clock) its last attempt ended.
+pub struct Settled {
     pub records: Vec<Record>,
-    pub outcome: Outcome,
+    pub verdict: Verdict,
+    pub at_ms: i64,
 }
 
 /// What every event of the stream says of where it comes from.
@@ -36,6 +51,8 @@ pub struct Worker {
     jobs: Option<Sender<Job>>,
     done: Receiver<Done>,
     threads: Vec<JoinHandle<()>>,
+    /// When each batch in flight was flushed, oldest first.
+    in_flight: VecDeque<i64>,
 }
 
 impl Worker {
@@ -68,10 +85,10 @@ impl Worker {
                 }
             }
         });
-        let judge = std::thread::spawn(move || {
+        let judging = std::thread::spawn(move || {
             for (records, invoked) in answers {
-                let outcome = invoke::judge(&records, invoked);
-                if outbox.send(Done { records, outcome }).is_err() {
+                let verdict = invoke::verdict(&records, invoked);
+                if outbox.send(Done { records, verdict }).is_err() {
                     break;
                 }
             }
@@ -79,26 +96,49 @@ impl Worker {
         Worker {
             jobs: Some(jobs),
             done,
-            threads: vec![writer, caller, judge],
+            threads: vec![writer, caller, judging],
+            in_flight: VecDeque::new(),
         }
     }
 
-    /// Hands a batch to the function.
-    pub fn submit(&self, job: Job) -> Result<(), String> {
-        match &self.jobs {
-            Some(jobs) => jobs
-                .send(job)
-                .map_err(|_| "the invocation threads have stopped".to_owned()),
-            None => Err("the invocation threads have stopped".to_owned()),
+    /// Hands the batch flushed at `flushed_ms` to the function. With more
+    /// than one batch in each stage, the oldest is taken back, settled.
+    pub fn submit(&mut self, job: Job, flushed_ms: i64) -> Result<Option<Settled>, String> {
+        let jobs = self.jobs.as_ref().ok_or_else(stopped)?;
+        jobs.send(job).map_err(|_| stopped())?;
+        self.in_flight.push_back(flushed_ms);
+        if self.in_flight.len() > IN_FLIGHT {
+            return self.settle_oldest();
         }
+        Ok(None)
     }
 
-    /// Waits for the oldest batch handed over.
-    pub fn wait(&self) -> Result<Done, String> {
-        self.done
-            .recv()
-            .map_err(|_| "the invocation threads have stopped".to_owned())
+    /// Batches are in flight.
+    pub fn busy(&self) -> bool {
+        !self.in_flight.is_empty()
     }
+
+    /// Waits for the oldest batch in flight, if there is one.
+    pub fn settle_oldest(&mut self) -> Result<Option<Settled>, String> {
+        let Some(flushed_ms) = self.in_flight.pop_front() else {
+            return Ok(None);
+        };
+        let Done { records, verdict } = self.done.recv().map_err(|_| stopped())?;
+        // Attempt n+1 starts 1 s × 2^(n-1) after attempt n failed, at most a minute apart; the
+        // records go on once the last attempt ends, while the stream keeps buffering others.
+        let waited: i64 = (1..verdict.attempts)
+            .map(|n| (1000_i64 << (n - 1).min(20)).min(MAX_BACKOFF_MS))
+            .sum();
+        Ok(Some(Settled {
+            records,
+            verdict,
+            at_ms: flushed_ms.saturating_add(waited),
+        }))
+    }
+}
+
+fn stopped() -> String {
+    "the invocation threads have stopped".to_owned()
 }
 
 impl Drop for Worker {
