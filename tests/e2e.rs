@@ -6,6 +6,7 @@ mod bench;
 mod cloudwatch_logs;
 mod contract;
 mod convert;
+mod delivery;
 mod enrich;
 mod filter;
 mod generate;

@@ -207,7 +207,7 @@ fn cat_reads_several_objects_and_folders_and_invoke_takes_a_binary_alone() {
 }
 
 /// The partitioned stream over its records, seeded.
-const PARTITIONED: [&str; 6] = [
+pub(crate) const PARTITIONED: [&str; 6] = [
     "--template",
     "tests/fixtures/run/partitioned.yaml",
     "--input",
@@ -367,6 +367,29 @@ fn run_fault(fault: &str, extra: &[&str]) -> FaultRun {
 
 /// Runs `records` through the stream of `template` (faults.yaml or a variant) with the function faulting as `fault` says.
 fn run_fault_of(template: &Path, records: &[&[u8]], fault: &str, extra: &[&str]) -> FaultRun {
+    let (args, s3) = fault_args(template, records, fault);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = firehose_local(&[&args[..], extra].concat());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{fault}: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    FaultRun {
+        summary: serde_json::from_str(&stdout).unwrap(),
+        objects: landed(&s3),
+        s3,
+    }
+}
+
+/// The arguments of `firehose-local run --json` for `records` through the stream of `template` with the
+/// function faulting as `fault` says, and the folder objects land in.
+pub(crate) fn fault_args(
+    template: &Path,
+    records: &[&[u8]],
+    fault: &str,
+) -> (Vec<String>, PathBuf) {
     let out = out_dir(fault);
     std::fs::create_dir_all(&out).unwrap();
     let input = out.join("input.ndjson");
@@ -381,8 +404,6 @@ fn run_fault_of(template: &Path, records: &[&[u8]], fault: &str, extra: &[&str])
         .collect();
     std::fs::write(&input, lines).unwrap();
     let wrapper = fault_function();
-    let fault_parameter = format!("Fault={fault}");
-    let state = format!("FaultState={}", out.join("state").display());
     let s3 = out.join("s3");
     let args = [
         "run",
@@ -400,24 +421,33 @@ fn run_fault_of(template: &Path, records: &[&[u8]], fault: &str, extra: &[&str])
         "--binary",
         wrapper.to_str().unwrap(),
         "--parameter",
-        &fault_parameter,
+        &format!("Fault={fault}"),
         "--parameter",
-        &state,
+        &format!("FaultState={}", out.join("state").display()),
         "--out",
         s3.to_str().unwrap(),
     ];
-    let output = firehose_local(&[&args[..], extra].concat());
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{fault}: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    FaultRun {
-        summary: serde_json::from_str(&stdout).unwrap(),
-        objects: landed(&s3),
-        s3,
-    }
+    (args.map(str::to_owned).to_vec(), s3)
+}
+
+/// faults.yaml with dynamic partitioning: `prefix`, with the function's keys and the query `{year: .year}`'s.
+pub(crate) fn partitioned_faults(prefix: &str) -> PathBuf {
+    let faults = std::fs::read_to_string(repo().join("tests/fixtures/run/faults.yaml")).unwrap();
+    let partitioned = faults
+        .replacen("Prefix: \"data/\"", &format!("Prefix: \"{prefix}\""), 1)
+        .replacen(
+            "BufferingHints: {",
+            "DynamicPartitioningConfiguration: { Enabled: true }\n        BufferingHints: {",
+            1,
+        )
+        + "            - Type: MetadataExtraction\n              Parameters:\n                \
+           - { ParameterName: MetadataExtractionQuery, ParameterValue: \"{year: .year}\" }\n                \
+           - { ParameterName: JsonParsingEngine, ParameterValue: JQ-1.6 }\n";
+    let template =
+        out_dir(&format!("template-{:x}", fastrand::u64(..))).join("partitioned-faults.yaml");
+    std::fs::create_dir_all(template.parent().unwrap()).unwrap();
+    std::fs::write(&template, partitioned).unwrap();
+    template
 }
 
 /// The error lines of every error object: (rawData decoded, errorCode, attemptsMade).
@@ -631,24 +661,9 @@ fn null_lambda_keys_and_records_too_deep_for_jq_are_partitioning_failures() {
         deep.as_bytes(),
     ];
     // faults.yaml partitioned by the function's key and a query's.
-    let faults = std::fs::read_to_string(repo().join("tests/fixtures/run/faults.yaml")).unwrap();
-    let partitioned = faults
-        .replacen(
-            "Prefix: \"data/\"",
-            "Prefix: \"customer=!{partitionKeyFromLambda:customer}/year=!{partitionKeyFromQuery:year}/\"",
-            1,
-        )
-        .replacen(
-            "BufferingHints: {",
-            "DynamicPartitioningConfiguration: { Enabled: true }\n        BufferingHints: {",
-            1,
-        )
-        + "            - Type: MetadataExtraction\n              Parameters:\n                \
-           - { ParameterName: MetadataExtractionQuery, ParameterValue: \"{year: .year}\" }\n                \
-           - { ParameterName: JsonParsingEngine, ParameterValue: JQ-1.6 }\n";
-    let template = out_dir("keys-template").join("partitioned-faults.yaml");
-    std::fs::create_dir_all(template.parent().unwrap()).unwrap();
-    std::fs::write(&template, partitioned).unwrap();
+    let template = partitioned_faults(
+        "customer=!{partitionKeyFromLambda:customer}/year=!{partitionKeyFromQuery:year}/",
+    );
     let run = run_fault_of(&template, &records, "keys", &[]);
     assert_eq!(
         counts(&run.summary, &["delivered", "failed"]),
@@ -1031,7 +1046,7 @@ fn an_input_that_cannot_be_read_on_stops_the_run_after_what_was_read_landed() {
 }
 
 /// `firehose-local ARGS` with moto's credentials in the environment.
-fn firehose_local_on_moto(args: &[&str]) -> Output {
+pub(crate) fn firehose_local_on_moto(args: &[&str]) -> Output {
     Command::new(binary("firehose-local"))
         .args(args)
         .env("AWS_ACCESS_KEY_ID", "test")

@@ -10,8 +10,10 @@ use std::sync::Arc;
 
 use firehose_local::build;
 use firehose_local::convert::{Conversion, Table};
+use firehose_local::sink::delivery::Delivery;
+use firehose_local::sink::local_path;
 use firehose_local::sink::objects::Objects;
-use firehose_local::sink::store::{LocalFolder, Store};
+use firehose_local::sink::store::{self, LocalFolder, Store};
 use firehose_local::stream::invoke::Invoker;
 use firehose_local::stream::producer::{Attempt, InputError, InputFormat, Producer};
 use firehose_local::stream::replay;
@@ -39,11 +41,20 @@ pub struct Run {
 }
 
 #[derive(clap::Args)]
+#[group(id = "replayed", required = true, multiple = false, args = ["errors", "undelivered_objects"])]
 pub struct Replay {
     /// Error objects (as `processing-failed/` holds them, gzip or not): files, folders of them, or
     /// `s3://BUCKET/PREFIX` (read through the S3 API of --s3-endpoint, else AWS's); repeat for more.
-    #[arg(long, required = true)]
+    #[arg(long)]
     errors: Vec<PathBuf>,
+    /// Deliver the objects a run kept in its undelivered folder (DIR, laid out as <bucket>/<key>) to
+    /// --out or the S3 API, as they are; each is removed from DIR once delivered.
+    #[arg(
+        long = "undelivered",
+        value_name = "DIR",
+        conflicts_with = "undelivered_folder"
+    )]
+    undelivered_objects: Option<PathBuf>,
     #[command(flatten)]
     stream: StreamArgs,
 }
@@ -69,6 +80,14 @@ pub struct StreamArgs {
     /// Write the objects to the S3 API at URL instead of --out (e.g. http://127.0.0.1:5000 for moto), path-style.
     #[arg(long, value_name = "URL", conflicts_with = "out")]
     s3_endpoint: Option<String>,
+    /// How long to keep trying an object the folder or the S3 API fails to take (wall-clock seconds,
+    /// with backoff), before it goes to the undelivered folder.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    retry_for: u64,
+    /// Where objects go that the folder or the S3 API did not take within --retry-for, as
+    /// <bucket>/<key>; `replay --undelivered DIR` delivers them later. Default: --out's name + `-undelivered`.
+    #[arg(long = "undelivered-folder", value_name = "DIR")]
+    undelivered_folder: Option<PathBuf>,
     /// When the first record arrives (RFC 3339, e.g. 2026-12-01T10:00:00Z); if not given, the first record's own `arrival` (--input-format json), else now.
     #[arg(long)]
     start_time: Option<jiff::Timestamp>,
@@ -100,6 +119,11 @@ pub struct StreamArgs {
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = crate::key_value)]
     env: Vec<(String, String)>,
 }
+
+/// Exit statuses besides 0 and 1 (records failed with --fail-on-errors, or unaccounted for).
+const EXIT_STOPPED: u8 = 2;
+const EXIT_UNDELIVERED: u8 = 3;
+const EXIT_LOST: u8 = 4;
 
 type Inputs<'a> = Box<dyn Iterator<Item = Result<Attempt, InputError>> + 'a>;
 
@@ -138,6 +162,9 @@ impl Run {
 
 impl Replay {
     pub fn execute(&self) -> Result<ExitCode, String> {
+        if let Some(folder) = &self.undelivered_objects {
+            return self.stream.deliver_undelivered(folder);
+        }
         let mut objects = Vec::new();
         for path in &self.errors {
             match path.to_str().and_then(|p| p.strip_prefix("s3://")) {
@@ -197,7 +224,7 @@ impl StreamArgs {
             stream.destination.clone(),
             stream.backup.clone(),
             stream.append_delimiter,
-            store,
+            self.delivery(store),
             fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15),
         );
         let objects = match conversion {
@@ -256,17 +283,101 @@ impl StreamArgs {
             })
         };
         printed.map_err(|e| format!("cannot write the summary: {e}"))?;
-        let errors = summary.failed + summary.refused > 0;
-        if summary.stopped.is_some() {
-            return Ok(ExitCode::from(2));
+        for object in summary.not_stored() {
+            // Loudly, and on standard error too, where a script's log keeps it.
+            eprintln!(
+                "firehose-local: s3://{}/{} is not in the store: {}",
+                object.bucket,
+                object.key,
+                serde_json::to_string(&object.landed).unwrap_or_default()
+            );
         }
-        Ok(
-            if !summary.accounted_for() || (self.fail_on_errors && errors) {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            },
+        let errors = summary.failed + summary.refused > 0;
+        // The exit statuses the README's table lists, the worst first.
+        let status = if summary.lost > 0 {
+            EXIT_LOST
+        } else if summary.not_stored().next().is_some() {
+            EXIT_UNDELIVERED
+        } else if summary.stopped.is_some() {
+            EXIT_STOPPED
+        } else if !summary.accounted_for() || (self.fail_on_errors && errors) {
+            1
+        } else {
+            0
+        };
+        Ok(ExitCode::from(status))
+    }
+
+    /// The store, tried for --retry-for, with the undelivered folder behind it.
+    fn delivery(&self, store: Box<dyn Store>) -> Delivery {
+        Delivery::new(
+            store,
+            LocalFolder::new(&self.undelivered_folder()),
+            std::time::Duration::from_secs(self.retry_for),
         )
+    }
+
+    /// --undelivered-folder, else beside --out.
+    fn undelivered_folder(&self) -> PathBuf {
+        self.undelivered_folder.clone().unwrap_or_else(|| {
+            let mut name = self.out.clone().into_os_string();
+            name.push("-undelivered");
+            PathBuf::from(name)
+        })
+    }
+
+    /// `replay --undelivered DIR`: every object under `folder` to the store as it is, each
+    /// removed from `folder` once the store has it.
+    fn deliver_undelivered(&self, folder: &std::path::Path) -> Result<ExitCode, String> {
+        let mut files = Vec::new();
+        store::files_under(folder, &mut files)
+            .map_err(|e| format!("--undelivered {}: {e}", folder.display()))?;
+        let mut delivery = Delivery::new(
+            self.store()?,
+            LocalFolder::new(folder),
+            std::time::Duration::from_secs(self.retry_for),
+        );
+        let mut left = 0;
+        for file in &files {
+            let relative = file.strip_prefix(folder).unwrap_or(file);
+            let Some((bucket, key)) = local_path::key_of(relative)
+                .and_then(|k| k.split_once('/').map(|(b, k)| (b.to_owned(), k.to_owned())))
+            else {
+                eprintln!(
+                    "firehose-local: {}: not an object of an undelivered folder (<bucket>/<key>); left there",
+                    file.display()
+                );
+                left += 1;
+                continue;
+            };
+            let delivered = std::fs::read(file)
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    delivery
+                        .put_retried(&bucket, &key, &bytes)
+                        .map_err(|e| e.to_string())
+                });
+            match delivered {
+                Ok(()) => {
+                    println!("delivered s3://{bucket}/{key}");
+                    let _ = std::fs::remove_file(file);
+                }
+                Err(why) => {
+                    eprintln!(
+                        "firehose-local: s3://{bucket}/{key}: still undelivered ({why}); left at {}",
+                        file.display()
+                    );
+                    left += 1;
+                }
+            }
+        }
+        println!(
+            "{} of {} objects delivered {}",
+            files.len() - left,
+            files.len(),
+            self.where_objects_land()
+        );
+        Ok(ExitCode::from(if left > 0 { EXIT_UNDELIVERED } else { 0 }))
     }
 
     /// Where objects are written: the S3 API asked for, else the folder.

@@ -1,8 +1,10 @@
 //! The S3 side: prefixes and object names, the buffers objects are cut
 //! from, error objects, and where the objects are written.
 
+pub mod delivery;
 pub mod error_record;
 pub mod java_time;
+pub mod local_path;
 pub mod objects;
 pub mod prefix;
 #[cfg(feature = "s3")]

@@ -11,8 +11,9 @@ use flate2::Compression as Level;
 use flate2::write::GzEncoder;
 use jiff::Timestamp;
 
+use super::delivery::{Delivery, Landed};
 use super::prefix::PartitionKeys;
-use super::store::{Store, StoreError};
+use super::store::StoreError;
 use super::{Compression, Destination};
 use crate::convert::Conversion;
 
@@ -53,6 +54,9 @@ pub struct Written {
     pub rows: Option<u64>,
     #[serde(skip)]
     pub placed: Vec<Placed>,
+    /// In the store, or where it is instead.
+    #[serde(flatten)]
+    pub landed: Landed,
 }
 
 #[derive(Default)]
@@ -81,7 +85,7 @@ pub struct Objects {
     destination: Destination,
     backup: Option<Destination>,
     delimiter: bool,
-    store: Box<dyn Store>,
+    delivery: Delivery,
     rng: fastrand::Rng,
     buffers: BTreeMap<(Target, PartitionKeys), Buffer>,
     /// Record format conversion: data buffers hold rows, written as Parquet
@@ -95,7 +99,7 @@ impl Objects {
         destination: Destination,
         backup: Option<Destination>,
         delimiter: bool,
-        store: Box<dyn Store>,
+        delivery: Delivery,
         rng: fastrand::Rng,
     ) -> Self {
         Objects {
@@ -103,7 +107,7 @@ impl Objects {
             destination,
             backup,
             delimiter,
-            store,
+            delivery,
             rng,
             buffers: BTreeMap::new(),
             conversion: None,
@@ -237,7 +241,7 @@ impl Objects {
             (None, Compression::Uncompressed) => buffer.data,
             (None, Compression::Gzip) => gzip(&buffer.data),
         };
-        self.store.put(&destination.bucket, &object_key, &stored)?;
+        let landed = self.delivery.put(&destination.bucket, &object_key, &stored);
         Ok(Written {
             target: *target,
             bucket: destination.bucket.clone(),
@@ -246,6 +250,7 @@ impl Objects {
             records: buffer.records,
             rows,
             placed: buffer.placed,
+            landed,
         })
     }
 }

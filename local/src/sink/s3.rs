@@ -8,7 +8,7 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
 
 use super::store::{Store, StoreError};
 
@@ -64,7 +64,14 @@ impl S3Api {
         if let Some(client) = self.buckets.get(name) {
             return Ok(client.clone());
         }
-        let mut builder = AmazonS3Builder::from_env().with_bucket_name(name);
+        // One attempt a request: sink::delivery retries, for the run's own time budget.
+        let once = RetryConfig {
+            max_retries: 0,
+            ..RetryConfig::default()
+        };
+        let mut builder = AmazonS3Builder::from_env()
+            .with_bucket_name(name)
+            .with_retry(once);
         if std::env::var_os("AWS_REGION").is_none()
             && std::env::var_os("AWS_DEFAULT_REGION").is_none()
         {

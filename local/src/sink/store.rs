@@ -1,15 +1,18 @@
 //! Where objects land: a local folder laid out as `<bucket>/<key>` (or an S3
-//! API, in `s3.rs`).
+//! API, in `s3.rs`). An object is written to a temporary name beside its own
+//! and renamed, so a run that is killed or runs out of space never leaves a
+//! truncated object under a key Firehose would write.
 
-use std::path::{Component, Path, PathBuf};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::local_path::{self, TEMPORARY};
 
 /// An object could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot write {path}: {error}")]
     Io { path: String, error: std::io::Error },
-    #[error("the key {0:?} would leave the output folder (an absolute path or a `..` segment)")]
-    Escapes(String),
     #[error(
         "the key {0:?} cannot be written as it is through the S3 API (an empty segment, a leading or \
          trailing `/`, a `.` or `..` segment, or a control character)"
@@ -20,6 +23,14 @@ pub enum StoreError {
     /// The converter's rows did not make a Parquet file: a bug of firehose-local's.
     #[error("cannot write {object} as Parquet: {message}")]
     Parquet { object: String, message: String },
+}
+
+impl StoreError {
+    /// Whether trying again may help: a full disk or a failing S3 API may
+    /// recover; a key the S3 API cannot take, or a bug of ours, will not.
+    pub fn retryable(&self) -> bool {
+        matches!(self, StoreError::Io { .. } | StoreError::S3 { .. })
+    }
 }
 
 /// An S3 API or something laid out like one.
@@ -40,22 +51,20 @@ impl LocalFolder {
         }
     }
 
-    /// The file an object is written to.
-    pub fn path(&self, bucket: &str, key: &str) -> Result<PathBuf, StoreError> {
-        let relative = Path::new(bucket).join(key);
-        if !relative
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
-        {
-            return Err(StoreError::Escapes(format!("{bucket}/{key}")));
-        }
-        Ok(self.root.join(relative))
+    /// The file an object is written to: its key escaped where a folder cannot hold it as it is.
+    pub fn path(&self, bucket: &str, key: &str) -> PathBuf {
+        self.root
+            .join(local_path::path_of(bucket))
+            .join(local_path::path_of(key))
     }
 }
 
 impl Store for LocalFolder {
     fn put(&mut self, bucket: &str, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let path = self.path(bucket, key)?;
+        let path = self.path(bucket, key);
+        let mut temporary = path.clone().into_os_string();
+        temporary.push(format!("{TEMPORARY}{}", std::process::id()));
+        let temporary = PathBuf::from(temporary);
         let io = |error| StoreError::Io {
             path: path.display().to_string(),
             error,
@@ -63,12 +72,20 @@ impl Store for LocalFolder {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io)?;
         }
-        std::fs::write(&path, bytes).map_err(io)
+        let written = std::fs::File::create(&temporary)
+            .and_then(|mut file| file.write_all(bytes))
+            .and_then(|()| std::fs::rename(&temporary, &path));
+        if written.is_err() {
+            // What was written of it is no object; the error says why.
+            let _ = std::fs::remove_file(&temporary);
+        }
+        written.map_err(io)
     }
 }
 
 /// Adds every file under `path` to `found`, in name order (`path` itself if it
 /// is not a folder): the objects of a folder laid out as `<bucket>/<key>`.
+/// Temporary files a killed run left behind are passed over.
 pub fn files_under(path: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if !path.is_dir() {
         std::fs::metadata(path)?;
@@ -79,8 +96,13 @@ pub fn files_under(path: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()>
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
     entries.sort();
-    for entry in entries {
-        files_under(&entry, found)?;
+    let temporary = |entry: &PathBuf| {
+        entry
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().contains(TEMPORARY))
+    };
+    for entry in entries.iter().filter(|e| !temporary(e)) {
+        files_under(entry, found)?;
     }
     Ok(())
 }
@@ -92,11 +114,25 @@ mod tests {
     #[test]
     fn keys_stay_inside_the_folder() {
         let folder = LocalFolder::new(Path::new("/tmp/out"));
+        assert_eq!(folder.path("b", "x/y.gz"), Path::new("/tmp/out/b/x/y.gz"));
         assert_eq!(
-            folder.path("b", "x/y.gz").unwrap(),
-            Path::new("/tmp/out/b/x/y.gz")
+            folder.path("b", "../../etc/passwd"),
+            Path::new("/tmp/out/b/%2E%2E/%2E%2E/etc/passwd")
         );
-        assert!(folder.path("b", "../../etc/passwd").is_err());
-        assert!(folder.path("b", "/abs").is_err());
+        assert_eq!(folder.path("b", "/abs"), Path::new("/tmp/out/b/%/abs"));
+    }
+
+    #[test]
+    fn an_object_is_whole_or_absent_and_temporary_files_are_passed_over() {
+        let root = std::env::temp_dir().join(format!("store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let mut folder = LocalFolder::new(&root);
+        folder.put("b", "k/object", b"whole").unwrap();
+        std::fs::write(root.join("b/k/other%tmp1"), b"half").unwrap();
+        let mut found = Vec::new();
+        files_under(&root, &mut found).unwrap();
+        assert_eq!(found, [root.join("b/k/object")]);
+        assert_eq!(std::fs::read(root.join("b/k/object")).unwrap(), b"whole");
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::convert::table::TableSummary;
+use crate::sink::delivery::Landed;
 use crate::sink::objects::{Target, Written};
 
 /// At most this many distinct messages of each kind are kept.
@@ -36,6 +37,10 @@ pub struct Summary {
     pub dropped: u64,
     /// In error objects.
     pub failed: u64,
+    /// In objects the store did not take in time, kept in the undelivered folder.
+    pub undelivered: u64,
+    /// In objects neither the store nor the undelivered folder took.
+    pub lost: u64,
     pub invocations: u64,
     pub retries: u64,
     /// Function processes started: the first, and each after one exited or failed.
@@ -76,18 +81,32 @@ impl Summary {
 
     /// Counts a written object.
     pub fn written(&mut self, object: &Written) {
-        match object.target {
-            Target::Data => self.delivered += object.records,
-            Target::Error(_) => self.failed += object.records,
-            Target::Backup => {}
+        let count = match (&object.landed, object.target) {
+            (_, Target::Backup) => None,
+            (Landed::Stored, Target::Data) => Some(&mut self.delivered),
+            (Landed::Stored, Target::Error(_)) => Some(&mut self.failed),
+            (Landed::Undelivered { .. }, _) => Some(&mut self.undelivered),
+            (Landed::Lost { .. }, _) => Some(&mut self.lost),
+        };
+        if let Some(count) = count {
+            *count += object.records;
         }
         self.objects.push(object.clone());
     }
 
     /// Every record put ended in exactly one place.
     pub fn accounted_for(&self) -> bool {
-        self.delivered + self.dropped + self.failed + self.refused
-            == self.records_in + self.deaggregated
+        self.ended() == self.records_in + self.deaggregated
+    }
+
+    /// Records that ended somewhere, each once.
+    fn ended(&self) -> u64 {
+        self.delivered + self.dropped + self.failed + self.refused + self.undelivered + self.lost
+    }
+
+    /// Objects that are not in the store: kept in the undelivered folder, or lost.
+    pub fn not_stored(&self) -> impl Iterator<Item = &Written> {
+        self.objects.iter().filter(|o| o.landed != Landed::Stored)
     }
 
     /// The summary for people.
@@ -126,9 +145,16 @@ impl Summary {
                 Target::Backup => "backup".to_owned(),
             };
             let rows = o.rows.map(|n| format!(", {n} rows")).unwrap_or_default();
+            let landed = match &o.landed {
+                Landed::Stored => String::new(),
+                Landed::Undelivered { path, .. } => {
+                    format!(", UNDELIVERED: kept at {}", path.display())
+                }
+                Landed::Lost { .. } => ", LOST".to_owned(),
+            };
             let _ = writeln!(
                 out,
-                "{kind:<19} s3://{}/{}  {} bytes, {} records{rows}",
+                "{kind:<19} s3://{}/{}  {} bytes, {} records{rows}{landed}",
                 o.bucket, o.key, o.bytes, o.records
             );
         }
@@ -174,6 +200,27 @@ impl Summary {
                 });
             }
         }
+        let not_stored: Vec<&Written> = self.not_stored().collect();
+        if !not_stored.is_empty() {
+            let _ = writeln!(out, "== not in the store ({})", not_stored.len());
+            for o in not_stored {
+                let _ = match &o.landed {
+                    Landed::Undelivered { path, why } => writeln!(
+                        out,
+                        "s3://{}/{}: undelivered ({why}); kept at {}, for `replay --undelivered`",
+                        o.bucket,
+                        o.key,
+                        path.display()
+                    ),
+                    Landed::Lost { why } => writeln!(
+                        out,
+                        "s3://{}/{}: LOST, {} records ({why})",
+                        o.bucket, o.key, o.records
+                    ),
+                    Landed::Stored => Ok(()),
+                };
+            }
+        }
         if let Some(why) = &self.stopped {
             let _ = writeln!(out, "== stopped early: {why}");
             let _ = writeln!(
@@ -191,14 +238,20 @@ impl Summary {
             0 => String::new(),
             n => format!(" + {n} de-aggregated"),
         };
+        // Named only when there are some, as most runs have none.
+        let elsewhere: String = [("undelivered", self.undelivered), ("LOST", self.lost)]
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| format!(" + {n} {name}"))
+            .collect();
         let _ = writeln!(
             out,
-            "{verdict}: {} delivered + {} dropped + {} failed + {} refused = {} of {} in{added}",
+            "{verdict}: {} delivered + {} dropped + {} failed + {} refused{elsewhere} = {} of {} in{added}",
             self.delivered,
             self.dropped,
             self.failed,
             self.refused,
-            self.delivered + self.dropped + self.failed + self.refused,
+            self.ended(),
             self.records_in
         );
         out
