@@ -10,6 +10,8 @@ mod delivery;
 mod enrich;
 mod filter;
 mod generate;
+mod interrupt;
+mod limits;
 mod logs;
 mod normalize;
 mod partition_keys;

@@ -2,6 +2,7 @@
 //! its log lines collected.
 
 use std::io::{BufReader, Read};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -47,6 +48,9 @@ impl LocalFunction {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // A process group of its own: a terminal's Ctrl-C reaches firehose-local alone, which
+            // lets the function finish the batches in flight.
+            .process_group(0)
             .spawn()
             .map_err(|source| LocalError::Spawn {
                 binary: binary.display().to_string(),

@@ -3,6 +3,7 @@
 //! or runs a template's whole delivery stream and writes what would land in S3 (`run`).
 
 mod generate_command;
+mod interrupt;
 mod run_command;
 
 use std::path::{Path, PathBuf};

@@ -84,6 +84,14 @@ pub struct StreamArgs {
     /// with backoff), before it goes to the undelivered folder.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     retry_for: u64,
+    /// Active partitions the stream may have, as AWS's limit form raises it (500 to 5,000): a record for
+    /// a new partition past them goes to the error prefix (activePartitionExceeded).
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = clap::value_parser!(u16).range(1..=5000))]
+    active_partitions: u16,
+    /// The most MiB held in the S3 buffers together: past it the largest buffer is written early, so
+    /// memory stays bounded with many partitions.
+    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    buffer_memory_mib: u64,
     /// Where objects go that the folder or the S3 API did not take within --retry-for, as
     /// <bucket>/<key>; `replay --undelivered DIR` delivers them later. Default: --out's name + `-undelivered`.
     #[arg(long = "undelivered-folder", value_name = "DIR")]
@@ -124,6 +132,8 @@ pub struct StreamArgs {
 const EXIT_STOPPED: u8 = 2;
 const EXIT_UNDELIVERED: u8 = 3;
 const EXIT_LOST: u8 = 4;
+/// 128 + SIGINT, as a shell reports a process Ctrl-C ended; here every record read landed first.
+const EXIT_INTERRUPTED: u8 = 130;
 
 type Inputs<'a> = Box<dyn Iterator<Item = Result<Attempt, InputError>> + 'a>;
 
@@ -226,7 +236,8 @@ impl StreamArgs {
             stream.append_delimiter,
             self.delivery(store),
             fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15),
-        );
+        )
+        .holding_at_most(self.buffer_memory_mib << 20);
         let objects = match conversion {
             Some((conversion, extension)) => objects.converting(Arc::new(conversion), extension),
             None => objects,
@@ -237,6 +248,8 @@ impl StreamArgs {
             spacing_ms: self.arrival_spacing_ms.max(0),
             seed,
             trace: self.trace,
+            active_partitions: usize::from(self.active_partitions),
+            interrupted: crate::interrupt::watch()?,
         };
         let json = self.json;
         let progress = progress_bar();
@@ -298,6 +311,8 @@ impl StreamArgs {
             EXIT_LOST
         } else if summary.not_stored().next().is_some() {
             EXIT_UNDELIVERED
+        } else if summary.interrupted {
+            EXIT_INTERRUPTED
         } else if summary.stopped.is_some() {
             EXIT_STOPPED
         } else if !summary.accounted_for() || (self.fail_on_errors && errors) {

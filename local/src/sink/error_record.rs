@@ -17,6 +17,10 @@ pub mod codes {
     pub const JSON_PROCESSING: &str = "Lambda.JsonProcessingException";
     pub const FUNCTION_ERROR: &str = "Lambda.FunctionError";
     pub const PARTITIONING_FAILED: &str = "DynamicPartitioning.MetadataExtractionFailed";
+    /// AWS documents no code for `activePartitionExceeded` records: firehose-local's choice,
+    /// the spelling one third-party project shows.
+    pub const ACTIVE_PARTITIONS_EXCEEDED: &str =
+        "DynamicPartitioning.ActivePartitionsLimitExceeded";
     /// As observed in real `decompression-failed` objects (stackd's captures), full stop included.
     pub const DECOMPRESSION_FAILED: &str = "Decompression failed.";
 

@@ -91,6 +91,12 @@ pub struct Objects {
     /// Record format conversion: data buffers hold rows, written as Parquet
     /// objects with this extension.
     conversion: Option<(Arc<Conversion>, String)>,
+    /// Data buffers open: with dynamic partitioning, the active partitions.
+    data_buffers: usize,
+    /// Bytes held in every buffer together.
+    held_bytes: u64,
+    /// Past this many bytes held, the largest buffer is written early.
+    max_held_bytes: u64,
 }
 
 impl Objects {
@@ -111,7 +117,28 @@ impl Objects {
             rng,
             buffers: BTreeMap::new(),
             conversion: None,
+            data_buffers: 0,
+            held_bytes: 0,
+            max_held_bytes: u64::MAX,
         }
+    }
+
+    /// Holds at most `bytes` in all buffers together: past it the largest is
+    /// written before its hints say, so that memory stays bounded however
+    /// many partitions there are.
+    pub fn holding_at_most(mut self, bytes: u64) -> Self {
+        self.max_held_bytes = bytes;
+        self
+    }
+
+    /// Data buffers open: with dynamic partitioning, the stream's active partitions.
+    pub fn active_partitions(&self) -> usize {
+        self.data_buffers
+    }
+
+    /// Whether the data buffer of the partition `keys` is open.
+    pub fn is_active(&self, keys: &PartitionKeys) -> bool {
+        self.buffers.contains_key(&(Target::Data, keys.clone()))
     }
 
     /// Data objects as Parquet through `conversion`, named with `extension`;
@@ -133,17 +160,22 @@ impl Objects {
         }
     }
 
-    /// Adds one record at `now_ms`; a buffer that reaches its size is written at once.
-    pub fn add(&mut self, now_ms: i64, item: Item<'_>) -> Result<Option<Written>, StoreError> {
+    /// Adds one record at `now_ms`; a buffer that reaches its size is written
+    /// at once, and the largest when the buffers hold too much.
+    pub fn add(&mut self, now_ms: i64, item: Item<'_>) -> Result<Vec<Written>, StoreError> {
         // Rows are lines already; a delimiter would be an empty row.
         let delimiter = self.delimiter && item.target == Target::Data && self.conversion.is_none();
         let size_bytes = self.destination(item.target).buffering.size_bytes;
         let key = (item.target, item.keys.clone());
+        if item.target == Target::Data && !self.buffers.contains_key(&key) {
+            self.data_buffers += 1;
+        }
         let buffer = self.buffers.entry(key.clone()).or_insert_with(|| Buffer {
             oldest_ms: item.arrival_ms,
             opened_ms: now_ms,
             ..Buffer::default()
         });
+        let held_before = buffer.data.len();
         if delimiter && buffer.records > 0 {
             buffer.data.push(b'\n');
             buffer.newlines += 1;
@@ -160,11 +192,23 @@ impl Objects {
         buffer.newlines += item.bytes.iter().filter(|&&b| b == b'\n').count() as u64;
         buffer.records += 1;
         buffer.oldest_ms = buffer.oldest_ms.min(item.arrival_ms);
-        if buffer.data.len() as u64 >= size_bytes {
-            let full = self.buffers.remove(&key).unwrap_or_default();
-            return self.write(&key, full).map(Some);
+        let full = buffer.data.len() as u64 >= size_bytes;
+        self.held_bytes += (buffer.data.len() - held_before) as u64;
+        let mut written = Vec::new();
+        if full {
+            written.extend(self.write_out(&key)?);
         }
-        Ok(None)
+        if self.held_bytes > self.max_held_bytes {
+            let largest = self
+                .buffers
+                .iter()
+                .max_by_key(|(_, b)| b.data.len())
+                .map(|(key, _)| key.clone());
+            if let Some(largest) = largest {
+                written.extend(self.write_out(&largest)?);
+            }
+        }
+        Ok(written)
     }
 
     /// When the next buffer is due by its interval.
@@ -185,20 +229,23 @@ impl Objects {
             })
             .map(|(key, _)| key.clone())
             .collect();
-        self.write_all(due)
-    }
-
-    fn write_all(
-        &mut self,
-        keys: Vec<(Target, PartitionKeys)>,
-    ) -> Result<Vec<Written>, StoreError> {
-        let mut written = Vec::with_capacity(keys.len());
-        for key in keys {
-            if let Some(buffer) = self.buffers.remove(&key) {
-                written.push(self.write(&key, buffer)?);
-            }
+        let mut written = Vec::with_capacity(due.len());
+        for key in due {
+            written.extend(self.write_out(&key)?);
         }
         Ok(written)
+    }
+
+    /// Writes the buffer of `key`, which is closed.
+    fn write_out(&mut self, key: &(Target, PartitionKeys)) -> Result<Option<Written>, StoreError> {
+        let Some(buffer) = self.buffers.remove(key) else {
+            return Ok(None);
+        };
+        if key.0 == Target::Data {
+            self.data_buffers -= 1;
+        }
+        self.held_bytes -= buffer.data.len() as u64;
+        self.write(key, buffer).map(Some)
     }
 
     fn write(

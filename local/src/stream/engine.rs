@@ -7,7 +7,6 @@
 //! [`Engine::finish`] flushes everything. `run` and `replay` drive it from a
 //! simulated clock.
 
-use super::RunError;
 use super::event::Record;
 use super::intake::{self, Intake};
 use super::invoke::Invoker;
@@ -17,6 +16,7 @@ use super::producer::{Entry, Put};
 use super::router::Router;
 use super::summary::{Summary, keep};
 use super::worker::{EventSource, Job, Settled, Worker};
+use super::{Options, RunError};
 use crate::sink::error_record::Failure;
 use crate::sink::objects::Objects;
 use crate::template::{DeliveryStream, REGION, Source};
@@ -43,17 +43,17 @@ pub struct Engine<'s> {
 }
 
 impl<'s> Engine<'s> {
-    /// The stream, its clock at `start_ms`, its numbers and ids drawn from
-    /// `seed`; `trace` hears where each record ends.
+    /// The stream, its clock at `options.start_ms`, its numbers and ids drawn
+    /// from `options.seed`; `trace` hears where each record ends.
     pub fn new(
         stream: &'s DeliveryStream,
         invoker: Option<Invoker>,
         objects: Objects,
-        start_ms: i64,
-        seed: u64,
+        options: &Options,
         trace: Option<&'s mut dyn FnMut(String)>,
     ) -> Self {
-        let mut rng = fastrand::Rng::with_seed(seed);
+        let start_ms = options.start_ms;
+        let mut rng = fastrand::Rng::with_seed(options.seed);
         let summary = Summary {
             stream: stream.name.clone(),
             started_ms: start_ms,
@@ -85,7 +85,7 @@ impl<'s> Engine<'s> {
             intake: Intake::new(stream.source.clone(), &mut rng),
             rng,
             lambda,
-            router: Router::new(stream, objects),
+            router: Router::new(stream, objects, options.active_partitions),
             ledger: Ledger::new(summary, trace),
         }
     }
@@ -107,6 +107,11 @@ impl<'s> Engine<'s> {
     pub fn refuse(&mut self, why: String) {
         let index = self.ledger.summary.records_in;
         self.ledger.refuse(index, why);
+    }
+
+    /// The run was interrupted: no more input is read.
+    pub fn interrupt(&mut self) {
+        self.ledger.summary.interrupted = true;
     }
 
     /// The input cannot be read on, and why: the summary says where it stopped.
@@ -195,10 +200,10 @@ impl<'s> Engine<'s> {
                 &mut self.ledger,
             )?);
         };
-        match lambda.buffers.add(record, self.clock) {
-            Some(batch) => self.invoke(batch),
-            None => Ok(()),
+        for batch in lambda.buffers.add(record, self.clock) {
+            self.invoke(batch)?;
         }
+        Ok(())
     }
 
     /// Moves the clock to `now_ms`, flushing every buffer that falls due on the way, in time order.

@@ -66,6 +66,25 @@ pub fn record_id(sequence_number: &str, shard: Option<u32>, subsequence: u32) ->
     }
 }
 
+/// The most bytes an invocation event may have: Lambda's 6 MiB request limit.
+pub const MAX_EVENT_BYTES: usize = 6_291_456;
+
+/// Room for an event's fields besides its records: the ids, ARNs and region
+/// (each at most a few hundred bytes) and the punctuation.
+pub const EVENT_FRAME_BYTES: usize = 4096;
+
+/// At most the bytes `record` takes in an invocation event (its comma
+/// included): exact for the data, generous for the escaping of the rest.
+pub fn event_bytes_at_most(record: &Record) -> usize {
+    // `{"recordId":"…","approximateArrivalTimestamp":N,"data":"…"}` and a comma.
+    let fields = 80 + record.record_id.len() + record.data.len().div_ceil(3) * 4;
+    let kinesis = record.kinesis.as_ref().map_or(0, |k| {
+        // The metadata's names and numbers, and every key byte escaped as `\u00XX` at worst.
+        180 + 6 * k.partition_key.len() + 6 * record.sequence_number.len()
+    });
+    fields + kinesis
+}
+
 /// The event for one invocation, written straight into one buffer (no JSON
 /// tree: a 3 MB batch is a few hundred thousand records).
 pub fn invocation_event(
@@ -146,6 +165,43 @@ mod tests {
             seen[shard_of(&format!("key-{i}"), 4) as usize] += 1;
         }
         assert!(seen.iter().all(|&n| n > 60), "{seen:?}");
+    }
+
+    #[test]
+    fn an_event_is_never_longer_than_its_records_bounds_say() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for kinesis in [false, true] {
+            let records: Vec<Record> = (0..200)
+                .map(|i| {
+                    let data: Vec<u8> = (0..rng.usize(0..300)).map(|_| rng.u8(..)).collect();
+                    let sequence_number = sequence_number(rng.u64(..), i);
+                    let partition_key: String = (0..rng.usize(1..40))
+                        .map(|_| rng.char('\0'..'\u{7f}'))
+                        .collect();
+                    Record {
+                        index: i,
+                        record_id: record_id(&sequence_number, kinesis.then_some(3), 0),
+                        sequence_number,
+                        data,
+                        original: None,
+                        subsequence: 0,
+                        arrival_ms: rng.i64(0..i64::MAX),
+                        kinesis: kinesis.then_some(KinesisMetadata {
+                            shard: 3,
+                            partition_key,
+                        }),
+                    }
+                })
+                .collect();
+            let arn = "arn:aws:firehose:us-east-1:123456789012:deliverystream/a-stream-name";
+            let event = invocation_event("an-invocation-id", arn, Some(arn), "us-east-1", &records);
+            let bound: usize = records.iter().map(event_bytes_at_most).sum();
+            assert!(
+                event.len() <= bound + EVENT_FRAME_BYTES,
+                "{} > {bound}",
+                event.len()
+            );
+        }
     }
 
     #[test]

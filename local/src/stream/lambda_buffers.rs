@@ -1,15 +1,20 @@
 //! The Lambda processor's buffers: one per shard (Direct PUT is one), each
 //! cut into a batch for the function by the processor's `BufferSizeInMBs`,
-//! or `BufferIntervalInSeconds` after its first record.
+//! or `BufferIntervalInSeconds` after its first record, and before its event
+//! would pass Lambda's 6 MiB request limit. AWS documents nothing of the
+//! last; it is firehose-local's choice, as many small records make an event
+//! several times their size.
 
 use std::collections::BTreeMap;
 
-use super::event::Record;
+use super::event::{self, EVENT_FRAME_BYTES, MAX_EVENT_BYTES, Record};
 use crate::sink::Buffering;
 
 struct Batch {
     records: Vec<Record>,
     bytes: u64,
+    /// At most what the batch's event will take.
+    event_bytes: usize,
     opened_ms: i64,
 }
 
@@ -27,20 +32,33 @@ impl LambdaBuffers {
         }
     }
 
-    /// Adds `record` to its shard's buffer at `now_ms`; the buffer's batch, when that fills it.
-    pub fn add(&mut self, record: Record, now_ms: i64) -> Option<Vec<Record>> {
+    /// Adds `record` to its shard's buffer at `now_ms`; the batches that are
+    /// full: the one before it, when its event has no room for `record`, and
+    /// the one with it, when `record` fills it.
+    pub fn add(&mut self, record: Record, now_ms: i64) -> Vec<Vec<Record>> {
         let shard = record.kinesis.as_ref().map_or(0, |k| k.shard);
+        let event_bytes = event::event_bytes_at_most(&record);
+        let mut full = Vec::new();
+        let no_room = self.batches.get(&shard).is_some_and(|batch| {
+            batch.event_bytes + event_bytes > MAX_EVENT_BYTES - EVENT_FRAME_BYTES
+        });
+        if no_room {
+            full.extend(self.take(shard));
+        }
+        // A batch cut for room opens again now: the record arrived now.
         let batch = self.batches.entry(shard).or_insert_with(|| Batch {
             records: Vec::new(),
             bytes: 0,
+            event_bytes: 0,
             opened_ms: now_ms,
         });
         batch.bytes += record.data.len() as u64;
+        batch.event_bytes += event_bytes;
         batch.records.push(record);
         if batch.bytes >= self.buffering.size_bytes {
-            return self.take(shard);
+            full.extend(self.take(shard));
         }
-        None
+        full
     }
 
     /// The buffer due first by its interval: when, and its shard.

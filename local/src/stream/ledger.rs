@@ -36,9 +36,14 @@ impl<'t> Ledger<'t> {
         keep(&mut self.summary.refusals, why);
     }
 
-    /// Counts an object that was written, and traces each record in it.
-    pub fn written(&mut self, written: Option<Written>) {
-        let Some(object) = written else { return };
+    /// Counts the objects that were written, and traces each record in them.
+    pub fn written(&mut self, objects: Vec<Written>) {
+        for object in objects {
+            self.object(object);
+        }
+    }
+
+    fn object(&mut self, object: Written) {
         self.summary.written(&object);
         if !self.tracing() {
             return;

@@ -22,6 +22,9 @@ pub mod router;
 pub mod summary;
 pub mod worker;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use engine::Engine;
 use invoke::Invoker;
 use producer::{Attempt, InputError};
@@ -51,6 +54,10 @@ pub struct Options {
     pub seed: u64,
     /// Record where every record ended.
     pub trace: bool,
+    /// Active partitions the stream may have (AWS's 500, or what its limit form raised it to).
+    pub active_partitions: usize,
+    /// Set when the run is to stop reading input and finish (Ctrl-C).
+    pub interrupted: Arc<AtomicBool>,
 }
 
 /// Runs `stream` over the records `inputs` yield, each arriving when it says
@@ -64,16 +71,13 @@ pub fn run<'s>(
     trace: Option<&'s mut dyn FnMut(String)>,
 ) -> Result<Summary, RunError> {
     let trace = if options.trace { trace } else { None };
-    let mut engine = Engine::new(
-        stream,
-        invoker,
-        objects,
-        options.start_ms,
-        options.seed,
-        trace,
-    );
+    let mut engine = Engine::new(stream, invoker, objects, options, trace);
     let mut next_arrival = options.start_ms;
     for attempt in inputs {
+        if options.interrupted.load(Ordering::Relaxed) {
+            engine.interrupt();
+            break;
+        }
         let put = match attempt {
             Ok(Attempt::Put(put)) => put,
             Ok(Attempt::Refused(why)) => {

@@ -17,15 +17,24 @@ use crate::sink::prefix::PartitionKeys;
 use crate::sink::store::StoreError;
 use crate::template::{DeliveryStream, Partitioning};
 
+/// Active partitions a stream may have unless AWS raises its limit (to at most 5,000).
+pub const ACTIVE_PARTITIONS: usize = 500;
+
 /// The stream's routes to its S3 buffers.
 pub struct Router<'s> {
     stream: &'s DeliveryStream,
     objects: Objects,
+    /// Active partitions: a record for a new partition past them goes to `activePartitionExceeded`.
+    max_partitions: usize,
 }
 
 impl<'s> Router<'s> {
-    pub fn new(stream: &'s DeliveryStream, objects: Objects) -> Self {
-        Router { stream, objects }
+    pub fn new(stream: &'s DeliveryStream, objects: Objects, max_partitions: usize) -> Self {
+        Router {
+            stream,
+            objects,
+            max_partitions,
+        }
     }
 
     /// A record as it arrived, at `now_ms`, to the source backup.
@@ -161,6 +170,26 @@ impl<'s> Router<'s> {
             }
             None => PartitionKeys::new(),
         };
+        if self.stream.partitioning.is_some()
+            && self.objects.active_partitions() >= self.max_partitions
+            && !self.objects.is_active(&keys)
+        {
+            let message = format!(
+                "The delivery stream has {} active partitions, its limit; records for another partition \
+                 go to the error prefix until one is delivered.",
+                self.max_partitions
+            );
+            let failure = Failure {
+                raw: record.raw(),
+                code: codes::ACTIVE_PARTITIONS_EXCEEDED,
+                message: &message,
+                attempts: 1,
+                arrival_ms: record.arrival_ms,
+                ended_ms: at_ms,
+                lambda_arn: None,
+            };
+            return self.fail(record, "activePartitionExceeded", &failure, ledger);
+        }
         let bytes = match self.objects.conversion().map(|c| (c.rows(data), c)) {
             None => Cow::Borrowed(data),
             Some((Ok(rows), _)) => {
@@ -226,9 +255,7 @@ impl<'s> Router<'s> {
 
     /// Writes every S3 buffer due at `now_ms`.
     pub fn flush_due(&mut self, now_ms: i64, ledger: &mut Ledger<'_>) -> Result<(), StoreError> {
-        for written in self.objects.flush_due(now_ms)? {
-            ledger.written(Some(written));
-        }
+        ledger.written(self.objects.flush_due(now_ms)?);
         Ok(())
     }
 }

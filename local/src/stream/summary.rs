@@ -55,6 +55,8 @@ pub struct Summary {
     pub findings: Vec<String>,
     /// The input could not be read to its end: why. What was read before still landed.
     pub stopped: Option<String>,
+    /// Ctrl-C or SIGTERM stopped the reading of input; what was read before still landed.
+    pub interrupted: bool,
     /// The Glue table records were converted through.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schema: Option<TableSummary>,
@@ -220,6 +222,13 @@ impl Summary {
                     Landed::Stored => Ok(()),
                 };
             }
+        }
+        if self.interrupted {
+            let _ = writeln!(
+                out,
+                "== interrupted: no more input was read; the {} records read before landed as shown above",
+                self.records_in
+            );
         }
         if let Some(why) = &self.stopped {
             let _ = writeln!(out, "== stopped early: {why}");
