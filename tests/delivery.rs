@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use firehose_e2e::binary;
@@ -89,22 +89,24 @@ fn keys_a_folder_cannot_hold_land_under_escaped_paths_that_map_back() {
     assert_eq!(keys_under(&s3), listed);
 }
 
+/// The arguments of a run of `records` through faults.yaml whose function leaves the first out, with no
+/// retrying of the store; the output folder and the undelivered folder.
+fn leaving_the_first_out(records: &[&[u8]]) -> (Vec<String>, PathBuf, PathBuf) {
+    let faults = firehose_e2e::repo().join("tests/fixtures/run/faults.yaml");
+    let (mut args, s3) = fault_args(&faults, records, "missing");
+    let undelivered = s3.with_file_name("undelivered");
+    args.extend(["--retry-for", "0", "--undelivered-folder"].map(str::to_owned));
+    args.push(undelivered.display().to_string());
+    (args, s3, undelivered)
+}
+
 #[test]
 fn a_folder_that_fails_keeps_the_objects_undelivered_until_replay_delivers_them() {
-    let faults = firehose_e2e::repo().join("tests/fixtures/run/faults.yaml");
-    let records: [&[u8]; 2] = [b"one", b"two"];
-    let (args, s3) = fault_args(&faults, &records, "missing");
+    let (args, s3, undelivered) = leaving_the_first_out(&[b"one", b"two"]);
     // A file where the bucket's folder should be: no object can be written under it.
     std::fs::create_dir_all(&s3).unwrap();
     std::fs::write(s3.join("faults"), b"in the way").unwrap();
-    let undelivered = s3.with_file_name("undelivered");
-    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
-    args.extend([
-        "--retry-for",
-        "0",
-        "--undelivered-folder",
-        undelivered.to_str().unwrap(),
-    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = firehose_local(&args);
     let summary = summary_of(&output);
     assert_eq!(output.status.code(), Some(3), "{summary}");
@@ -143,19 +145,9 @@ fn a_folder_that_fails_keeps_the_objects_undelivered_until_replay_delivers_them(
 
 #[test]
 fn a_full_disk_loses_objects_loudly_and_never_leaves_half_an_object() {
-    let faults = firehose_e2e::repo().join("tests/fixtures/run/faults.yaml");
     // Two records the function answers make a data object over 1 KiB; the one it leaves out an error object under it.
     let big = [b'x'; 700];
-    let records: [&[u8]; 3] = [b"small", &big, &big];
-    let (args, s3) = fault_args(&faults, &records, "missing");
-    let undelivered = s3.with_file_name("undelivered");
-    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
-    args.extend([
-        "--retry-for",
-        "0",
-        "--undelivered-folder",
-        undelivered.to_str().unwrap(),
-    ]);
+    let (args, s3, undelivered) = leaving_the_first_out(&[b"small", &big, &big]);
     // A file size limit of 1 KiB (RLIMIT_FSIZE) is a disk that is full for larger objects, every time;
     // SIGXFSZ ignored, as a full disk sends none, so a write past it fails with EFBIG.
     let output = Command::new("bash")
