@@ -19,6 +19,7 @@ mod pipeline;
 mod readme;
 mod reingest;
 mod run;
+mod serve;
 mod syslog;
 mod template;
 mod validate;

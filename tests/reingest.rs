@@ -5,11 +5,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Read;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use firehose_e2e::moto_server::Moto;
 use firehose_e2e::{answers, binary, gzip, invocation_logs, kinesis_event, respond, start};
+use firehose_local::http_server::{self, HttpServer, Incoming, Request, StatusCode, read_body};
 use firehose_transform::Outcome;
 use flate2::read::GzDecoder;
 use serde_json::{Value, json};
@@ -19,69 +21,82 @@ use serde_json::{Value, json};
 struct ThrottlingProxy {
     url: String,
     calls: Arc<AtomicUsize>,
+    _server: HttpServer,
 }
 
 impl ThrottlingProxy {
     fn start(moto: &str, failing_calls: usize) -> ThrottlingProxy {
-        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", server.server_addr().to_ip().unwrap());
         let calls = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&calls);
         let moto = moto.to_owned();
-        std::thread::spawn(move || {
-            let agent: ureq::Agent = ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .build()
-                .into();
-            for mut request in server.incoming_requests() {
-                let mut body = Vec::new();
-                request.as_reader().read_to_end(&mut body).unwrap();
-                let header = |name: &'static str| {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let server = HttpServer::start(loopback, move |request: Request<Incoming>| {
+            let (counted, moto, agent) = (Arc::clone(&counted), moto.clone(), agent.clone());
+            async move {
+                let header = |name: &str| {
                     request
                         .headers()
-                        .iter()
-                        .find(|h| h.field.equiv(name))
-                        .map(|h| h.value.to_string())
+                        .get(name)
+                        .map(|v| v.to_str().unwrap().to_owned())
                         .unwrap_or_default()
                 };
-                let target = header("X-Amz-Target");
-                let throttle = target.ends_with(".PutRecords")
-                    && counted.fetch_add(1, Ordering::SeqCst) < failing_calls;
-                if throttle {
-                    let mut call: Value = serde_json::from_slice(&body).unwrap();
-                    call["Records"].as_array_mut().unwrap().remove(0);
-                    body = serde_json::to_vec(&call).unwrap();
-                }
-                let mut response = agent
-                    .post(&moto)
-                    .header("Content-Type", header("Content-Type"))
-                    .header("X-Amz-Target", &target)
-                    .header("Authorization", header("Authorization"))
-                    .send(body.as_slice())
-                    .unwrap();
-                let status = response.status().as_u16();
-                let mut answer = response.body_mut().read_to_vec().unwrap();
-                if throttle && status == 200 {
-                    let mut result: Value = serde_json::from_slice(&answer).unwrap();
-                    result["Records"].as_array_mut().unwrap().insert(
-                        0,
-                        json!({"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded for shard shardId-000000000000"}),
-                    );
-                    result["FailedRecordCount"] =
-                        json!(result["FailedRecordCount"].as_u64().unwrap_or(0) + 1);
-                    answer = serde_json::to_vec(&result).unwrap();
-                }
-                let content_type =
-                    tiny_http::Header::from_bytes("Content-Type", "application/x-amz-json-1.1")
-                        .unwrap();
-                let _ = request.respond(
-                    tiny_http::Response::from_data(answer)
-                        .with_status_code(status)
-                        .with_header(content_type),
+                let (target, content_type, authorization) = (
+                    header("X-Amz-Target"),
+                    header("Content-Type"),
+                    header("Authorization"),
                 );
+                let body = read_body(request.into_body(), 16 << 20).await.unwrap();
+                let forward = move || {
+                    let throttle = target.ends_with(".PutRecords")
+                        && counted.fetch_add(1, Ordering::SeqCst) < failing_calls;
+                    let mut body = body.to_vec();
+                    if throttle {
+                        let mut call: Value = serde_json::from_slice(&body).unwrap();
+                        call["Records"].as_array_mut().unwrap().remove(0);
+                        body = serde_json::to_vec(&call).unwrap();
+                    }
+                    let mut response = agent
+                        .post(&moto)
+                        .header("Content-Type", content_type)
+                        .header("X-Amz-Target", &target)
+                        .header("Authorization", authorization)
+                        .send(body.as_slice())
+                        .unwrap();
+                    let status = response.status().as_u16();
+                    let mut answer = response.body_mut().read_to_vec().unwrap();
+                    if throttle && status == 200 {
+                        let mut result: Value = serde_json::from_slice(&answer).unwrap();
+                        result["Records"].as_array_mut().unwrap().insert(
+                            0,
+                            json!({"ErrorCode": "ProvisionedThroughputExceededException", "ErrorMessage": "Rate exceeded for shard shardId-000000000000"}),
+                        );
+                        result["FailedRecordCount"] =
+                            json!(result["FailedRecordCount"].as_u64().unwrap_or(0) + 1);
+                        answer = serde_json::to_vec(&result).unwrap();
+                    }
+                    (status, answer)
+                };
+                // ureq blocks: off the server's thread.
+                let (status, answer) = tokio::task::spawn_blocking(forward).await.unwrap();
+                let mut response = http_server::respond(StatusCode::from_u16(status).unwrap(), answer);
+                response.headers_mut().insert(
+                    "Content-Type",
+                    "application/x-amz-json-1.1".parse().unwrap(),
+                );
+                response
             }
-        });
-        ThrottlingProxy { url, calls }
+        })
+        .unwrap();
+        let url = format!("http://{}", server.addr());
+        ThrottlingProxy {
+            url,
+            calls,
+            _server: server,
+        }
     }
 }
 

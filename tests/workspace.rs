@@ -72,7 +72,6 @@ const HEAVY: &[(&str, &[&str])] = &[
     ("jsonschema", &["firehose-validate", "firehose-pipeline"]),
     // The local tools: an HTTP server, Arrow and Parquet, never in a function.
     ("firehose-local", &[]),
-    ("tiny_http", &[]),
     ("arrow", &[]),
     ("parquet", &[]),
 ];

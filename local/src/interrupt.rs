@@ -1,5 +1,5 @@
-//! Ctrl-C and SIGTERM during `run` and `replay`: the first stops the reading
-//! of input and lets the stream finish (the batches in flight, every buffer
+//! Ctrl-C and SIGTERM during `run`, `replay` and `serve`: the first stops the
+//! reading of input (or the taking of records) and lets the stream finish (the batches in flight, every buffer
 //! written, the summary); a second one aborts at once, saying what is lost.
 //! The function runs in a process group of its own, so a terminal's Ctrl-C
 //! does not stop it mid-batch.
@@ -13,8 +13,9 @@ use signal_hook::iterator::Signals;
 /// The exit status of a run that a second signal aborted.
 pub const EXIT_ABORTED: u8 = 131;
 
-/// A flag set by the first SIGINT or SIGTERM from now on; the second ends the process.
-pub fn watch() -> Result<Arc<AtomicBool>, String> {
+/// A flag set by the first SIGINT or SIGTERM from now on, which says `what_now`;
+/// the second ends the process.
+pub fn watch(what_now: &'static str) -> Result<Arc<AtomicBool>, String> {
     let interrupted = Arc::new(AtomicBool::new(false));
     let mut signals = Signals::new([SIGINT, SIGTERM])
         .map_err(|e| format!("cannot watch for Ctrl-C and SIGTERM: {e}"))?;
@@ -28,10 +29,7 @@ pub fn watch() -> Result<Arc<AtomicBool>, String> {
                 );
                 std::process::exit(i32::from(EXIT_ABORTED));
             }
-            eprintln!(
-                "firehose-local: interrupted: reading no more input, finishing the batches in flight and \
-                 writing every buffer (interrupt again to abort)"
-            );
+            eprintln!("firehose-local: interrupted: {what_now} (interrupt again to abort)");
         }
     });
     Ok(interrupted)

@@ -1,10 +1,12 @@
 //! `firehose-local`: runs a function binary through an emulated Lambda Runtime
 //! API and shows what Firehose would get back, record by record (`invoke`),
-//! or runs a template's whole delivery stream and writes what would land in S3 (`run`).
+//! or runs a template's whole delivery stream and writes what would land in S3
+//! (`run`), or serves the Firehose API for producers to write to (`serve`).
 
 mod generate_command;
 mod interrupt;
 mod run_command;
+mod serve_command;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,6 +40,8 @@ enum Command {
     Cat(Cat),
     /// Make records from a Kinesis Data Generator record template, seeded, at a rate or a count.
     Generate(generate_command::Generate),
+    /// Serve the Firehose API for every delivery stream of a template, on the wall clock, for producers and SDKs.
+    Serve(serve_command::Serve),
 }
 
 #[derive(clap::Args)]
@@ -120,6 +124,7 @@ fn main() -> ExitCode {
         Command::Replay(replay) => replay.execute(),
         Command::Cat(cat) => cat.execute(),
         Command::Generate(generate) => generate.execute(),
+        Command::Serve(serve) => serve.execute(),
     };
     match result {
         Ok(code) => code,

@@ -17,6 +17,7 @@ use firehose_local::sink::store::{self, LocalFolder, Store};
 use firehose_local::stream::invoke::Invoker;
 use firehose_local::stream::producer::{Attempt, InputError, InputFormat, Producer};
 use firehose_local::stream::replay;
+use firehose_local::stream::summary::Summary;
 use firehose_local::stream::{self, Options};
 use firehose_local::template::{self, ACCOUNT, ConversionConfig, DeliveryStream, REGION};
 
@@ -62,15 +63,31 @@ pub struct Replay {
 /// What `run` and `replay` share: the stream, and how to run it.
 #[derive(clap::Args)]
 pub struct StreamArgs {
-    /// The SAM/CloudFormation template with the delivery stream.
-    #[arg(long, default_value = "template.yaml")]
-    template: PathBuf,
     /// The delivery stream (logical id or name) when the template has several.
     #[arg(long)]
     stream: Option<String>,
+    /// When the first record arrives (RFC 3339, e.g. 2026-12-01T10:00:00Z); if not given, the first record's own `arrival` (--input-format json), else now.
+    #[arg(long)]
+    start_time: Option<jiff::Timestamp>,
+    /// Milliseconds between one record's arrival and the next's.
+    #[arg(long, default_value_t = 0)]
+    arrival_spacing_ms: i64,
+    /// Exit with 1 when any record went to an error object or was refused.
+    #[arg(long)]
+    fail_on_errors: bool,
+    #[command(flatten)]
+    pub setup: Setup,
+}
+
+/// What `run`, `replay` and `serve` share: the template, the function, and where objects go.
+#[derive(clap::Args)]
+pub struct Setup {
+    /// The SAM/CloudFormation template with the delivery stream.
+    #[arg(long, default_value = "template.yaml")]
+    pub template: PathBuf,
     /// A template parameter, as KEY=VALUE; repeat for more. Others take their Default.
     #[arg(long = "parameter", value_name = "KEY=VALUE", value_parser = crate::key_value)]
-    parameters: Vec<(String, String)>,
+    pub parameters: Vec<(String, String)>,
     /// The folder objects land in, as <bucket>/<key>.
     #[arg(long, default_value = "local-s3")]
     out: PathBuf,
@@ -96,24 +113,15 @@ pub struct StreamArgs {
     /// <bucket>/<key>; `replay --undelivered DIR` delivers them later. Default: --out's name + `-undelivered`.
     #[arg(long = "undelivered-folder", value_name = "DIR")]
     undelivered_folder: Option<PathBuf>,
-    /// When the first record arrives (RFC 3339, e.g. 2026-12-01T10:00:00Z); if not given, the first record's own `arrival` (--input-format json), else now.
-    #[arg(long)]
-    start_time: Option<jiff::Timestamp>,
-    /// Milliseconds between one record's arrival and the next's.
-    #[arg(long, default_value_t = 0)]
-    arrival_spacing_ms: i64,
     /// Seeds the random parts (ids, partition keys, object UUIDs, random-string); with --start-time a run repeats byte for byte.
     #[arg(long)]
     seed: Option<u64>,
     /// Print the summary as JSON (the trace, if asked for, goes to standard error).
     #[arg(long)]
-    json: bool,
+    pub json: bool,
     /// Say for every record where it ended: object and line, error object and code, dropped or refused; the function runs at DEBUG to tell which step dropped or failed a record.
     #[arg(long)]
-    trace: bool,
-    /// Exit with 1 when any record went to an error object or was refused.
-    #[arg(long)]
-    fail_on_errors: bool,
+    pub trace: bool,
     /// Do not convert: write the JSON the record format converter would read, to look at the transform alone.
     #[arg(long)]
     no_convert: bool,
@@ -129,11 +137,29 @@ pub struct StreamArgs {
 }
 
 /// Exit statuses besides 0 and 1 (records failed with --fail-on-errors, or unaccounted for).
-const EXIT_STOPPED: u8 = 2;
+pub const EXIT_STOPPED: u8 = 2;
 const EXIT_UNDELIVERED: u8 = 3;
 const EXIT_LOST: u8 = 4;
 /// 128 + SIGINT, as a shell reports a process Ctrl-C ended; here every record read landed first.
 const EXIT_INTERRUPTED: u8 = 130;
+
+/// The exit status the README's table lists for a finished stream, the worst first.
+pub fn exit_status(summary: &Summary, fail_on_errors: bool) -> u8 {
+    let errors = summary.failed + summary.refused > 0;
+    if summary.lost > 0 {
+        EXIT_LOST
+    } else if summary.not_stored().next().is_some() {
+        EXIT_UNDELIVERED
+    } else if summary.interrupted {
+        EXIT_INTERRUPTED
+    } else if summary.stopped.is_some() {
+        EXIT_STOPPED
+    } else if !summary.accounted_for() || (fail_on_errors && errors) {
+        1
+    } else {
+        0
+    }
+}
 
 type Inputs<'a> = Box<dyn Iterator<Item = Result<Attempt, InputError>> + 'a>;
 
@@ -173,14 +199,14 @@ impl Run {
 impl Replay {
     pub fn execute(&self) -> Result<ExitCode, String> {
         if let Some(folder) = &self.undelivered_objects {
-            return self.stream.deliver_undelivered(folder);
+            return self.stream.setup.deliver_undelivered(folder);
         }
         let mut objects = Vec::new();
         for path in &self.errors {
             match path.to_str().and_then(|p| p.strip_prefix("s3://")) {
                 Some(location) => objects.extend(s3_error_objects(
                     location,
-                    self.stream.s3_endpoint.as_deref(),
+                    self.stream.setup.s3_endpoint.as_deref(),
                 )?),
                 None => objects.extend(replay::files(std::slice::from_ref(path))?),
             }
@@ -190,68 +216,28 @@ impl Replay {
 }
 
 impl StreamArgs {
-    /// The stream's conversion, through `--schema`'s table or the template's,
-    /// with its data objects' extension.
-    fn conversion(&self, config: &ConversionConfig) -> Result<(Conversion, String), String> {
-        let table = match &self.schema {
-            Some(path) => {
-                let json = std::fs::read(path)
-                    .map_err(|e| format!("--schema {}: cannot read it: {e}", path.display()))?;
-                Table::from_get_table(&json, &config.region)
-                    .map_err(|e| format!("--schema {}: {e}", path.display()))?
-            }
-            None => config.table.clone().ok_or_else(|| {
-                format!(
-                    "{}:{}: the stream converts records through the Glue table {}, which the template does not declare: \
-                     give it with --schema FILE (the JSON of `aws glue get-table`), or --no-convert to write the JSON the converter would read",
-                    self.template.display(),
-                    config.line,
-                    config.table_name
-                )
-            })?,
-        };
-        let conversion =
-            Conversion::new(table, config.deserializer.clone(), config.parquet.clone());
-        Ok((conversion, config.extension.clone()))
-    }
-
     fn execute(&self, inputs: Inputs<'_>) -> Result<ExitCode, String> {
-        let stream = template::load(&self.template, self.stream.as_deref(), &self.parameters)
+        let setup = &self.setup;
+        let stream = template::load(&setup.template, self.stream.as_deref(), &setup.parameters)
             .map_err(|e| e.to_string())?;
-        let conversion = match (&stream.conversion, self.no_convert) {
-            (Some(config), false) => Some(self.conversion(config)?),
-            _ => None,
-        };
-        // Before the function, which may be built first: a bad destination fails at once.
-        let store = self.store()?;
-        let invoker = self.invoker(&stream)?;
-        let seed = self.seed.unwrap_or_else(|| fastrand::u64(..));
+        let seed = setup.seed();
+        let objects = setup.objects(&stream, seed)?;
+        let invoker = setup.invoker(&stream)?;
         // Milliseconds, as arrival times are.
         let start = self.start_time.unwrap_or_else(jiff::Timestamp::now);
         let start = jiff::Timestamp::from_millisecond(start.as_millisecond()).unwrap_or(start);
-        let objects = Objects::new(
-            &stream.name,
-            stream.destination.clone(),
-            stream.backup.clone(),
-            stream.append_delimiter,
-            self.delivery(store),
-            fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15),
-        )
-        .holding_at_most(self.buffer_memory_mib << 20);
-        let objects = match conversion {
-            Some((conversion, extension)) => objects.converting(Arc::new(conversion), extension),
-            None => objects,
-        };
         let options = Options {
             start_ms: start.as_millisecond(),
             first_arrival_starts: self.start_time.is_none(),
             spacing_ms: self.arrival_spacing_ms.max(0),
             seed,
-            trace: self.trace,
-            active_partitions: usize::from(self.active_partitions),
-            interrupted: crate::interrupt::watch()?,
+            trace: setup.trace,
+            active_partitions: setup.active_partitions(),
+            interrupted: crate::interrupt::watch(
+                "reading no more input, finishing the batches in flight and writing every buffer",
+            )?,
         };
-        let json = self.json;
+        let json = setup.json;
         let progress = progress_bar();
         let mut trace = |line: String| {
             progress.suspend(|| {
@@ -280,18 +266,18 @@ impl StreamArgs {
         let summary = summary?;
         let start = jiff::Timestamp::from_millisecond(summary.started_ms).unwrap_or(start);
         let mut out = std::io::stdout().lock();
-        let printed = if self.json {
+        let printed = if setup.json {
             let mut value = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
             value["seed"] = seed.into();
             value["start_time"] = start.to_string().into();
-            value["out"] = self.where_objects_land().into();
+            value["out"] = setup.where_objects_land().into();
             writeln!(out, "{value}")
         } else {
             write!(out, "{}", summary.render()).and_then(|()| {
                 writeln!(
                     out,
                     "objects are {}; repeat this run with --seed {seed} --start-time {start}",
-                    self.where_objects_land()
+                    setup.where_objects_land()
                 )
             })
         };
@@ -305,22 +291,67 @@ impl StreamArgs {
                 serde_json::to_string(&object.landed).unwrap_or_default()
             );
         }
-        let errors = summary.failed + summary.refused > 0;
-        // The exit statuses the README's table lists, the worst first.
-        let status = if summary.lost > 0 {
-            EXIT_LOST
-        } else if summary.not_stored().next().is_some() {
-            EXIT_UNDELIVERED
-        } else if summary.interrupted {
-            EXIT_INTERRUPTED
-        } else if summary.stopped.is_some() {
-            EXIT_STOPPED
-        } else if !summary.accounted_for() || (self.fail_on_errors && errors) {
-            1
-        } else {
-            0
+        Ok(ExitCode::from(exit_status(&summary, self.fail_on_errors)))
+    }
+}
+
+impl Setup {
+    /// --seed, else a random one.
+    pub fn seed(&self) -> u64 {
+        self.seed.unwrap_or_else(|| fastrand::u64(..))
+    }
+
+    pub fn active_partitions(&self) -> usize {
+        usize::from(self.active_partitions)
+    }
+
+    /// The S3 buffers of `stream`, converting as it does (unless --no-convert),
+    /// writing to the store; their random parts from `seed`.
+    pub fn objects(&self, stream: &DeliveryStream, seed: u64) -> Result<Objects, String> {
+        let conversion = match (&stream.conversion, self.no_convert) {
+            (Some(config), false) => Some(self.conversion(config)?),
+            _ => None,
         };
-        Ok(ExitCode::from(status))
+        // Before the function, which may be built first: a bad destination fails at once.
+        let store = self.store()?;
+        let objects = Objects::new(
+            &stream.name,
+            stream.destination.clone(),
+            stream.backup.clone(),
+            stream.append_delimiter,
+            self.delivery(store),
+            fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15),
+        )
+        .holding_at_most(self.buffer_memory_mib << 20);
+        Ok(match conversion {
+            Some((conversion, extension)) => objects.converting(Arc::new(conversion), extension),
+            None => objects,
+        })
+    }
+
+    /// The stream's conversion, through `--schema`'s table or the template's,
+    /// with its data objects' extension.
+    fn conversion(&self, config: &ConversionConfig) -> Result<(Conversion, String), String> {
+        let table = match &self.schema {
+            Some(path) => {
+                let json = std::fs::read(path)
+                    .map_err(|e| format!("--schema {}: cannot read it: {e}", path.display()))?;
+                Table::from_get_table(&json, &config.region)
+                    .map_err(|e| format!("--schema {}: {e}", path.display()))?
+            }
+            None => config.table.clone().ok_or_else(|| {
+                format!(
+                    "{}:{}: the stream converts records through the Glue table {}, which the template does not declare: \
+                     give it with --schema FILE (the JSON of `aws glue get-table`), or --no-convert to write the JSON the converter would read",
+                    self.template.display(),
+                    config.line,
+                    config.table_name
+                )
+            })?,
+        };
+        let conversion =
+            Conversion::new(table, config.deserializer.clone(), config.parquet.clone());
+        Ok((conversion, config.extension.clone()))
     }
 
     /// The store, tried for --retry-for, with the undelivered folder behind it.
@@ -405,7 +436,7 @@ impl StreamArgs {
     }
 
     /// Where objects are, as the summary says it.
-    fn where_objects_land(&self) -> String {
+    pub fn where_objects_land(&self) -> String {
         match (&self.s3_endpoint, self.s3) {
             (Some(endpoint), _) => format!("in the S3 API at {endpoint}"),
             (None, true) => "in S3".to_owned(),
@@ -414,7 +445,7 @@ impl StreamArgs {
     }
 
     /// The function of the Lambda processor, found or built; its environment as Lambda would give it.
-    fn invoker(&self, stream: &DeliveryStream) -> Result<Option<Invoker>, String> {
+    pub fn invoker(&self, stream: &DeliveryStream) -> Result<Option<Invoker>, String> {
         let Some(lambda) = &stream.lambda else {
             return Ok(None);
         };

@@ -5,22 +5,25 @@
 //! a `Function.ResponseSizeTooLarge` error: Firehose would retry the batch.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use hyper::Method;
+use hyper::body::Incoming;
 use serde_json::Value;
-use tiny_http::{Header, Method, Request, Response, Server};
+use tokio::sync::oneshot;
 
 use crate::LocalError;
 use crate::check::MAX_RESPONSE_BYTES;
+use crate::http_server::{
+    Body, BodyError, HttpServer, Request, Response, StatusCode, read_body, respond,
+};
 
 const PREFIX: &str = "/2018-06-01/runtime";
 
-/// The most of an error report read; the rest is not needed to say what went wrong.
-const MAX_ERROR_BYTES: u64 = 1 << 20;
+/// The most of an error report read; a longer one is reported as too long.
+const MAX_ERROR_BYTES: usize = 1 << 20;
 
 /// What the function said about one invocation, or about its start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,12 +36,18 @@ pub enum Reply {
     InitError { error_type: String, message: String },
 }
 
+/// A queued invocation: its request id, payload, and deadline in epoch milliseconds.
+struct Invocation {
+    id: String,
+    payload: Vec<u8>,
+    deadline: u128,
+}
+
 #[derive(Default)]
 struct State {
-    /// Request id, payload, and deadline in epoch milliseconds.
-    queue: VecDeque<(String, Vec<u8>, u128)>,
+    queue: VecDeque<Invocation>,
     /// A `GET /invocation/next` waiting for work.
-    waiting: Option<Request>,
+    waiting: Option<oneshot::Sender<Invocation>>,
     replies: HashMap<String, Reply>,
     init_error: Option<Reply>,
     next_id: u64,
@@ -63,45 +72,29 @@ impl Shared {
 
 /// The emulated Runtime API; it stops when dropped.
 pub struct RuntimeApi {
-    server: Arc<Server>,
+    server: HttpServer,
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl RuntimeApi {
     /// Starts on a free port of 127.0.0.1.
     pub fn start(function_name: &str) -> Result<Self, LocalError> {
-        let server = Server::http("127.0.0.1:0").map_err(|e| LocalError::Server(e.to_string()))?;
-        let addr = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| LocalError::Server("no TCP address".to_owned()))?;
-        let server = Arc::new(server);
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
             function_name: function_name.to_owned(),
         });
-        let thread = {
-            let (server, shared) = (Arc::clone(&server), Arc::clone(&shared));
-            std::thread::spawn(move || {
-                for request in server.incoming_requests() {
-                    route(&shared, request);
-                }
-            })
-        };
-        Ok(RuntimeApi {
-            server,
-            shared,
-            addr,
-            thread: Some(thread),
-        })
+        let routed = Arc::clone(&shared);
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let server =
+            HttpServer::start(loopback, move |request| route(Arc::clone(&routed), request))
+                .map_err(|e| LocalError::Server(e.to_string()))?;
+        Ok(RuntimeApi { server, shared })
     }
 
     /// The `host:port` to give the function as `AWS_LAMBDA_RUNTIME_API`.
     pub fn address(&self) -> String {
-        self.addr.to_string()
+        self.server.addr().to_string()
     }
 
     /// Queues an invocation that may take `timeout` (the function's own, as
@@ -113,8 +106,12 @@ impl RuntimeApi {
         let mut state = self.shared.lock();
         state.next_id += 1;
         let id = format!("local-{:04}", state.next_id);
-        state.queue.push_back((id.clone(), payload, deadline));
-        hand_out(&self.shared, &mut state);
+        state.queue.push_back(Invocation {
+            id: id.clone(),
+            payload,
+            deadline,
+        });
+        hand_out(&mut state);
         id
     }
 
@@ -147,7 +144,7 @@ impl RuntimeApi {
             }
             if gone() {
                 // Still queued: the process ended before it asked for this invocation.
-                let queued = state.queue.iter().position(|(queued, ..)| queued == id);
+                let queued = state.queue.iter().position(|queued| queued.id == id);
                 return Err(match (queued, state.first_poll) {
                     (Some(at), Some(_)) => {
                         state.queue.remove(at);
@@ -166,75 +163,95 @@ impl RuntimeApi {
     }
 }
 
-impl Drop for RuntimeApi {
-    fn drop(&mut self) {
-        self.server.unblock();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn route(shared: &Shared, mut request: Request) {
-    let url = request.url().to_owned();
-    let Some(path) = url.strip_prefix(PREFIX) else {
-        return respond(request, 404, b"unknown path");
+async fn route(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Body> {
+    let method = request.method().clone();
+    let Some(path) = request.uri().path().strip_prefix(PREFIX).map(str::to_owned) else {
+        return respond(StatusCode::NOT_FOUND, "unknown path");
     };
-    match (request.method(), path) {
-        (Method::Get, "/invocation/next") => {
-            let mut state = shared.lock();
-            state.first_poll.get_or_insert_with(Instant::now);
-            state.waiting = Some(request);
-            hand_out(shared, &mut state);
-        }
-        (Method::Post, "/init/error") => {
-            let (error_type, message) = error_body(&mut request);
-            respond(request, 202, b"");
+    match (method, path.as_str()) {
+        (Method::GET, "/invocation/next") => next(&shared).await,
+        (Method::POST, "/init/error") => {
+            let (error_type, message) = error_report(request).await;
             shared.lock().init_error = Some(Reply::InitError {
                 error_type,
                 message,
             });
             shared.changed.notify_all();
+            respond(StatusCode::ACCEPTED, "")
         }
-        (Method::Post, path) => {
+        (Method::POST, path) => {
             let Some((id, kind)) = path
                 .strip_prefix("/invocation/")
                 .and_then(|rest| rest.split_once('/'))
             else {
-                return respond(request, 404, b"unknown path");
+                return respond(StatusCode::NOT_FOUND, "unknown path");
             };
             let id = id.to_owned();
             let reply = match kind {
-                "response" => {
-                    let mut body = Vec::new();
-                    // One byte past the limit tells an oversized body without reading it all.
-                    let limit = MAX_RESPONSE_BYTES as u64 + 1;
-                    if let Err(e) = request.as_reader().take(limit).read_to_end(&mut body) {
-                        Reply::Error {
-                            error_type: "Local.ReadFailed".to_owned(),
-                            message: e.to_string(),
-                        }
-                    } else if body.len() > MAX_RESPONSE_BYTES {
-                        respond(request, 413, b"response too large");
-                        return record(shared, id, too_large());
-                    } else {
-                        Reply::Response(body)
+                "response" => match read_body(request.into_body(), MAX_RESPONSE_BYTES).await {
+                    Ok(body) => Reply::Response(Vec::from(body)),
+                    Err(BodyError::TooLarge(_)) => {
+                        record(&shared, id, too_large());
+                        return respond(StatusCode::PAYLOAD_TOO_LARGE, "response too large");
                     }
-                }
+                    Err(e @ BodyError::Failed(_)) => Reply::Error {
+                        error_type: "Local.ReadFailed".to_owned(),
+                        message: e.to_string(),
+                    },
+                },
                 "error" => {
-                    let (error_type, message) = error_body(&mut request);
+                    let (error_type, message) = error_report(request).await;
                     Reply::Error {
                         error_type,
                         message,
                     }
                 }
-                _ => return respond(request, 404, b"unknown path"),
+                _ => return respond(StatusCode::NOT_FOUND, "unknown path"),
             };
-            respond(request, 202, b"");
-            record(shared, id, reply);
+            record(&shared, id, reply);
+            respond(StatusCode::ACCEPTED, "")
         }
-        _ => respond(request, 405, b"method not allowed"),
+        _ => respond(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
     }
+}
+
+/// `GET /invocation/next`: waits for the next invocation and hands it out.
+async fn next(shared: &Shared) -> Response<Body> {
+    let (sender, receiver) = oneshot::channel();
+    {
+        let mut state = shared.lock();
+        state.first_poll.get_or_insert_with(Instant::now);
+        state.waiting = Some(sender);
+        hand_out(&mut state);
+    }
+    // A newer `/next` took this one's place: the function hung up on this one.
+    let Ok(invocation) = receiver.await else {
+        return respond(StatusCode::CONFLICT, "another request is waiting for work");
+    };
+    let arn = format!(
+        "arn:aws:lambda:us-east-1:000000000000:function:{}",
+        shared.function_name
+    );
+    let headers = [
+        ("Content-Type", "application/json".to_owned()),
+        ("Lambda-Runtime-Aws-Request-Id", invocation.id),
+        (
+            "Lambda-Runtime-Deadline-Ms",
+            invocation.deadline.to_string(),
+        ),
+        ("Lambda-Runtime-Invoked-Function-Arn", arn),
+        (
+            "Lambda-Runtime-Trace-Id",
+            "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned(),
+        ),
+    ];
+    let mut response = respond(StatusCode::OK, invocation.payload);
+    for (name, value) in headers {
+        if let Ok(value) = value.parse() {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 fn too_large() -> Reply {
@@ -250,50 +267,36 @@ fn record(shared: &Shared, id: String, reply: Reply) {
 }
 
 /// Gives the waiting `GET /invocation/next`, if any, the next queued invocation.
-fn hand_out(shared: &Shared, state: &mut State) {
-    if state.waiting.is_none() || state.queue.is_empty() {
-        return;
-    }
-    let (Some(request), Some((id, payload, deadline))) =
-        (state.waiting.take(), state.queue.pop_front())
-    else {
-        return;
-    };
-    let arn = format!(
-        "arn:aws:lambda:us-east-1:000000000000:function:{}",
-        shared.function_name
-    );
-    let headers = [
-        ("Content-Type", "application/json".to_owned()),
-        ("Lambda-Runtime-Aws-Request-Id", id),
-        ("Lambda-Runtime-Deadline-Ms", deadline.to_string()),
-        ("Lambda-Runtime-Invoked-Function-Arn", arn),
-        (
-            "Lambda-Runtime-Trace-Id",
-            "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned(),
-        ),
-    ];
-    let mut response = Response::from_data(payload);
-    for (name, value) in headers {
-        if let Ok(header) = Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-            response = response.with_header(header);
+fn hand_out(state: &mut State) {
+    while let Some(waiting) = state.waiting.take() {
+        let Some(invocation) = state.queue.pop_front() else {
+            state.waiting = Some(waiting);
+            return;
+        };
+        // The function hung up on that request: the invocation waits for its next one.
+        if let Err(invocation) = waiting.send(invocation) {
+            state.queue.push_front(invocation);
         }
     }
-    // The function hung up: it will ask again, or the caller sees it exit.
-    let _ = request.respond(response);
 }
 
-fn error_body(request: &mut Request) -> (String, String) {
+/// The error type and message of an error report: its JSON body's
+/// `errorType` and `errorMessage`, else the type header and the body's text.
+async fn error_report(request: Request<Incoming>) -> (String, String) {
     let header_type = request
         .headers()
-        .iter()
-        .find(|h| h.field.equiv("Lambda-Runtime-Function-Error-Type"))
-        .map(|h| h.value.to_string());
-    let mut body = Vec::new();
-    let _ = request
-        .as_reader()
-        .take(MAX_ERROR_BYTES)
-        .read_to_end(&mut body);
+        .get("Lambda-Runtime-Function-Error-Type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = match read_body(request.into_body(), MAX_ERROR_BYTES).await {
+        Ok(body) => body,
+        Err(e) => {
+            return (
+                header_type.unwrap_or_else(|| "Unknown".to_owned()),
+                e.to_string(),
+            );
+        }
+    };
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
     let field = |name: &str| {
         parsed
@@ -307,8 +310,4 @@ fn error_body(request: &mut Request) -> (String, String) {
     let message =
         field("errorMessage").unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
     (error_type, message)
-}
-
-fn respond(request: Request, status: u16, body: &[u8]) {
-    let _ = request.respond(Response::from_data(body.to_vec()).with_status_code(status));
 }

@@ -53,6 +53,8 @@ enum Part {
 /// A parsed prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prefix {
+    /// As the template gave it.
+    text: String,
     parts: Vec<Part>,
 }
 
@@ -79,7 +81,15 @@ impl Prefix {
         if !parts.iter().any(|p| matches!(p, Part::Timestamp(_))) {
             parts.push(Part::Timestamp(Pattern::parse("yyyy/MM/dd/HH/")?));
         }
-        Ok(Prefix { parts })
+        Ok(Prefix {
+            text: text.to_owned(),
+            parts,
+        })
+    }
+
+    /// The prefix as the template gave it, as `DescribeDeliveryStream` shows it.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// The partition keys the prefix names.

@@ -34,7 +34,7 @@ impl StoreError {
 }
 
 /// An S3 API or something laid out like one.
-pub trait Store {
+pub trait Store: Send {
     /// Writes one object.
     fn put(&mut self, bucket: &str, key: &str, bytes: &[u8]) -> Result<(), StoreError>;
 }

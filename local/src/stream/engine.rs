@@ -5,7 +5,7 @@
 //! and the store. It has no clock of its own: [`Engine::accept`] takes a
 //! record, [`Engine::tick`] moves time on and flushes what falls due,
 //! [`Engine::finish`] flushes everything. `run` and `replay` drive it from a
-//! simulated clock.
+//! simulated clock, `serve` from the wall clock ([`super::live`]).
 
 use super::event::Record;
 use super::intake::{self, Intake};
@@ -213,6 +213,32 @@ impl<'s> Engine<'s> {
         Ok(())
     }
 
+    /// Takes in the batches the function has answered, without waiting: a
+    /// stream on the wall clock calls it between records.
+    pub fn take_in_answered(&mut self) -> Result<(), RunError> {
+        self.settle(false)
+    }
+
+    /// Flushes every buffer now, at the clock, as if each had filled: what
+    /// `serve` does when asked to flush, and when it stops.
+    pub fn flush_now(&mut self) -> Result<(), RunError> {
+        let batches = self
+            .lambda
+            .as_mut()
+            .map(|l| l.buffers.take_all())
+            .unwrap_or_default();
+        for batch in batches {
+            self.invoke(batch)?;
+        }
+        self.settle(true)?;
+        Ok(self.router.flush_all(&mut self.ledger)?)
+    }
+
+    /// What the stream has counted so far.
+    pub fn summary(&self) -> &Summary {
+        &self.ledger.summary
+    }
+
     /// Flushes every buffer when its interval would flush it, so that a short
     /// run shows everything that would land, and hands back the summary.
     pub fn finish(mut self) -> Result<Summary, RunError> {
@@ -233,7 +259,7 @@ impl<'s> Engine<'s> {
             let due = next.filter(|next| until.is_none_or(|until| *next <= until));
             // What the function answers must be in the S3 buffers before anything falls due after it.
             if self.busy() && (due.is_some() || until.is_none()) {
-                self.settle_all()?;
+                self.settle(true)?;
                 continue;
             }
             let Some(next) = due else { break };
@@ -282,15 +308,17 @@ impl<'s> Engine<'s> {
         self.lambda.as_ref().is_some_and(|l| l.worker.busy())
     }
 
-    /// Takes in what the function made of every batch in flight.
-    fn settle_all(&mut self) -> Result<(), RunError> {
+    /// Takes in what the function made of every batch in flight, waiting for
+    /// each; or, without `wait`, of those it has answered.
+    fn settle(&mut self, wait: bool) -> Result<(), RunError> {
         while let Some(lambda) = &mut self.lambda {
             let arn = lambda.arn;
-            match lambda
-                .worker
-                .settle_oldest()
-                .map_err(RunError::Invocation)?
-            {
+            let settled = if wait {
+                lambda.worker.settle_oldest()
+            } else {
+                lambda.worker.settle_answered()
+            };
+            match settled.map_err(RunError::Invocation)? {
                 Some(settled) => self.take_in(settled, arn)?,
                 None => break,
             }

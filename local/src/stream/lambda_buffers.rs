@@ -69,6 +69,14 @@ impl LambdaBuffers {
             .min()
     }
 
+    /// Every buffer's batch, each buffer emptied.
+    pub fn take_all(&mut self) -> Vec<Vec<Record>> {
+        std::mem::take(&mut self.batches)
+            .into_values()
+            .map(|batch| batch.records)
+            .collect()
+    }
+
     /// The batch of `shard`'s buffer, which is emptied.
     pub fn take(&mut self, shard: u32) -> Option<Vec<Record>> {
         self.batches.remove(&shard).map(|batch| batch.records)

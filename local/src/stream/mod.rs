@@ -4,7 +4,8 @@
 //! back waits in the S3 buffers until an object is due. At the end of the
 //! input every buffer is flushed when its interval would flush it, so a short
 //! run shows everything that would land. The stages are in [`engine`];
-//! [`run`] drives them from the input and the simulated clock.
+//! [`run`] drives them from the input and the simulated clock, [`live`] from
+//! the wall clock for `serve`.
 
 pub mod built_in;
 pub mod engine;
@@ -15,6 +16,7 @@ pub mod invoke;
 pub mod kinesis;
 pub mod lambda_buffers;
 pub mod ledger;
+pub mod live;
 pub mod partition;
 pub mod producer;
 pub mod replay;

@@ -253,6 +253,12 @@ impl<'s> Router<'s> {
         self.objects.next_deadline()
     }
 
+    /// Writes every S3 buffer now, due or not.
+    pub fn flush_all(&mut self, ledger: &mut Ledger<'_>) -> Result<(), StoreError> {
+        ledger.written(self.objects.flush_due(i64::MAX)?);
+        Ok(())
+    }
+
     /// Writes every S3 buffer due at `now_ms`.
     pub fn flush_due(&mut self, now_ms: i64, ledger: &mut Ledger<'_>) -> Result<(), StoreError> {
         ledger.written(self.objects.flush_due(now_ms)?);

@@ -73,6 +73,29 @@ pub fn keep(list: &mut Vec<String>, message: String) {
     }
 }
 
+/// One object as the summary lists it: its kind, where it is, its size, and
+/// where it landed when that is not the store.
+pub fn object_line(object: &Written) -> String {
+    let kind = match object.target {
+        Target::Data => "data",
+        Target::Error(kind) => kind,
+        Target::Backup => "backup",
+    };
+    let rows = object
+        .rows
+        .map(|n| format!(", {n} rows"))
+        .unwrap_or_default();
+    let landed = match &object.landed {
+        Landed::Stored => String::new(),
+        Landed::Undelivered { path, .. } => format!(", UNDELIVERED: kept at {}", path.display()),
+        Landed::Lost { .. } => ", LOST".to_owned(),
+    };
+    format!(
+        "{kind:<19} s3://{}/{}  {} bytes, {} records{rows}{landed}",
+        object.bucket, object.key, object.bytes, object.records
+    )
+}
+
 impl Summary {
     /// Counts a key the converter dropped.
     pub fn key_dropped(&mut self, key: String) {
@@ -140,25 +163,8 @@ impl Summary {
             self.invocations, self.retries, self.cold_starts
         );
         let _ = writeln!(out, "== objects ({})", self.objects.len());
-        for o in &self.objects {
-            let kind = match o.target {
-                Target::Data => "data".to_owned(),
-                Target::Error(kind) => kind.to_owned(),
-                Target::Backup => "backup".to_owned(),
-            };
-            let rows = o.rows.map(|n| format!(", {n} rows")).unwrap_or_default();
-            let landed = match &o.landed {
-                Landed::Stored => String::new(),
-                Landed::Undelivered { path, .. } => {
-                    format!(", UNDELIVERED: kept at {}", path.display())
-                }
-                Landed::Lost { .. } => ", LOST".to_owned(),
-            };
-            let _ = writeln!(
-                out,
-                "{kind:<19} s3://{}/{}  {} bytes, {} records{rows}{landed}",
-                o.bucket, o.key, o.bytes, o.records
-            );
+        for object in &self.objects {
+            let _ = writeln!(out, "{}", object_line(object));
         }
         if let Some(schema) = &self.schema {
             let _ = writeln!(

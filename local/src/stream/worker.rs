@@ -5,7 +5,7 @@
 //! Each stage takes batches in order, so they come back in order.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::thread::JoinHandle;
 
 use super::event::{self, Record};
@@ -120,20 +120,39 @@ impl Worker {
 
     /// Waits for the oldest batch in flight, if there is one.
     pub fn settle_oldest(&mut self) -> Result<Option<Settled>, String> {
-        let Some(flushed_ms) = self.in_flight.pop_front() else {
+        if self.in_flight.is_empty() {
             return Ok(None);
-        };
-        let Done { records, verdict } = self.done.recv().map_err(|_| stopped())?;
+        }
+        let done = self.done.recv().map_err(|_| stopped())?;
+        Ok(Some(self.settle(done)))
+    }
+
+    /// The oldest batch in flight, if the function has answered it: without
+    /// waiting, for a stream on the wall clock.
+    pub fn settle_answered(&mut self) -> Result<Option<Settled>, String> {
+        if self.in_flight.is_empty() {
+            return Ok(None);
+        }
+        match self.done.try_recv() {
+            Ok(done) => Ok(Some(self.settle(done))),
+            Err(TryRecvError::Empty) => Ok(None),
+            Err(TryRecvError::Disconnected) => Err(stopped()),
+        }
+    }
+
+    /// The oldest batch in flight, answered.
+    fn settle(&mut self, Done { records, verdict }: Done) -> Settled {
+        let flushed_ms = self.in_flight.pop_front().unwrap_or_default();
         // Attempt n+1 starts 1 s × 2^(n-1) after attempt n failed, at most a minute apart; the
         // records go on once the last attempt ends, while the stream keeps buffering others.
         let waited: i64 = (1..verdict.attempts)
             .map(|n| (1000_i64 << (n - 1).min(20)).min(MAX_BACKOFF_MS))
             .sum();
-        Ok(Some(Settled {
+        Settled {
             records,
             verdict,
             at_ms: flushed_ms.saturating_add(waited),
-        }))
+        }
     }
 }
 

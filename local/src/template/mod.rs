@@ -119,6 +119,23 @@ pub fn load(
     stream: Option<&str>,
     parameters: &[(String, String)],
 ) -> Result<DeliveryStream, TemplateError> {
+    read(path, parameters, |reader| reader.stream(stream))
+}
+
+/// Reads every delivery stream the template deploys (`serve` runs them all).
+pub fn load_all(
+    path: &Path,
+    parameters: &[(String, String)],
+) -> Result<Vec<DeliveryStream>, TemplateError> {
+    read(path, parameters, |reader| reader.all())
+}
+
+/// Reads the template at `path` with `parameters`, and `what` of it.
+fn read<T>(
+    path: &Path,
+    parameters: &[(String, String)],
+    what: impl FnOnce(&Reader<'_>) -> Result<T, EvalError>,
+) -> Result<T, TemplateError> {
     let error = |line: usize, message: String| TemplateError {
         path: path.to_owned(),
         line,
@@ -133,7 +150,7 @@ pub fn load(
         root: &root,
         folder: path.parent().unwrap_or(Path::new(".")).to_owned(),
     };
-    reader.stream(stream).map_err(|e| error(e.line, e.message))
+    what(&reader).map_err(|e| error(e.line, e.message))
 }
 
 struct Reader<'t> {
@@ -163,7 +180,8 @@ fn only(node: &Node, what: &str, known: &[&str]) -> Result<(), EvalError> {
 }
 
 impl Reader<'_> {
-    fn stream(&self, wanted: Option<&str>) -> Result<DeliveryStream, EvalError> {
+    /// The delivery streams the template deploys: logical id, resource, name.
+    fn declared(&self) -> Result<Vec<(&String, &Node, String)>, EvalError> {
         let resources = self
             .root
             .get("Resources")
@@ -178,6 +196,25 @@ impl Reader<'_> {
                 streams.push((id, resource, name));
             }
         }
+        Ok(streams)
+    }
+
+    fn all(&self) -> Result<Vec<DeliveryStream>, EvalError> {
+        let streams = self.declared()?;
+        if streams.is_empty() {
+            return fail(
+                1,
+                "the template has no AWS::KinesisFirehose::DeliveryStream",
+            );
+        }
+        streams
+            .into_iter()
+            .map(|(id, resource, name)| self.delivery_stream(id, resource, name))
+            .collect()
+    }
+
+    fn stream(&self, wanted: Option<&str>) -> Result<DeliveryStream, EvalError> {
+        let streams = self.declared()?;
         let names = || {
             streams
                 .iter()

@@ -1,0 +1,201 @@
+//! `firehose-local serve` (part of the binary): every delivery stream of a
+//! template on the wall clock, behind the Firehose API, for producers and SDKs
+//! to write to. Objects are listed as they land; SIGUSR1 flushes every buffer
+//! now; Ctrl-C or SIGTERM refuses new records, lands what was taken, and
+//! prints each stream's summary.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use firehose_local::http_server::HttpServer;
+use firehose_local::service::Service;
+use firehose_local::sink::objects::Written;
+use firehose_local::stream::Options;
+use firehose_local::stream::live::{Listeners, LiveStream, now_ms};
+use firehose_local::stream::summary::object_line;
+use firehose_local::template::{self, DeliveryStream};
+
+use crate::run_command::{EXIT_STOPPED, Setup, exit_status};
+
+#[derive(clap::Args)]
+pub struct Serve {
+    /// The address to listen on. Any but a loopback one lets whoever can reach it write records.
+    #[arg(long, default_value = "127.0.0.1:4573")]
+    listen: SocketAddr,
+    /// Flush every buffer at most this many seconds after its first record, instead of the template's
+    /// intervals (minutes make a developer wait); sizes still flush as they fill.
+    #[arg(long, value_name = "SECONDS")]
+    buffer_interval: Option<u32>,
+    /// The most MiB of records waiting for each stream's function; past it puts are refused with
+    /// ServiceUnavailableException, which every SDK retries.
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    queue_mib: u64,
+    #[command(flatten)]
+    setup: Setup,
+}
+
+/// How often the main thread looks for signals.
+const WATCH: Duration = Duration::from_millis(100);
+
+impl Serve {
+    pub fn execute(&self) -> Result<ExitCode, String> {
+        let setup = &self.setup;
+        let streams =
+            template::load_all(&setup.template, &setup.parameters).map_err(|e| e.to_string())?;
+        let seed = setup.seed();
+        let interrupted = crate::interrupt::watch(
+            "stopping: refusing new records, flushing every buffer and landing what was taken",
+        )?;
+        let flush = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&flush))
+            .map_err(|e| format!("cannot watch for SIGUSR1: {e}"))?;
+        let mut running = Vec::new();
+        let mut names = Vec::new();
+        for mut stream in streams {
+            if let Some(seconds) = self.buffer_interval {
+                shorten_intervals(&mut stream, i64::from(seconds) * 1000);
+            }
+            names.push(stream.name.clone());
+            running.push(self.start(stream, seed, &interrupted)?);
+        }
+        let service = Arc::new(Service::new(running));
+        let server = {
+            let service = Arc::clone(&service);
+            HttpServer::start(self.listen, move |request| {
+                let service = Arc::clone(&service);
+                async move { service.handle(request).await }
+            })
+            .map_err(|e| format!("--listen {}: {e}", self.listen))?
+        };
+        let url = format!("http://{}", server.addr());
+        self.announce(&url, &names);
+        while !interrupted.load(Ordering::SeqCst) {
+            std::thread::sleep(WATCH);
+            if flush.swap(false, Ordering::SeqCst) {
+                eprintln!("firehose-local: SIGUSR1: flushing every buffer now");
+                service.flush_now();
+            }
+        }
+        let finished = service.finish();
+        drop(server);
+        let mut out = std::io::stdout().lock();
+        let mut worst = 0;
+        for (name, summary) in finished {
+            let summary = match summary {
+                Ok(summary) => summary,
+                Err(e) => {
+                    // The other streams' summaries are still worth printing.
+                    eprintln!("firehose-local: the delivery stream {name} stopped: {e}");
+                    worst = worst.max(EXIT_STOPPED);
+                    continue;
+                }
+            };
+            let printed = if setup.json {
+                let mut value = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
+                value["event"] = "summary".into();
+                writeln!(out, "{value}")
+            } else {
+                write!(out, "{}", summary.render())
+            };
+            printed.map_err(|e| format!("cannot write the summary: {e}"))?;
+            // Stopping is how serve ends: not a failure by itself.
+            worst = worst.max(exit_status(&summary, false));
+        }
+        Ok(ExitCode::from(worst))
+    }
+
+    /// One stream of the template, started on the wall clock.
+    fn start(
+        &self,
+        stream: DeliveryStream,
+        seed: u64,
+        interrupted: &Arc<AtomicBool>,
+    ) -> Result<LiveStream, String> {
+        let setup = &self.setup;
+        let objects = setup.objects(&stream, seed)?;
+        let invoker = setup.invoker(&stream)?;
+        let options = Options {
+            start_ms: now_ms(),
+            first_arrival_starts: false,
+            spacing_ms: 0,
+            seed,
+            trace: setup.trace,
+            active_partitions: setup.active_partitions(),
+            interrupted: Arc::clone(interrupted),
+        };
+        let (json, name) = (setup.json, stream.name.clone());
+        let listeners = Listeners {
+            landed: Box::new(move |object: &Written| landed(json, &name, object)),
+            trace: Box::new(move |line: String| {
+                if json {
+                    eprintln!("{line}");
+                } else {
+                    println!("{line}");
+                }
+            }),
+        };
+        LiveStream::start(
+            stream,
+            invoker,
+            objects,
+            options,
+            listeners,
+            self.queue_mib << 20,
+        )
+        .map_err(|e| format!("cannot start the stream's thread: {e}"))
+    }
+
+    /// Says where to send records, and how to stop.
+    fn announce(&self, url: &str, names: &[String]) {
+        if !self.listen.ip().is_loopback() {
+            eprintln!(
+                "firehose-local: WARNING: listening on {}, not a loopback address: anyone who can reach it can write records",
+                self.listen
+            );
+        }
+        let pid = std::process::id();
+        if self.setup.json {
+            let event = serde_json::json!({"event": "listening", "endpoint": url, "delivery_streams": names, "pid": pid});
+            println!("{event}");
+        } else {
+            println!("firehose-local serve: the Firehose API at {url}");
+            println!("delivery streams: {}", names.join(", "));
+            println!("objects land {}", self.setup.where_objects_land());
+            println!("point your producer at it:\n  export AWS_ENDPOINT_URL={url}");
+            println!(
+                "flush every buffer now: kill -USR1 {pid}; stop (landing everything): Ctrl-C or kill {pid}"
+            );
+        }
+        let _ = std::io::stdout().flush();
+    }
+}
+
+/// Tells that `object` of the stream `name` landed.
+fn landed(json: bool, name: &str, object: &Written) {
+    if json {
+        if let Ok(mut value) = serde_json::to_value(object) {
+            value["event"] = "landed".into();
+            value["stream"] = name.into();
+            println!("{value}");
+        }
+    } else {
+        println!("{name}: {}", object_line(object));
+    }
+    let _ = std::io::stdout().flush();
+}
+
+/// Makes every buffer of `stream` flush at most `interval_ms` after its first record.
+fn shorten_intervals(stream: &mut DeliveryStream, interval_ms: i64) {
+    let hints = [
+        Some(&mut stream.destination.buffering),
+        stream.backup.as_mut().map(|b| &mut b.buffering),
+        stream.lambda.as_mut().map(|l| &mut l.buffering),
+    ];
+    for buffering in hints.into_iter().flatten() {
+        buffering.interval_ms = buffering.interval_ms.min(interval_ms);
+    }
+}

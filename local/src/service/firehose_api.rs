@@ -1,0 +1,269 @@
+//! The Firehose API (`Firehose_20150804`) as `serve` answers it: `PutRecord`
+//! and `PutRecordBatch` into the template's delivery streams, with AWS's
+//! limits and errors, and `DescribeDeliveryStream` and `ListDeliveryStreams`
+//! for the producers that look before they write (Vector's health check).
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Service;
+use super::aws_json::{ApiError, blob, input};
+use crate::stream::live::{LiveStream, Refusal};
+use crate::stream::producer::{Entry, Put};
+use crate::template::{ACCOUNT, Compression, DeliveryStream, Source};
+
+/// The most records a `PutRecordBatch` takes.
+const MAX_BATCH_RECORDS: usize = 500;
+/// The most bytes a record's data may have (1,000 KiB).
+pub const MAX_RECORD_BYTES: usize = 1_024_000;
+/// The most bytes of data a `PutRecordBatch` may carry (4 MiB).
+const MAX_BATCH_BYTES: usize = 4 << 20;
+/// The most validation errors a message lists, as AWS's do.
+const LISTED_VIOLATIONS: usize = 10;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RecordInput {
+    data: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutRecordInput {
+    delivery_stream_name: String,
+    record: RecordInput,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct PutRecordBatchInput {
+    delivery_stream_name: String,
+    records: Vec<RecordInput>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DescribeInput {
+    delivery_stream_name: String,
+    exclusive_start_destination_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListInput {
+    limit: Option<usize>,
+    delivery_stream_type: Option<String>,
+    exclusive_start_delivery_stream_name: Option<String>,
+}
+
+/// Answers `operation` with `body`, for a caller that signed for `region`.
+pub fn call(
+    service: &Service,
+    operation: &str,
+    body: &[u8],
+    region: &str,
+) -> Result<Value, ApiError> {
+    match operation {
+        "PutRecord" => {
+            let request: PutRecordInput = input(body)?;
+            let data = blob(&request.record.data, "record.data")?;
+            if data.len() > MAX_RECORD_BYTES {
+                return Err(validation(&[too_long(data.len(), "record.data")]));
+            }
+            let ids = put(service, &request.delivery_stream_name, vec![data])?;
+            Ok(json!({"RecordId": ids.first(), "Encrypted": false}))
+        }
+        "PutRecordBatch" => {
+            let request: PutRecordBatchInput = input(body)?;
+            let records = batch(request.records)?;
+            let ids = put(service, &request.delivery_stream_name, records)?;
+            let responses: Vec<Value> = ids.iter().map(|id| json!({"RecordId": id})).collect();
+            Ok(json!({"FailedPutCount": 0, "Encrypted": false, "RequestResponses": responses}))
+        }
+        "DescribeDeliveryStream" => {
+            let request: DescribeInput = input(body)?;
+            service.with_stream(&request.delivery_stream_name, |live| {
+                let after_the_only_one = request.exclusive_start_destination_id.is_some();
+                Ok(describe(
+                    live,
+                    region,
+                    service.created_s(),
+                    after_the_only_one,
+                ))
+            })
+        }
+        "ListDeliveryStreams" => {
+            let request: ListInput = input(body)?;
+            let limit = request.limit.unwrap_or(10).clamp(1, 10_000);
+            let mut names = service.stream_names(|stream| {
+                request
+                    .delivery_stream_type
+                    .as_deref()
+                    .is_none_or(|wanted| wanted == stream_type(stream))
+            });
+            if let Some(start) = &request.exclusive_start_delivery_stream_name {
+                names.retain(|name| name > start);
+            }
+            let more = names.len() > limit;
+            names.truncate(limit);
+            Ok(json!({"DeliveryStreamNames": names, "HasMoreDeliveryStreams": more}))
+        }
+        other => Err(ApiError::new(
+            "UnknownOperationException",
+            format!(
+                "Firehose_20150804.{other} is not an operation firehose-local serve answers (it answers PutRecord, PutRecordBatch, DescribeDeliveryStream and ListDeliveryStreams)"
+            ),
+        )),
+    }
+}
+
+/// The records of a `PutRecordBatch`, decoded, within AWS's limits: the count
+/// first, then each record's size, then the total.
+fn batch(records: Vec<RecordInput>) -> Result<Vec<Vec<u8>>, ApiError> {
+    if records.len() > MAX_BATCH_RECORDS || records.is_empty() {
+        let bound = if records.is_empty() {
+            "greater than or equal to 1"
+        } else {
+            "less than or equal to 500"
+        };
+        return Err(validation(&[format!(
+            "Value '[{} records]' at 'records' failed to satisfy constraint: Member must have length {bound}",
+            records.len()
+        )]));
+    }
+    let mut decoded = Vec::with_capacity(records.len());
+    let mut too_long_ones = Vec::new();
+    for (n, record) in (1..).zip(records) {
+        let data = blob(&record.data, &format!("records.{n}.member.data"))?;
+        if data.len() > MAX_RECORD_BYTES {
+            too_long_ones.push(too_long(data.len(), &format!("records.{n}.member.data")));
+        }
+        decoded.push(data);
+    }
+    if !too_long_ones.is_empty() {
+        return Err(validation(&too_long_ones));
+    }
+    if decoded.iter().map(Vec::len).sum::<usize>() > MAX_BATCH_BYTES {
+        return Err(ApiError::new(
+            "InvalidArgumentException",
+            "Records size exceeds 4 MB limit",
+        ));
+    }
+    Ok(decoded)
+}
+
+/// Puts `records` into the stream `name`, all or none; their record ids.
+fn put(service: &Service, name: &str, records: Vec<Vec<u8>>) -> Result<Vec<String>, ApiError> {
+    if service.closing() {
+        return Err(ApiError::new(
+            "ServiceUnavailableException",
+            "firehose-local serve is shutting down",
+        ));
+    }
+    service.with_stream(name, |live| {
+        if let Source::Kinesis { .. } = live.stream.source {
+            return Err(ApiError::new(
+                "InvalidArgumentException",
+                "This operation is not permitted on KinesisStreamAsSource delivery stream type.",
+            ));
+        }
+        let ids = records.iter().map(|_| service.new_id()).collect();
+        let puts = records
+            .into_iter()
+            .map(|data| Put {
+                data,
+                partition_key: None,
+                arrival_ms: None,
+                kinesis: None,
+                entry: Entry::Source,
+            })
+            .collect();
+        live.put(puts).map_err(|refusal| match refusal {
+            // AWS's own words for a throttled put; SDKs retry it by its 500.
+            Refusal::Full(_) => ApiError::new("ServiceUnavailableException", "Slow down."),
+            Refusal::Stopped(why) => ApiError::new("ServiceUnavailableException", why),
+        })?;
+        Ok(ids)
+    })
+}
+
+/// `DescribeDeliveryStream`'s description of `live`, its ARNs in `region`.
+fn describe(live: &LiveStream, region: &str, created_s: f64, after_the_only_one: bool) -> Value {
+    let stream = &live.stream;
+    let destination = &stream.destination;
+    let mut s3 = json!({
+        "RoleARN": format!("arn:aws:iam::{ACCOUNT}:role/firehose-local"),
+        "BucketARN": format!("arn:aws:s3:::{}", destination.bucket),
+        "Prefix": destination.prefix.text(),
+        "ErrorOutputPrefix": destination.error_prefix.text(),
+        "BufferingHints": {
+            "SizeInMBs": destination.buffering.size_bytes >> 20,
+            "IntervalInSeconds": destination.buffering.interval_ms / 1000,
+        },
+        "CompressionFormat": match destination.compression {
+            Compression::Uncompressed => "UNCOMPRESSED",
+            Compression::Gzip => "GZIP",
+        },
+        "EncryptionConfiguration": {"NoEncryptionConfig": "NoEncryption"},
+        "S3BackupMode": if stream.backup.is_some() { "Enabled" } else { "Disabled" },
+    });
+    if stream.partitioning.is_some() {
+        s3["DynamicPartitioningConfiguration"] = json!({"Enabled": true});
+    }
+    // One destination: starting after it leaves none.
+    let destinations = if after_the_only_one {
+        json!([])
+    } else {
+        json!([{"DestinationId": "destinationId-000000000001", "ExtendedS3DestinationDescription": s3}])
+    };
+    let mut description = json!({
+        "DeliveryStreamName": stream.name,
+        "DeliveryStreamARN": format!("arn:aws:firehose:{region}:{ACCOUNT}:deliverystream/{}", stream.name),
+        "DeliveryStreamStatus": "ACTIVE",
+        "DeliveryStreamType": stream_type(stream),
+        "DeliveryStreamEncryptionConfiguration": {"Status": "DISABLED"},
+        "VersionId": "1",
+        "CreateTimestamp": created_s,
+        "Destinations": destinations,
+        "HasMoreDestinations": false,
+    });
+    if let Source::Kinesis { stream_arn, .. } = &stream.source {
+        description["Source"] = json!({"KinesisStreamSourceDescription": {
+            "KinesisStreamARN": stream_arn,
+            "RoleARN": format!("arn:aws:iam::{ACCOUNT}:role/firehose-local"),
+            "DeliveryStartTimestamp": created_s,
+        }});
+    }
+    json!({"DeliveryStreamDescription": description})
+}
+
+fn stream_type(stream: &DeliveryStream) -> &'static str {
+    match stream.source {
+        Source::DirectPut => "DirectPut",
+        Source::Kinesis { .. } => "KinesisStreamAsSource",
+    }
+}
+
+/// AWS's message for violated constraints, the first ten listed.
+fn validation(violations: &[String]) -> ApiError {
+    let count = violations.len();
+    let listed: Vec<&str> = violations
+        .iter()
+        .take(LISTED_VIOLATIONS)
+        .map(String::as_str)
+        .collect();
+    let errors = if count == 1 { "error" } else { "errors" };
+    ApiError::new(
+        "ValidationException",
+        format!(
+            "{count} validation {errors} detected: {}",
+            listed.join("; ")
+        ),
+    )
+}
+
+fn too_long(length: usize, member: &str) -> String {
+    format!(
+        "Value 'java.nio.HeapByteBuffer[pos=0 lim={length} cap={length}]' at '{member}' failed to satisfy constraint: Member must have length less than or equal to {MAX_RECORD_BYTES}"
+    )
+}

@@ -1,0 +1,371 @@
+//! `firehose-local serve`: producers put records over the Firehose API while
+//! it serves, objects land on the wall clock, and SIGTERM lands everything
+//! taken. The producers are clients no one here wrote (boto3), and raw HTTP
+//! for the requests no SDK would send.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use firehose_e2e::{binary, repo};
+use serde_json::{Value, json};
+
+use crate::run::{fault_function, landed, out_dir};
+
+/// `firehose-local serve` on a free loopback port, its `--json` events collected.
+struct Served {
+    child: Child,
+    endpoint: String,
+    events: Arc<Mutex<Vec<Value>>>,
+    out: PathBuf,
+}
+
+impl Served {
+    fn start(name: &str, template: &Path, extra: &[&str]) -> Served {
+        let out = out_dir(&format!("serve-{name}"));
+        let mut child = Command::new(binary("firehose-local"))
+            .args(["serve", "--template", template.to_str().unwrap()])
+            .args(["--listen", "127.0.0.1:0", "--json", "--seed", "1"])
+            .args(["--out", out.join("s3").to_str().unwrap()])
+            .args(extra)
+            .current_dir(repo())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let stdout = child.stdout.take().unwrap();
+        let collected = Arc::clone(&events);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let line = line.unwrap();
+                let event = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("not a JSON event ({e}): {line}"));
+                collected.lock().unwrap().push(event);
+            }
+        });
+        let mut served = Served {
+            child,
+            endpoint: String::new(),
+            events,
+            out,
+        };
+        let listening = served.wait_for(|e| e["event"] == "listening");
+        served.endpoint = listening["endpoint"].as_str().unwrap().to_owned();
+        served
+    }
+
+    /// The first event `wanted` takes, waiting up to 30 s for it.
+    fn wait_for(&self, wanted: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(event) = self.events.lock().unwrap().iter().find(|e| wanted(e)) {
+                return event.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no such event: {:?}",
+                self.events.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, then the exit status and the summary it printed.
+    fn stop(mut self) -> (ExitStatus, Value, PathBuf) {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = self.child.wait().unwrap();
+        let summary = self.wait_for(|e| e["event"] == "summary");
+        (status, summary, self.out.join("s3"))
+    }
+
+    /// One raw API call: its status, error type header and body.
+    fn call(&self, target: Option<&str>, content_type: &str, body: &str) -> (u16, String, Value) {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut request = agent
+            .post(&self.endpoint)
+            .header("Content-Type", content_type);
+        if let Some(target) = target {
+            request = request.header("X-Amz-Target", target);
+        }
+        let mut response = request.send(body).unwrap();
+        let error_type = response
+            .headers()
+            .get("X-Amzn-ErrorType")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body = response.body_mut().read_to_string().unwrap();
+        (
+            response.status().as_u16(),
+            error_type,
+            serde_json::from_str(&body).unwrap(),
+        )
+    }
+}
+
+impl Drop for Served {
+    /// A test that failed before stopping it leaves no server behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn normalize_template() -> PathBuf {
+    repo().join("tests/fixtures/run/normalize.yaml")
+}
+
+/// The records of the data objects under `s3`, each a JSON line.
+fn delivered_lines(s3: &Path, prefix: &str) -> Vec<Value> {
+    landed(s3)
+        .into_iter()
+        .filter(|(key, _)| key.starts_with(prefix))
+        .flat_map(|(_, bytes)| {
+            String::from_utf8(bytes)
+                .unwrap()
+                .lines()
+                .map(|line| serde_json::from_str(line).unwrap())
+                .collect::<Vec<Value>>()
+        })
+        .collect()
+}
+
+#[test]
+fn records_boto3_puts_land_while_serving_and_each_once_at_sigterm() {
+    let served = Served::start("boto3", &normalize_template(), &["--buffer-interval", "1"]);
+    let output = Command::new(repo().join(".venv/bin/python"))
+        .arg(repo().join("tests/fixtures/serve/boto3_producer.py"))
+        .args([&served.endpoint, "normalized", "3"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["arn"], "arn:aws:firehose:eu-west-2:123456789012:deliverystream/normalized",
+        "the ARN is in the region the client signed for"
+    );
+    assert_eq!(report["streams"], json!(["normalized"]));
+    let refused = &report["refused"];
+    let expected = [
+        (
+            "unknown stream",
+            "ResourceNotFoundException",
+            "Firehose nope not found under account 123456789012.",
+        ),
+        (
+            "501 records",
+            "ValidationException",
+            "Member must have length less than or equal to 500",
+        ),
+        (
+            "a record over 1,000 KiB",
+            "ValidationException",
+            "at 'records.2.member.data' failed to satisfy constraint: Member must have length less than or equal to 1024000",
+        ),
+        (
+            "over 4 MiB in all",
+            "InvalidArgumentException",
+            "Records size exceeds 4 MB limit",
+        ),
+    ];
+    for (case, code, message) in expected {
+        assert_eq!(refused[case]["code"], code, "{case}: {refused}");
+        assert_eq!(refused[case]["status"], 400, "{case}: {refused}");
+        let said = refused[case]["message"].as_str().unwrap();
+        assert!(said.contains(message), "{case}: {said}");
+    }
+    // The buffers flush on the wall clock while serving, not only at the end.
+    served.wait_for(|e| e["event"] == "landed" && e["target"] == "data");
+    let (status, summary, s3) = served.stop();
+    assert!(status.success(), "{status}: {summary}");
+    let sent: BTreeSet<u64> = report["sent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert_eq!(sent.len(), 301);
+    assert_eq!(summary["records_in"], 302, "{summary}");
+    assert_eq!(summary["delivered"], 301, "{summary}");
+    assert_eq!(summary["failed"], 1, "{summary}");
+    let delivered = delivered_lines(&s3, "normalized/normalized/");
+    let numbers: Vec<u64> = delivered.iter().map(|r| r["n"].as_u64().unwrap()).collect();
+    assert_eq!(numbers.len(), 301, "each record once");
+    assert_eq!(numbers.iter().copied().collect::<BTreeSet<_>>(), sent);
+    let errors = delivered_lines(&s3, "normalized/errors/processing-failed/");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        errors[0]["rawData"],
+        base64::engine::general_purpose::STANDARD.encode("not json")
+    );
+}
+
+#[test]
+fn bad_requests_get_aws_errors_and_lose_nothing_taken() {
+    let served = Served::start("bad-requests", &normalize_template(), &[]);
+    let json11 = "application/x-amz-json-1.1";
+    let put =
+        json!({"DeliveryStreamName": "normalized", "Record": {"Data": "eyJuIjoxfQ=="}}).to_string();
+    let (status, _, _) = served.call(Some("Firehose_20150804.PutRecord"), json11, &put);
+    assert_eq!(status, 200);
+    let cases = [
+        (
+            Some("Firehose_20150804.PutRecord"),
+            json11,
+            "{\"Deliv",
+            400,
+            "SerializationException",
+        ),
+        (
+            Some("Firehose_20150804.PutRecord"),
+            json11,
+            "{\"Record\": {\"Data\": \"e30=\"}}",
+            400,
+            "ValidationException",
+        ),
+        (
+            Some("Firehose_20150804.PutRecord"),
+            json11,
+            "{\"DeliveryStreamName\": \"normalized\", \"Record\": {\"Data\": \"not base64!\"}}",
+            400,
+            "SerializationException",
+        ),
+        (
+            Some("Firehose_20150804.CreateDeliveryStream"),
+            json11,
+            "{}",
+            400,
+            "UnknownOperationException",
+        ),
+        (
+            Some("Kinesis_20131202.PutRecord"),
+            json11,
+            "{}",
+            400,
+            "UnknownOperationException",
+        ),
+        (None, json11, "{}", 400, "UnknownOperationException"),
+        (
+            Some("Firehose_20150804.PutRecord"),
+            "text/plain",
+            &put,
+            400,
+            "UnknownOperationException",
+        ),
+    ];
+    for (target, content_type, body, status, error_type) in cases {
+        let (got, header, answer) = served.call(target, content_type, body);
+        assert_eq!(
+            (got, header.as_str()),
+            (status, error_type),
+            "{target:?} {content_type} {body}: {answer}"
+        );
+        assert_eq!(answer["__type"], error_type, "{answer}");
+        assert!(!answer["message"].as_str().unwrap().is_empty(), "{answer}");
+    }
+    let (status, summary, s3) = served.stop();
+    assert!(status.success(), "{status}: {summary}");
+    assert_eq!(summary["records_in"], 1, "{summary}");
+    assert_eq!(summary["delivered"], 1, "{summary}");
+    assert_eq!(
+        delivered_lines(&s3, "normalized/normalized/"),
+        vec![json!({"n": 1})]
+    );
+}
+
+#[test]
+fn a_function_that_falls_behind_gets_puts_refused_with_service_unavailable() {
+    let wrapper = fault_function();
+    let served = Served::start(
+        "backpressure",
+        &repo().join("tests/fixtures/run/faults.yaml"),
+        &[
+            "--binary",
+            wrapper.to_str().unwrap(),
+            "--parameter",
+            "Fault=slow",
+            "--queue-mib",
+            "1",
+        ],
+    );
+    let record = base64::engine::general_purpose::STANDARD.encode(vec![b'z'; 400_000]);
+    let put = json!({"DeliveryStreamName": "faults", "Records": [{"Data": record}]}).to_string();
+    let (mut taken, mut refused) = (0, 0);
+    for _ in 0..200 {
+        let (status, error_type, answer) = served.call(
+            Some("Firehose_20150804.PutRecordBatch"),
+            "application/x-amz-json-1.1",
+            &put,
+        );
+        match status {
+            200 => taken += 1,
+            500 => {
+                assert_eq!(error_type, "ServiceUnavailableException", "{answer}");
+                assert_eq!(answer["message"], "Slow down.");
+                refused += 1;
+            }
+            other => panic!("{other}: {answer}"),
+        }
+        if refused >= 3 {
+            break;
+        }
+    }
+    assert!(refused >= 3, "{taken} taken, none refused");
+    let (status, summary, _) = served.stop();
+    assert!(status.success(), "{status}: {summary}");
+    assert_eq!(summary["records_in"], taken, "{summary}");
+    assert_eq!(
+        summary["delivered"], taken,
+        "every put taken lands: {summary}"
+    );
+}
+
+#[test]
+fn a_stream_reading_kinesis_refuses_direct_puts_as_aws_does() {
+    let served = Served::start("kinesis-source", &repo().join("template.yaml"), &[]);
+    let json11 = "application/x-amz-json-1.1";
+    let put = json!({"DeliveryStreamName": "class-stream", "Record": {"Data": "e30="}}).to_string();
+    let (status, error_type, answer) =
+        served.call(Some("Firehose_20150804.PutRecord"), json11, &put);
+    assert_eq!(
+        (status, error_type.as_str()),
+        (400, "InvalidArgumentException")
+    );
+    assert_eq!(
+        answer["message"],
+        "This operation is not permitted on KinesisStreamAsSource delivery stream type."
+    );
+    let describe = json!({"DeliveryStreamName": "class-stream", "Limit": 1}).to_string();
+    let (status, _, answer) = served.call(
+        Some("Firehose_20150804.DescribeDeliveryStream"),
+        json11,
+        &describe,
+    );
+    assert_eq!(status, 200, "{answer}");
+    let description = &answer["DeliveryStreamDescription"];
+    assert_eq!(description["DeliveryStreamName"], "class-stream");
+    assert_eq!(description["DeliveryStreamType"], "KinesisStreamAsSource");
+    assert_eq!(
+        description["Source"]["KinesisStreamSourceDescription"]["KinesisStreamARN"],
+        "arn:aws:kinesis:us-east-1:123456789012:stream/class-stream"
+    );
+    let (status, summary, _) = served.stop();
+    assert!(status.success(), "{status}: {summary}");
+    assert_eq!(summary["records_in"], 0, "{summary}");
+}
