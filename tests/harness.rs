@@ -85,6 +85,14 @@ fn checked(function: &LocalFunction, event: &[u8], response: Vec<u8>) -> Vec<u8>
     response
 }
 
+/// An HTTP client that hands back every answer, errors included, for the test to read.
+pub fn answering_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
 /// Reads a repository file.
 pub fn read(path: &str) -> Vec<u8> {
     std::fs::read(repo().join(path)).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))

@@ -53,10 +53,7 @@ impl Moto {
 
     /// One JSON API call, as the SDK makes it (moto does not check signatures).
     pub fn call(&self, service: &str, target: &str, body: Value) -> Value {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent = crate::answering_agent();
         let mut response = agent
             .post(&self.url)
             .header("Content-Type", "application/x-amz-json-1.1")
@@ -79,10 +76,7 @@ impl Moto {
 
     /// An S3 request, path-style.
     pub fn s3(&self, method: &str, path: &str) -> String {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent = crate::answering_agent();
         let url = format!("{}/{path}", self.url);
         let auth = "AWS4-HMAC-SHA256 Credential=test/20240501/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0";
         let mut response = match method {

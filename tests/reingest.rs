@@ -29,10 +29,7 @@ impl ThrottlingProxy {
         let calls = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&calls);
         let moto = moto.to_owned();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent = firehose_e2e::answering_agent();
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         let server = HttpServer::start(loopback, move |request: Request<Incoming>| {
             let (counted, moto, agent) = (Arc::clone(&counted), moto.clone(), agent.clone());

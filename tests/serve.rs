@@ -90,10 +90,7 @@ impl Served {
 
     /// One raw API call: its status, error type header and body.
     fn call(&self, target: Option<&str>, content_type: &str, body: &str) -> (u16, String, Value) {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent = firehose_e2e::answering_agent();
         let mut request = agent
             .post(&self.endpoint)
             .header("Content-Type", content_type);

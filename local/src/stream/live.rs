@@ -97,7 +97,10 @@ impl LiveStream {
         }
         self.inbox
             .send(Message::Puts { puts, bytes })
-            .map_err(|_| Refusal::Stopped(self.why_stopped()))
+            // Only the engine's thread ending drops the receiver.
+            .map_err(|_| {
+                Refusal::Stopped("its engine ended; the summary at shutdown says why".to_owned())
+            })
     }
 
     /// Flushes every buffer now, as if each had filled.
@@ -115,14 +118,6 @@ impl LiveStream {
                 "the stream's thread panicked".to_owned(),
             ))
         })
-    }
-
-    fn why_stopped(&self) -> String {
-        if self.thread.is_finished() {
-            "its engine ended; the summary at shutdown says why".to_owned()
-        } else {
-            "it is shutting down".to_owned()
-        }
     }
 }
 
