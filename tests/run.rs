@@ -961,6 +961,12 @@ fn records_are_read_from_a_kinesis_stream_with_their_shards_keys_and_sequence_nu
             format!("{{\"n\":{i}}}").as_bytes(),
         );
     }
+    // Three user records AWS's own KPL aggregator (aws_kinesis_agg) put in one.
+    moto.put_record(
+        "source",
+        "agg",
+        &std::fs::read(repo().join("tests/fixtures/serve/kpl-aggregate.bin")).unwrap(),
+    );
     let out = out_dir("from-kinesis");
     let output = Command::new(binary("firehose-local"))
         .args([
@@ -981,7 +987,8 @@ fn records_are_read_from_a_kinesis_stream_with_their_shards_keys_and_sequence_nu
         .output()
         .unwrap();
     let summary = json_summary(&output);
-    assert_eq!(summary["delivered"], 8, "{summary}");
+    assert_eq!(summary["delivered"], 11, "{summary}");
+    assert_eq!(summary["kpl_aggregates"], 1, "{summary}");
     let objects = landed(&out);
     let lines = objects
         .values()
@@ -991,7 +998,19 @@ fn records_are_read_from_a_kinesis_stream_with_their_shards_keys_and_sequence_nu
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let put_back = moto.stream_records_of("source");
-    assert_eq!(records.len(), 8);
+    assert_eq!(records.len(), 11);
+    let (aggregated, records): (Vec<&Value>, Vec<&Value>) = records
+        .iter()
+        .partition(|r| r["key"].as_str().unwrap().starts_with("user-"));
+    // De-aggregated before the function: each user record with its own key,
+    // under the aggregate's shard and sequence number.
+    let keys: Vec<&Value> = aggregated.iter().map(|r| &r["key"]).collect();
+    assert_eq!(keys, ["user-1", "user-2", "user-1"]);
+    for record in aggregated {
+        let (shard, sequence) = &put_back["agg"];
+        assert_eq!(&record["shard"], shard, "{record}");
+        assert_eq!(&record["sequence"], sequence, "{record}");
+    }
     for record in &records {
         let n = record["n"].as_u64().unwrap();
         assert_eq!(record["key"], format!("key-{n}"));

@@ -1,10 +1,11 @@
-//! `firehose-local serve`: producers put records over the Firehose API while
-//! it serves, objects land on the wall clock, and SIGTERM lands everything
-//! taken. The producers are clients no one here wrote (boto3), and raw HTTP
-//! for the requests no SDK would send.
+//! `firehose-local serve`: producers put records over the Firehose and
+//! Kinesis APIs while it serves, objects land on the wall clock, and SIGTERM
+//! lands everything taken. The producers are clients no one here wrote
+//! (boto3, AWS's KPL aggregator), raw HTTP for the requests no SDK would
+//! send, and CBOR of our own making.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -77,7 +78,7 @@ impl Served {
     }
 
     /// SIGTERM, then the exit status and the summary it printed.
-    fn stop(mut self) -> (ExitStatus, Value, PathBuf) {
+    fn stop(&mut self) -> (ExitStatus, Value, PathBuf) {
         let sent = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -139,12 +140,12 @@ fn delivered_lines(s3: &Path, prefix: &str) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn records_boto3_puts_land_while_serving_and_each_once_at_sigterm() {
-    let served = Served::start("boto3", &normalize_template(), &["--buffer-interval", "1"]);
+/// Runs the Python producer `script` (in tests/fixtures/serve) against `served` with `args`: its JSON report.
+fn python_producer(script: &str, served: &Served, args: &[&str]) -> Value {
     let output = Command::new(repo().join(".venv/bin/python"))
-        .arg(repo().join("tests/fixtures/serve/boto3_producer.py"))
-        .args([&served.endpoint, "normalized", "3"])
+        .arg(repo().join("tests/fixtures/serve").join(script))
+        .arg(&served.endpoint)
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -152,7 +153,13 @@ fn records_boto3_puts_land_while_serving_and_each_once_at_sigterm() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn records_boto3_puts_land_while_serving_and_each_once_at_sigterm() {
+    let mut served = Served::start("boto3", &normalize_template(), &["--buffer-interval", "1"]);
+    let report = python_producer("boto3_producer.py", &served, &["normalized", "3"]);
     assert_eq!(
         report["arn"], "arn:aws:firehose:eu-west-2:123456789012:deliverystream/normalized",
         "the ARN is in the region the client signed for"
@@ -215,7 +222,7 @@ fn records_boto3_puts_land_while_serving_and_each_once_at_sigterm() {
 
 #[test]
 fn bad_requests_get_aws_errors_and_lose_nothing_taken() {
-    let served = Served::start("bad-requests", &normalize_template(), &[]);
+    let mut served = Served::start("bad-requests", &normalize_template(), &[]);
     let json11 = "application/x-amz-json-1.1";
     let put =
         json!({"DeliveryStreamName": "normalized", "Record": {"Data": "eyJuIjoxfQ=="}}).to_string();
@@ -251,11 +258,18 @@ fn bad_requests_get_aws_errors_and_lose_nothing_taken() {
             "UnknownOperationException",
         ),
         (
-            Some("Kinesis_20131202.PutRecord"),
+            Some("Kinesis_20131202.GetRecords"),
             json11,
             "{}",
             400,
             "UnknownOperationException",
+        ),
+        (
+            Some("Kinesis_20131202.PutRecord"),
+            json11,
+            "{\"StreamName\": \"nope\", \"Data\": \"e30=\", \"PartitionKey\": \"k\"}",
+            400,
+            "ResourceNotFoundException",
         ),
         (None, json11, "{}", 400, "UnknownOperationException"),
         (
@@ -289,7 +303,7 @@ fn bad_requests_get_aws_errors_and_lose_nothing_taken() {
 #[test]
 fn a_function_that_falls_behind_gets_puts_refused_with_service_unavailable() {
     let wrapper = fault_function();
-    let served = Served::start(
+    let mut served = Served::start(
         "backpressure",
         &repo().join("tests/fixtures/run/faults.yaml"),
         &[
@@ -335,7 +349,7 @@ fn a_function_that_falls_behind_gets_puts_refused_with_service_unavailable() {
 
 #[test]
 fn a_stream_reading_kinesis_refuses_direct_puts_as_aws_does() {
-    let served = Served::start("kinesis-source", &repo().join("template.yaml"), &[]);
+    let mut served = Served::start("kinesis-source", &repo().join("template.yaml"), &[]);
     let json11 = "application/x-amz-json-1.1";
     let put = json!({"DeliveryStreamName": "class-stream", "Record": {"Data": "e30="}}).to_string();
     let (status, error_type, answer) =
@@ -365,4 +379,158 @@ fn a_stream_reading_kinesis_refuses_direct_puts_as_aws_does() {
     let (status, summary, _) = served.stop();
     assert!(status.success(), "{status}: {summary}");
     assert_eq!(summary["records_in"], 0, "{summary}");
+}
+
+fn kinesis_template() -> PathBuf {
+    repo().join("tests/fixtures/run/kinesis.yaml")
+}
+
+/// The records landed under `prefix` by their `n`; each must be there once.
+fn landed_by_number(s3: &Path, prefix: &str) -> BTreeMap<u64, Value> {
+    let lines = delivered_lines(s3, prefix);
+    let count = lines.len();
+    let by_number: BTreeMap<u64, Value> = lines
+        .into_iter()
+        .map(|r| (r["n"].as_u64().unwrap(), r))
+        .collect();
+    assert_eq!(by_number.len(), count, "each record once");
+    by_number
+}
+
+#[test]
+fn records_boto3_puts_to_kinesis_land_with_their_shards_keys_and_sequence_numbers() {
+    let mut served = Served::start("kinesis-boto3", &kinesis_template(), &[]);
+    let report = python_producer("kinesis_producer.py", &served, &["source"]);
+    assert_eq!(
+        report["described"],
+        json!({"name": "source", "arn": "arn:aws:kinesis:eu-west-2:123456789012:stream/source",
+               "status": "ACTIVE", "has_more_shards": true, "shards": 1}),
+        "DescribeStream with Limit=1, as Vector's health check calls it"
+    );
+    assert_eq!(report["open_shards"], 2);
+    assert_eq!(report["stream_id_given"], false);
+    assert_eq!(
+        report["shards"],
+        json!([
+            [
+                "shardId-000000000000",
+                "0",
+                "170141183460469231731687303715884105727"
+            ],
+            [
+                "shardId-000000000001",
+                "170141183460469231731687303715884105728",
+                "340282366920938463463374607431768211455"
+            ]
+        ]),
+        "two shards split the hash keys evenly, listed a page at a time"
+    );
+    assert_eq!(report["streams"], json!(["source"]));
+    let expected = [
+        (
+            "unknown stream",
+            "ResourceNotFoundException",
+            "Stream nope under account 123456789012 not found.",
+        ),
+        (
+            "501 records",
+            "ValidationException",
+            "Member must have length less than or equal to 500",
+        ),
+        (
+            "a record over 1 MiB",
+            "ValidationException",
+            "at 'records.2.member.data' failed to satisfy constraint: Member must have length less than or equal to 1048576",
+        ),
+        (
+            "a hash key over 2^128 - 1",
+            "InvalidArgumentException",
+            "Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1].",
+        ),
+        (
+            "a GetRecords",
+            "UnknownOperationException",
+            "Kinesis_20131202.GetRecords is not an operation",
+        ),
+    ];
+    let refused = &report["refused"];
+    for (case, code, message) in expected {
+        assert_eq!(refused[case]["code"], code, "{case}: {refused}");
+        let said = refused[case]["message"].as_str().unwrap();
+        assert!(said.contains(message), "{case}: {said}");
+    }
+    let sent = report["sent"].as_object().unwrap();
+    // MD5("a") is in the lower half of the hash keys; the explicit 2^127 starts the upper.
+    assert_eq!(sent["300"]["shard"], "shardId-000000000000");
+    assert_eq!(sent["301"]["shard"], "shardId-000000000001");
+    let (status, summary, s3) = served.stop();
+    assert!(status.success(), "{status}: {summary}");
+    let data_stream = served.wait_for(|e| e["event"] == "data_stream");
+    assert_eq!(
+        data_stream,
+        json!({"event": "data_stream", "name": "source", "records_put": 303, "read_by": ["from-kinesis"]})
+    );
+    assert_eq!(summary["records_in"], 303, "{summary}");
+    assert_eq!(summary["kpl_aggregates"], 1, "{summary}");
+    assert_eq!(summary["deaggregated"], 49, "{summary}");
+    assert_eq!(summary["delivered"], 352, "{summary}");
+    let landed = landed_by_number(&s3, "from-kinesis/records/");
+    assert_eq!(landed.len(), 352);
+    for (n, put) in sent {
+        let record = &landed[&n.parse::<u64>().unwrap()];
+        assert_eq!(record["key"], put["key"], "{record}");
+        assert_eq!(record["shard"], put["shard"], "{record}");
+        assert_eq!(record["sequence"], put["sequence"], "{record}");
+        assert_eq!(record["source"], "source", "{record}");
+    }
+    // The KPL aggregate's user records: each with its own partition key, in
+    // the aggregate's shard, under its sequence number.
+    let aggregate = &report["aggregate"];
+    let first = aggregate["first"].as_u64().unwrap();
+    for i in 0..50 {
+        let record = &landed[&(first + i)];
+        assert_eq!(record["key"], format!("agg-{i}"), "{record}");
+        assert_eq!(record["shard"], aggregate["shard"], "{record}");
+        assert_eq!(record["sequence"], aggregate["sequence"], "{record}");
+    }
+}
+
+#[test]
+fn kinesis_calls_in_cbor_are_answered_in_cbor_by_our_own_reading_of_the_protocol() {
+    let mut served = Served::start("kinesis-cbor", &kinesis_template(), &[]);
+    let report = python_producer("cbor_producer.py", &served, &["source"]);
+    let put = &report["put"];
+    assert_eq!(put["status"], 200, "{report}");
+    assert_eq!(put["content_type"], "application/x-amz-cbor-1.1");
+    assert_eq!(put["failed"], 0);
+    for (case, code) in [
+        ("unknown stream", "ResourceNotFoundException"),
+        ("firehose in cbor", "SerializationException"),
+    ] {
+        let answer = &report[case];
+        assert_eq!(answer["status"], 400, "{case}: {answer}");
+        assert_eq!(answer["header"], code, "{case}: {answer}");
+        assert_eq!(answer["body"]["__type"], code, "{case}: {answer}");
+    }
+    let created = &report["created"];
+    assert_eq!(created["status"], 200);
+    assert_eq!(created["tag_and_type"], "c11b", "tag 1, an 8-byte integer");
+    let (ms, now) = (
+        created["ms"].as_i64().unwrap(),
+        created["now_ms"].as_i64().unwrap(),
+    );
+    assert!(
+        (0..600_000).contains(&(now - ms)),
+        "epoch milliseconds: {ms}, now {now}"
+    );
+    let (status, summary, s3) = served.stop();
+    assert!(status.success(), "{status}: {summary}");
+    let landed = landed_by_number(&s3, "from-kinesis/records/");
+    assert_eq!(landed.len(), 20, "{summary}");
+    for put in put["records"].as_array().unwrap() {
+        let record = &landed[&put["n"].as_u64().unwrap()];
+        assert_eq!(record["key"], put["key"], "{record}");
+        assert_eq!(record["shard"], put["ShardId"], "{record}");
+        assert_eq!(record["sequence"], put["SequenceNumber"], "{record}");
+    }
 }

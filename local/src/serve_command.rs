@@ -1,6 +1,6 @@
 //! `firehose-local serve` (part of the binary): every delivery stream of a
-//! template on the wall clock, behind the Firehose API, for producers and SDKs
-//! to write to. Objects are listed as they land; SIGUSR1 flushes every buffer
+//! template on the wall clock, behind the Firehose API, and every Kinesis data
+//! stream behind the Kinesis API, for producers and SDKs to write to. Objects are listed as they land; SIGUSR1 flushes every buffer
 //! now; Ctrl-C or SIGTERM refuses new records, lands what was taken, and
 //! prints each stream's summary.
 
@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use firehose_local::http_server::HttpServer;
 use firehose_local::service::Service;
+use firehose_local::service::data_stream::LiveDataStream;
 use firehose_local::sink::objects::Written;
 use firehose_local::stream::Options;
 use firehose_local::stream::live::{Listeners, LiveStream, now_ms};
@@ -44,7 +45,7 @@ const WATCH: Duration = Duration::from_millis(100);
 impl Serve {
     pub fn execute(&self) -> Result<ExitCode, String> {
         let setup = &self.setup;
-        let streams =
+        let deployment =
             template::load_all(&setup.template, &setup.parameters).map_err(|e| e.to_string())?;
         let seed = setup.seed();
         let interrupted = crate::interrupt::watch(
@@ -55,14 +56,14 @@ impl Serve {
             .map_err(|e| format!("cannot watch for SIGUSR1: {e}"))?;
         let mut running = Vec::new();
         let mut names = Vec::new();
-        for mut stream in streams {
+        for mut stream in deployment.delivery_streams {
             if let Some(seconds) = self.buffer_interval {
                 shorten_intervals(&mut stream, i64::from(seconds) * 1000);
             }
             names.push(stream.name.clone());
             running.push(self.start(stream, seed, &interrupted)?);
         }
-        let service = Arc::new(Service::new(running));
+        let service = Arc::new(Service::new(running, deployment.data_streams));
         let server = {
             let service = Arc::clone(&service);
             HttpServer::start(self.listen, move |request| {
@@ -72,7 +73,7 @@ impl Serve {
             .map_err(|e| format!("--listen {}: {e}", self.listen))?
         };
         let url = format!("http://{}", server.addr());
-        self.announce(&url, &names);
+        self.announce(&url, &names, &service);
         while !interrupted.load(Ordering::SeqCst) {
             std::thread::sleep(WATCH);
             if flush.swap(false, Ordering::SeqCst) {
@@ -83,6 +84,20 @@ impl Serve {
         let finished = service.finish();
         drop(server);
         let mut out = std::io::stdout().lock();
+        for data_stream in service.data_streams() {
+            let (name, put) = (&data_stream.stream.name, data_stream.records_put());
+            let printed = if setup.json {
+                let event = serde_json::json!({"event": "data_stream", "name": name, "records_put": put, "read_by": data_stream.readers});
+                writeln!(out, "{event}")
+            } else {
+                writeln!(
+                    out,
+                    "== data stream {name}: {put} records put, read by {}",
+                    readers(data_stream)
+                )
+            };
+            printed.map_err(|e| format!("cannot write the summary: {e}"))?;
+        }
         let mut worst = 0;
         for (name, summary) in finished {
             let summary = match summary {
@@ -150,7 +165,7 @@ impl Serve {
     }
 
     /// Says where to send records, and how to stop.
-    fn announce(&self, url: &str, names: &[String]) {
+    fn announce(&self, url: &str, names: &[String], service: &Service) {
         if !self.listen.ip().is_loopback() {
             eprintln!(
                 "firehose-local: WARNING: listening on {}, not a loopback address: anyone who can reach it can write records",
@@ -159,11 +174,23 @@ impl Serve {
         }
         let pid = std::process::id();
         if self.setup.json {
-            let event = serde_json::json!({"event": "listening", "endpoint": url, "delivery_streams": names, "pid": pid});
+            let data_streams: Vec<&str> = service
+                .data_streams()
+                .map(|d| d.stream.name.as_str())
+                .collect();
+            let event = serde_json::json!({"event": "listening", "endpoint": url, "delivery_streams": names, "data_streams": data_streams, "pid": pid});
             println!("{event}");
         } else {
-            println!("firehose-local serve: the Firehose API at {url}");
+            println!("firehose-local serve: the Firehose and Kinesis APIs at {url}");
             println!("delivery streams: {}", names.join(", "));
+            for data_stream in service.data_streams() {
+                println!(
+                    "Kinesis data stream {} ({} shards): read by {}",
+                    data_stream.stream.name,
+                    data_stream.stream.shards,
+                    readers(data_stream)
+                );
+            }
             println!("objects land {}", self.setup.where_objects_land());
             println!("point your producer at it:\n  export AWS_ENDPOINT_URL={url}");
             println!(
@@ -171,6 +198,15 @@ impl Serve {
             );
         }
         let _ = std::io::stdout().flush();
+    }
+}
+
+/// The delivery streams reading `data_stream`, for people.
+fn readers(data_stream: &LiveDataStream) -> String {
+    if data_stream.readers.is_empty() {
+        "no delivery stream (records put to it are kept nowhere)".to_owned()
+    } else {
+        data_stream.readers.join(", ")
     }
 }
 

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Service;
-use super::aws_json::{ApiError, blob, input};
+use super::protocol::{ApiError, Blob, Protocol, check_count, too_long, validation};
 use crate::stream::live::{LiveStream, Refusal};
 use crate::stream::producer::{Entry, Put};
 use crate::template::{ACCOUNT, Compression, DeliveryStream, Source};
@@ -18,13 +18,11 @@ const MAX_BATCH_RECORDS: usize = 500;
 pub const MAX_RECORD_BYTES: usize = 1_024_000;
 /// The most bytes of data a `PutRecordBatch` may carry (4 MiB).
 const MAX_BATCH_BYTES: usize = 4 << 20;
-/// The most validation errors a message lists, as AWS's do.
-const LISTED_VIOLATIONS: usize = 10;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct RecordInput {
-    data: String,
+    data: Blob,
 }
 
 #[derive(Deserialize)]
@@ -66,9 +64,13 @@ pub fn call(
     match operation {
         "PutRecord" => {
             let request: PutRecordInput = input(body)?;
-            let data = blob(&request.record.data, "record.data")?;
+            let data = request.record.data.decode("record.data")?;
             if data.len() > MAX_RECORD_BYTES {
-                return Err(validation(&[too_long(data.len(), "record.data")]));
+                return Err(validation(&[too_long(
+                    data.len(),
+                    "record.data",
+                    MAX_RECORD_BYTES,
+                )]));
             }
             let ids = put(service, &request.delivery_stream_name, vec![data])?;
             Ok(json!({"RecordId": ids.first(), "Encrypted": false}))
@@ -117,26 +119,25 @@ pub fn call(
     }
 }
 
+/// A request's input: Firehose speaks JSON only.
+fn input<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    Protocol::Json.input(body)
+}
+
 /// The records of a `PutRecordBatch`, decoded, within AWS's limits: the count
 /// first, then each record's size, then the total.
 fn batch(records: Vec<RecordInput>) -> Result<Vec<Vec<u8>>, ApiError> {
-    if records.len() > MAX_BATCH_RECORDS || records.is_empty() {
-        let bound = if records.is_empty() {
-            "greater than or equal to 1"
-        } else {
-            "less than or equal to 500"
-        };
-        return Err(validation(&[format!(
-            "Value '[{} records]' at 'records' failed to satisfy constraint: Member must have length {bound}",
-            records.len()
-        )]));
-    }
+    check_count(records.len(), MAX_BATCH_RECORDS)?;
     let mut decoded = Vec::with_capacity(records.len());
     let mut too_long_ones = Vec::new();
     for (n, record) in (1..).zip(records) {
-        let data = blob(&record.data, &format!("records.{n}.member.data"))?;
+        let data = record.data.decode(&format!("records.{n}.member.data"))?;
         if data.len() > MAX_RECORD_BYTES {
-            too_long_ones.push(too_long(data.len(), &format!("records.{n}.member.data")));
+            too_long_ones.push(too_long(
+                data.len(),
+                &format!("records.{n}.member.data"),
+                MAX_RECORD_BYTES,
+            ));
         }
         decoded.push(data);
     }
@@ -242,28 +243,4 @@ fn stream_type(stream: &DeliveryStream) -> &'static str {
         Source::DirectPut => "DirectPut",
         Source::Kinesis { .. } => "KinesisStreamAsSource",
     }
-}
-
-/// AWS's message for violated constraints, the first ten listed.
-fn validation(violations: &[String]) -> ApiError {
-    let count = violations.len();
-    let listed: Vec<&str> = violations
-        .iter()
-        .take(LISTED_VIOLATIONS)
-        .map(String::as_str)
-        .collect();
-    let errors = if count == 1 { "error" } else { "errors" };
-    ApiError::new(
-        "ValidationException",
-        format!(
-            "{count} validation {errors} detected: {}",
-            listed.join("; ")
-        ),
-    )
-}
-
-fn too_long(length: usize, member: &str) -> String {
-    format!(
-        "Value 'java.nio.HeapByteBuffer[pos=0 lim={length} cap={length}]' at '{member}' failed to satisfy constraint: Member must have length less than or equal to {MAX_RECORD_BYTES}"
-    )
 }

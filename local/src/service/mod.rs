@@ -1,29 +1,37 @@
 //! The AWS APIs `firehose-local serve` answers, for producers and SDKs to
 //! write to: requests routed by `X-Amz-Target` to the template's delivery
-//! streams, each running on the wall clock ([`crate::stream::live`]).
+//! streams (the Firehose API), each running on the wall clock
+//! ([`crate::stream::live`]), and to its Kinesis data streams (the Kinesis
+//! API), which hand their records to the delivery streams reading them.
 
-pub mod aws_json;
+pub mod data_stream;
 pub mod firehose_api;
+pub mod kinesis_api;
+pub mod protocol;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard};
 
-use aws_json::{ApiError, CONTENT_TYPE};
+use data_stream::LiveDataStream;
+use protocol::{ApiError, Protocol};
 
 use crate::http_server::{Body, BodyError, Incoming, Request, Response, read_body};
 use crate::stream::RunError;
 use crate::stream::live::{LiveStream, now_ms};
 use crate::stream::summary::Summary;
-use crate::template::{ACCOUNT, DeliveryStream, REGION};
+use crate::template::{ACCOUNT, DataStream, DeliveryStream, REGION, Source};
 
-/// The most bytes a request's body may have: a `PutRecordBatch` of 4 MiB of
-/// data is about 5.6 MB of base64, with room for its JSON.
-const MAX_BODY_BYTES: usize = 8 << 20;
+/// The most bytes a request's body may have: a `PutRecords` of 10 MiB of
+/// data is about 14 MB of base64, with room for its JSON.
+const MAX_BODY_BYTES: usize = 16 << 20;
 
 /// The template's streams, answering requests until [`Service::finish`].
 pub struct Service {
+    /// The delivery streams, by name.
     streams: RwLock<BTreeMap<String, LiveStream>>,
+    /// The Kinesis data streams, by name.
+    data_streams: BTreeMap<String, LiveDataStream>,
     /// Shutting down: puts are refused.
     closing: AtomicBool,
     started_ms: i64,
@@ -32,48 +40,67 @@ pub struct Service {
 }
 
 impl Service {
-    pub fn new(streams: Vec<LiveStream>) -> Self {
+    pub fn new(streams: Vec<LiveStream>, data_streams: Vec<DataStream>) -> Self {
+        let started_ms = now_ms();
+        let data_streams = data_streams
+            .into_iter()
+            .map(|stream| {
+                let readers = streams
+                    .iter()
+                    .filter(|live| {
+                        matches!(&live.stream.source, Source::Kinesis { stream_arn, .. } if *stream_arn == stream.arn)
+                    })
+                    .map(|live| live.stream.name.clone())
+                    .collect();
+                let live = LiveDataStream::new(stream, readers, started_ms);
+                (live.stream.name.clone(), live)
+            })
+            .collect();
         let streams = streams
             .into_iter()
             .map(|live| (live.stream.name.clone(), live))
             .collect();
         Service {
             streams: RwLock::new(streams),
+            data_streams,
             closing: AtomicBool::new(false),
-            started_ms: now_ms(),
+            started_ms,
             next_id: AtomicU64::new(0),
         }
     }
 
-    /// Answers one HTTP request.
-    pub async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
-        let request_id = self.new_id();
-        let result = self.operation(request).await;
-        aws_json::answer(result, &request_id)
+    /// The Kinesis data streams, by name.
+    pub fn data_streams(&self) -> impl Iterator<Item = &LiveDataStream> {
+        self.data_streams.values()
     }
 
-    async fn operation(&self, request: Request<Incoming>) -> Result<serde_json::Value, ApiError> {
-        let header = |name: &str| {
-            request
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned()
-        };
-        let target = header("X-Amz-Target");
-        let content_type = header("Content-Type");
-        let region =
-            aws_json::signed_region(request.headers()).unwrap_or_else(|| REGION.to_owned());
-        let media_type = content_type.split(';').next().unwrap_or("").trim();
-        if media_type != CONTENT_TYPE && !media_type.is_empty() {
-            return Err(ApiError::new(
+    /// Answers one HTTP request, in the protocol it came in (JSON when that is not known).
+    pub async fn handle(&self, request: Request<Incoming>) -> Response<Body> {
+        let request_id = self.new_id();
+        let content_type = header(&request, "Content-Type");
+        let protocol = Protocol::of(&content_type);
+        let result = match protocol {
+            Some(protocol) => self.operation(protocol, request).await,
+            None => Err(ApiError::new(
                 "UnknownOperationException",
                 format!(
-                    "Content-Type {media_type} is not one firehose-local serve reads (it reads {CONTENT_TYPE})"
+                    "Content-Type {content_type} is not one firehose-local serve reads (it reads {} and, for Kinesis, {})",
+                    protocol::JSON_CONTENT_TYPE,
+                    protocol::CBOR_CONTENT_TYPE
                 ),
-            ));
-        }
+            )),
+        };
+        protocol::answer(protocol.unwrap_or(Protocol::Json), result, &request_id)
+    }
+
+    async fn operation(
+        &self,
+        protocol: Protocol,
+        request: Request<Incoming>,
+    ) -> Result<Vec<u8>, ApiError> {
+        let target = header(&request, "X-Amz-Target");
+        let region =
+            protocol::signed_region(request.headers()).unwrap_or_else(|| REGION.to_owned());
         let body = match read_body(request.into_body(), MAX_BODY_BYTES).await {
             Ok(body) => body,
             Err(BodyError::TooLarge(limit)) => {
@@ -87,8 +114,19 @@ impl Service {
             }
         };
         match target.split_once('.') {
+            Some(("Firehose_20150804", _)) if protocol == Protocol::Cbor => Err(ApiError::new(
+                "SerializationException",
+                format!(
+                    "Firehose reads only {} (CBOR is for Kinesis)",
+                    protocol::JSON_CONTENT_TYPE
+                ),
+            )),
             Some(("Firehose_20150804", operation)) => {
-                firehose_api::call(self, operation, &body, &region)
+                let output = firehose_api::call(self, operation, &body, &region)?;
+                protocol.output(&output)
+            }
+            Some(("Kinesis_20131202", operation)) => {
+                kinesis_api::call(self, protocol, operation, &body, &region)
             }
             _ if target.is_empty() => Err(ApiError::new(
                 "UnknownOperationException",
@@ -169,4 +207,14 @@ impl Service {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// A request header's text, or "" when it has none.
+fn header(request: &Request<Incoming>, name: &str) -> String {
+    request
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
 }

@@ -32,8 +32,6 @@ pub fn path_of(key: &str) -> PathBuf {
     for segment in key.split('/') {
         let escaped = match segment {
             "" => "%".to_owned(),
-            "." => "%2E".to_owned(),
-            ".." => "%2E%2E".to_owned(),
             _ => segment.replace('%', "%25").replace('\0', "%00"),
         };
         let mut rest = escaped.as_str();
@@ -45,7 +43,14 @@ pub fn path_of(key: &str) -> PathBuf {
             path.push(format!("{}{CONTINUED}", &rest[..cut]));
             rest = &rest[cut..];
         }
-        path.push(rest);
+        // A `.` or `..` component would be taken as a folder, not a name: the
+        // whole segment, or the last piece of a long one (`%2E` reads back
+        // as `.` wherever it is in a segment).
+        path.push(match rest {
+            "." => "%2E",
+            ".." => "%2E%2E",
+            piece => piece,
+        });
     }
     path
 }
@@ -131,6 +136,9 @@ mod tests {
             "100%/25%25",
             "nul\0here",
             long.as_str(),
+            // A long segment whose last piece alone would be `.` or `..`.
+            &format!("{}a%.", "x".repeat(MAX_PIECE_BYTES - 4)),
+            &format!("{}..", "x".repeat(MAX_PIECE_BYTES)),
             "",
         ] {
             let path = path_of(key);

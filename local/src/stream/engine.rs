@@ -128,7 +128,21 @@ impl<'s> Engine<'s> {
         let entry = put.entry;
         let record = self.intake.record(index, put, arrival_ms, &mut self.rng);
         match entry {
-            Entry::Source => self.arrive(record),
+            Entry::Source => match intake::kpl_user_records(&record) {
+                None => self.arrive(record),
+                Some(users) => {
+                    let summary = &mut self.ledger.summary;
+                    summary.kpl_aggregates += 1;
+                    summary.deaggregated += users.len() as u64 - 1;
+                    self.ledger.tell(format!(
+                        "#{} {}: a KPL aggregate of {} records, de-aggregated",
+                        record.index,
+                        record.record_id,
+                        users.len()
+                    ));
+                    users.into_iter().try_for_each(|user| self.arrive(user))
+                }
+            },
             Entry::Conversion => {
                 self.ledger.summary.replayed_to_conversion += 1;
                 self.ledger.tell(format!(

@@ -3,8 +3,9 @@
 //! partition key and sequence number of each record, as Firehose sends them.
 
 use base64::Engine;
-use md5::{Digest, Md5};
 use std::fmt::Write as _;
+
+use super::shards::shard_id;
 
 /// A record inside the stream.
 #[derive(Debug, Clone)]
@@ -36,21 +37,6 @@ impl Record {
 pub struct KinesisMetadata {
     pub shard: u32,
     pub partition_key: String,
-}
-
-/// The shard Kinesis puts a partition key in: the MD5 of the key as a
-/// 128-bit number, in `shards` equal hash-key ranges.
-pub fn shard_of(partition_key: &str, shards: u32) -> u32 {
-    let digest = Md5::digest(partition_key.as_bytes());
-    let high = u64::from_be_bytes([
-        digest[0], digest[1], digest[2], digest[3], digest[4], digest[5], digest[6], digest[7],
-    ]);
-    ((u128::from(high) * u128::from(shards.max(1))) >> 64) as u32
-}
-
-/// `shardId-000000000003`.
-pub fn shard_id(shard: u32) -> String {
-    format!("shardId-{shard:012}")
 }
 
 /// A 56-digit Kinesis sequence number: the stream's seeded stem, then the record's counter.
@@ -152,20 +138,6 @@ fn push_json_string(out: &mut String, text: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn partition_keys_spread_over_shards_as_kinesis_hashes_them() {
-        assert_eq!(shard_of("anything", 1), 0);
-        // MD5("a") = 0cc175b9...: the first sixteenth of the hash-key space.
-        assert_eq!(shard_of("a", 16), 0);
-        // MD5("b") = 92eb5ffe...: 0x92 / 0x100 of the space, shard 2 of 4.
-        assert_eq!(shard_of("b", 4), 2);
-        let mut seen = [0; 4];
-        for i in 0..400 {
-            seen[shard_of(&format!("key-{i}"), 4) as usize] += 1;
-        }
-        assert!(seen.iter().all(|&n| n > 60), "{seen:?}");
-    }
 
     #[test]
     fn an_event_is_never_longer_than_its_records_bounds_say() {

@@ -1,10 +1,13 @@
 //! A producer's put becoming records of the stream: for a Kinesis source, in
 //! the shard its partition key hashes to (or the one a real stream had it
-//! in), with a sequence number and the record id Firehose makes of it; and
-//! the records the built-in processors make of it.
+//! in), with a sequence number and the record id Firehose makes of it, and
+//! split into its user records when it is a KPL aggregate; and the records
+//! the built-in processors make of it.
 
 use super::event::{self, KinesisMetadata, Record};
+use super::kpl;
 use super::producer::Put;
+use super::shards;
 use crate::template::Source;
 
 /// Numbers and ids for the records of one run, from its seed.
@@ -31,12 +34,12 @@ impl Intake {
             None => (None, event::sequence_number(self.stem, index)),
         };
         let kinesis = match &self.source {
-            Source::Kinesis { shards, .. } => {
+            Source::Kinesis { shards: count, .. } => {
                 let partition_key = put
                     .partition_key
                     .unwrap_or_else(|| format!("{:08x}", rng.u32(..)));
                 Some(KinesisMetadata {
-                    shard: shard.unwrap_or_else(|| event::shard_of(&partition_key, *shards)),
+                    shard: shard.unwrap_or_else(|| shards::shard_of(&partition_key, *count)),
                     partition_key,
                 })
             }
@@ -53,6 +56,30 @@ impl Intake {
             kinesis,
         }
     }
+}
+
+/// The user records of a KPL aggregate read from a Kinesis source, each a
+/// record of its own in the aggregate's shard, with its own partition key and
+/// its place as sub-sequence number: Firehose de-aggregates them before
+/// anything else. `None` when `record` is not an aggregate, or came by Direct
+/// PUT (Firehose de-aggregates only what it reads from Kinesis).
+pub fn kpl_user_records(record: &Record) -> Option<Vec<Record>> {
+    let shard = record.kinesis.as_ref()?.shard;
+    let users = kpl::deaggregate(&record.data)?;
+    let records = (0u32..).zip(users).map(|(subsequence, user)| Record {
+        index: record.index,
+        record_id: event::record_id(&record.sequence_number, Some(shard), subsequence),
+        sequence_number: record.sequence_number.clone(),
+        data: user.data,
+        original: None,
+        subsequence,
+        arrival_ms: record.arrival_ms,
+        kinesis: Some(KinesisMetadata {
+            shard,
+            partition_key: user.partition_key,
+        }),
+    });
+    Some(records.collect())
 }
 
 /// The records `parts` (what the built-in processors made of `record`'s

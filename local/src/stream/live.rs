@@ -86,12 +86,16 @@ impl LiveStream {
         })
     }
 
+    /// Whether a put of `bytes` would be taken now.
+    pub fn has_room_for(&self, bytes: u64) -> bool {
+        fits(self.queued.load(Ordering::SeqCst), bytes, self.max_queued)
+    }
+
     /// Takes `puts` in, all or none; they arrive now.
     pub fn put(&self, puts: Vec<Put>) -> Result<(), Refusal> {
         let bytes: u64 = puts.iter().map(|p| p.data.len() as u64).sum();
         let before = self.queued.fetch_add(bytes, Ordering::SeqCst);
-        // An empty queue takes any call, so that one larger than the bound still goes in.
-        if before > 0 && before + bytes > self.max_queued {
+        if !fits(before, bytes, self.max_queued) {
             self.queued.fetch_sub(bytes, Ordering::SeqCst);
             return Err(Refusal::Full(before));
         }
@@ -119,6 +123,12 @@ impl LiveStream {
             ))
         })
     }
+}
+
+/// Whether `bytes` more fit a queue holding `queued` of at most `max`: an
+/// empty queue takes any put, so that one larger than the bound still goes in.
+fn fits(queued: u64, bytes: u64, max: u64) -> bool {
+    queued == 0 || queued + bytes <= max
 }
 
 /// The engine's thread: records in as they come, buffers flushed as they fall due.

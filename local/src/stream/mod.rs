@@ -14,6 +14,7 @@ pub mod intake;
 pub mod invoke;
 #[cfg(feature = "kinesis")]
 pub mod kinesis;
+pub mod kpl;
 pub mod lambda_buffers;
 pub mod ledger;
 pub mod live;
@@ -21,6 +22,7 @@ pub mod partition;
 pub mod producer;
 pub mod replay;
 pub mod router;
+pub mod shards;
 pub mod summary;
 pub mod worker;
 

@@ -28,8 +28,11 @@ pub struct Summary {
     pub bytes_in: u64,
     /// Refused before they entered the stream (over 1,000 KiB, or an unreadable input line).
     pub refused: u64,
-    /// Records `RecordDeAggregation` added: a record split in three adds two.
+    /// Records de-aggregation added (of KPL aggregates, and by `RecordDeAggregation`):
+    /// a record split in three adds two.
     pub deaggregated: u64,
+    /// KPL aggregates from a Kinesis source, split into their user records.
+    pub kpl_aggregates: u64,
     /// Replayed `format-conversion-failed` records, which skip the processors and the function.
     pub replayed_to_conversion: u64,
     /// In data objects.
@@ -143,6 +146,13 @@ impl Summary {
             "records: {} in ({} bytes): {} delivered, {} dropped, {} failed, {} refused",
             self.records_in, self.bytes_in, self.delivered, self.dropped, self.failed, self.refused
         );
+        if self.kpl_aggregates > 0 {
+            let _ = writeln!(
+                out,
+                "{} of them were KPL aggregates, de-aggregated before the function",
+                self.kpl_aggregates
+            );
+        }
         if self.deaggregated > 0 {
             let _ = writeln!(
                 out,

@@ -62,6 +62,24 @@ pub enum Source {
     },
 }
 
+/// A Kinesis data stream: one the template deploys (`AWS::Kinesis::Stream`),
+/// or one a delivery stream reads that the template does not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataStream {
+    pub name: String,
+    pub arn: String,
+    pub shards: u32,
+    /// `StreamMode` `ON_DEMAND` (else provisioned).
+    pub on_demand: bool,
+}
+
+/// What `serve` runs of a template: every delivery stream and data stream.
+#[derive(Debug)]
+pub struct Deployment {
+    pub delivery_streams: Vec<DeliveryStream>,
+    pub data_streams: Vec<DataStream>,
+}
+
 /// Dynamic partitioning is on.
 #[derive(Debug)]
 pub struct Partitioning {
@@ -122,12 +140,33 @@ pub fn load(
     read(path, parameters, |reader| reader.stream(stream))
 }
 
-/// Reads every delivery stream the template deploys (`serve` runs them all).
-pub fn load_all(
-    path: &Path,
-    parameters: &[(String, String)],
-) -> Result<Vec<DeliveryStream>, TemplateError> {
-    read(path, parameters, |reader| reader.all())
+/// Reads every delivery stream and data stream the template deploys (`serve` runs them all).
+pub fn load_all(path: &Path, parameters: &[(String, String)]) -> Result<Deployment, TemplateError> {
+    read(path, parameters, |reader| {
+        let delivery_streams = reader.all()?;
+        let mut data_streams = reader.data_streams()?;
+        // A stream read from outside the template is still one producers write to.
+        for stream in &delivery_streams {
+            if let Source::Kinesis { stream_arn, shards } = &stream.source
+                && !data_streams.iter().any(|d| &d.arn == stream_arn)
+            {
+                data_streams.push(DataStream {
+                    name: stream_arn
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or(stream_arn)
+                        .to_owned(),
+                    arn: stream_arn.clone(),
+                    shards: *shards,
+                    on_demand: false,
+                });
+            }
+        }
+        Ok(Deployment {
+            delivery_streams,
+            data_streams,
+        })
+    })
 }
 
 /// Reads the template at `path` with `parameters`, and `what` of it.
@@ -182,21 +221,63 @@ fn only(node: &Node, what: &str, known: &[&str]) -> Result<(), EvalError> {
 impl Reader<'_> {
     /// The delivery streams the template deploys: logical id, resource, name.
     fn declared(&self) -> Result<Vec<(&String, &Node, String)>, EvalError> {
+        self.resources_of("AWS::KinesisFirehose::DeliveryStream")?
+            .into_iter()
+            .map(|(id, resource)| {
+                let name = self.context.text(&key_node(id, resource.line))?;
+                Ok((id, resource, name))
+            })
+            .collect()
+    }
+
+    /// The template's deployed resources of `kind`: logical id and resource.
+    fn resources_of(&self, kind: &str) -> Result<Vec<(&String, &Node)>, EvalError> {
         let resources = self
             .root
             .get("Resources")
             .map(Node::entries)
             .unwrap_or_default();
-        let mut streams = Vec::new();
+        let mut found = Vec::new();
         for (id, resource) in resources {
-            if resource_type(resource) == "AWS::KinesisFirehose::DeliveryStream"
-                && self.context.deployed(resource)?
-            {
-                let name = self.context.text(&key_node(id, resource.line))?;
-                streams.push((id, resource, name));
+            if resource_type(resource) == kind && self.context.deployed(resource)? {
+                found.push((id, resource));
             }
         }
-        Ok(streams)
+        Ok(found)
+    }
+
+    /// The Kinesis data streams the template deploys.
+    fn data_streams(&self) -> Result<Vec<DataStream>, EvalError> {
+        self.resources_of("AWS::Kinesis::Stream")?
+            .into_iter()
+            .map(|(id, resource)| self.data_stream(id, resource))
+            .collect()
+    }
+
+    /// An `AWS::Kinesis::Stream`: an on-demand stream starts with 4 shards,
+    /// a provisioned one has its `ShardCount` (1 when left out).
+    fn data_stream(&self, id: &str, resource: &Node) -> Result<DataStream, EvalError> {
+        let name = self.context.text(&key_node(id, resource.line))?;
+        let properties = self.resolved(resource.get("Properties"), resource.line)?;
+        let on_demand = properties
+            .get("StreamModeDetails")
+            .and_then(|m| m.get("StreamMode"))
+            .and_then(Node::scalar)
+            .is_some_and(|m| m == "ON_DEMAND");
+        let shards = match properties.get("ShardCount") {
+            _ if on_demand => 4,
+            Some(count) => match count_of(count, "ShardCount")? {
+                0 => return fail(count.line, "ShardCount 0: a stream has at least one shard"),
+                n => n,
+            },
+            None => 1,
+        };
+        Ok(DataStream {
+            arn: arn("AWS::Kinesis::Stream", &name),
+            name,
+            shards,
+            on_demand,
+        })
     }
 
     fn all(&self) -> Result<Vec<DeliveryStream>, EvalError> {
@@ -392,34 +473,10 @@ impl Reader<'_> {
         let stream_arn = required_text(config, "KinesisStreamARN")?;
         // The data stream, when the template declares it: its shards decide the events' shard ids.
         let declared = self
-            .root
-            .get("Resources")
-            .map(Node::entries)
-            .unwrap_or_default()
-            .iter()
-            .find(|(id, r)| {
-                resource_type(r) == "AWS::Kinesis::Stream"
-                    && self
-                        .context
-                        .text(&key_node(id, r.line))
-                        .is_ok_and(|name| arn("AWS::Kinesis::Stream", &name) == stream_arn)
-            });
-        let shards = match declared {
-            Some((_, stream)) => {
-                let properties = self.resolved(stream.get("Properties"), stream.line)?;
-                let on_demand = properties
-                    .get("StreamModeDetails")
-                    .and_then(|m| m.get("StreamMode"))
-                    .and_then(Node::scalar)
-                    .is_some_and(|m| m == "ON_DEMAND");
-                match properties.get("ShardCount") {
-                    _ if on_demand => 4,
-                    Some(count) => count_of(count, "ShardCount")?,
-                    None => 1,
-                }
-            }
-            None => 1,
-        };
+            .data_streams()?
+            .into_iter()
+            .find(|d| d.arn == stream_arn);
+        let shards = declared.map_or(1, |d| d.shards);
         Ok(Source::Kinesis { stream_arn, shards })
     }
 
