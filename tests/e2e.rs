@@ -20,6 +20,7 @@ mod readme;
 mod reingest;
 mod run;
 mod serve;
+mod serve_clients;
 mod syslog;
 mod template;
 mod validate;

@@ -19,15 +19,15 @@ use serde_json::{Value, json};
 use crate::run::{fault_function, landed, out_dir};
 
 /// `firehose-local serve` on a free loopback port, its `--json` events collected.
-struct Served {
+pub(crate) struct Served {
     child: Child,
-    endpoint: String,
+    pub(crate) endpoint: String,
     events: Arc<Mutex<Vec<Value>>>,
     out: PathBuf,
 }
 
 impl Served {
-    fn start(name: &str, template: &Path, extra: &[&str]) -> Served {
+    pub(crate) fn start(name: &str, template: &Path, extra: &[&str]) -> Served {
         let out = out_dir(&format!("serve-{name}"));
         let mut child = Command::new(binary("firehose-local"))
             .args(["serve", "--template", template.to_str().unwrap()])
@@ -62,7 +62,7 @@ impl Served {
     }
 
     /// The first event `wanted` takes, waiting up to 30 s for it.
-    fn wait_for(&self, wanted: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait_for(&self, wanted: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(event) = self.events.lock().unwrap().iter().find(|e| wanted(e)) {
@@ -78,7 +78,7 @@ impl Served {
     }
 
     /// SIGTERM, then the exit status and the summary it printed.
-    fn stop(&mut self) -> (ExitStatus, Value, PathBuf) {
+    pub(crate) fn stop(&mut self) -> (ExitStatus, Value, PathBuf) {
         let sent = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -121,12 +121,12 @@ impl Drop for Served {
     }
 }
 
-fn normalize_template() -> PathBuf {
+pub(crate) fn normalize_template() -> PathBuf {
     repo().join("tests/fixtures/run/normalize.yaml")
 }
 
 /// The records of the data objects under `s3`, each a JSON line.
-fn delivered_lines(s3: &Path, prefix: &str) -> Vec<Value> {
+pub(crate) fn delivered_lines(s3: &Path, prefix: &str) -> Vec<Value> {
     landed(s3)
         .into_iter()
         .filter(|(key, _)| key.starts_with(prefix))
@@ -142,15 +142,20 @@ fn delivered_lines(s3: &Path, prefix: &str) -> Vec<Value> {
 
 /// Runs the Python producer `script` (in tests/fixtures/serve) against `served` with `args`: its JSON report.
 fn python_producer(script: &str, served: &Served, args: &[&str]) -> Value {
-    let output = Command::new(repo().join(".venv/bin/python"))
-        .arg(repo().join("tests/fixtures/serve").join(script))
-        .arg(&served.endpoint)
-        .args(args)
-        .output()
-        .unwrap();
+    json_output(
+        Command::new(repo().join(".venv/bin/python"))
+            .arg(repo().join("tests/fixtures/serve").join(script))
+            .arg(&served.endpoint)
+            .args(args),
+    )
+}
+
+/// What a client `command` printed as JSON, once it has succeeded.
+pub(crate) fn json_output(command: &mut Command) -> Value {
+    let output = command.output().unwrap();
     assert!(
         output.status.success(),
-        "{}",
+        "{command:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
@@ -381,12 +386,12 @@ fn a_stream_reading_kinesis_refuses_direct_puts_as_aws_does() {
     assert_eq!(summary["records_in"], 0, "{summary}");
 }
 
-fn kinesis_template() -> PathBuf {
+pub(crate) fn kinesis_template() -> PathBuf {
     repo().join("tests/fixtures/run/kinesis.yaml")
 }
 
 /// The records landed under `prefix` by their `n`; each must be there once.
-fn landed_by_number(s3: &Path, prefix: &str) -> BTreeMap<u64, Value> {
+pub(crate) fn landed_by_number(s3: &Path, prefix: &str) -> BTreeMap<u64, Value> {
     let lines = delivered_lines(s3, prefix);
     let count = lines.len();
     let by_number: BTreeMap<u64, Value> = lines

@@ -1,0 +1,261 @@
+//! `firehose-local serve` with more clients no one here wrote: the AWS CLI
+//! (from `.venv`), the AWS SDK for JavaScript v3 (`tests/node`, on the
+//! machine's Node.js; its Kinesis client speaks HTTP/2 without TLS) and the
+//! AWS SDK for Rust. Each puts records to the Firehose API and to the Kinesis
+//! API, and after SIGTERM every record it was told was taken has landed once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use aws_sdk_firehose::primitives::Blob as FirehoseBlob;
+use aws_sdk_kinesis::primitives::Blob as KinesisBlob;
+use firehose_e2e::repo;
+use serde_json::{Value, json};
+
+use crate::serve::{Served, json_output, kinesis_template, landed_by_number, normalize_template};
+
+/// Runs the JavaScript producer against `served`: its JSON report.
+fn node_producer(served: &Served, service: &str, stream: &str) -> Value {
+    json_output(
+        Command::new("node")
+            .arg(repo().join("tests/node/producer.mjs"))
+            .args([&served.endpoint, service, stream]),
+    )
+}
+
+/// Stops `served` and checks that the records of `sent` (each with its `n`,
+/// and for Kinesis its `key`, `shard` and `sequence`) landed under `prefix`, each once, and nothing else.
+fn landed_as_sent(mut served: Served, prefix: &str, sent: &[Value]) {
+    let (status, summary, s3) = served.stop();
+    assert!(status.success(), "{status}: {summary}");
+    let landed = landed_by_number(&s3, prefix);
+    assert_eq!(landed.len(), sent.len(), "{summary}");
+    for put in sent {
+        let record = &landed[&put["n"].as_u64().unwrap()];
+        for (field, value) in put.as_object().unwrap() {
+            assert_eq!(&record[field], value, "{field} of {record}");
+        }
+    }
+}
+
+#[test]
+fn the_javascript_sdk_puts_to_firehose() {
+    let served = Served::start("js-firehose", &normalize_template(), &[]);
+    let report = node_producer(&served, "firehose", "normalized");
+    assert_eq!(
+        report["arn"],
+        "arn:aws:firehose:eu-west-2:123456789012:deliverystream/normalized"
+    );
+    assert_eq!(
+        report["refused"],
+        json!({"name": "ResourceNotFoundException", "status": 400,
+               "message": "Firehose nope not found under account 123456789012."})
+    );
+    landed_as_sent(
+        served,
+        "normalized/normalized/",
+        report["sent"].as_array().unwrap(),
+    );
+}
+
+#[test]
+fn the_javascript_sdk_puts_to_kinesis_over_http2() {
+    let served = Served::start("js-kinesis", &kinesis_template(), &[]);
+    let report = node_producer(&served, "kinesis", "source");
+    assert_eq!(
+        report["shards"],
+        json!(["shardId-000000000000", "shardId-000000000001"])
+    );
+    // A Date the SDK made of the answer's epoch seconds: this year, not 1970 or 50,000 years on.
+    assert!(
+        report["created"].as_str().unwrap().starts_with("20"),
+        "{report}"
+    );
+    assert_eq!(report["refused"]["name"], "ResourceNotFoundException");
+    assert_eq!(report["refused"]["status"], 400);
+    landed_as_sent(
+        served,
+        "from-kinesis/records/",
+        report["sent"].as_array().unwrap(),
+    );
+}
+
+/// The AWS CLI from `.venv`, pointed at `served` only by `AWS_ENDPOINT_URL`: its output as JSON.
+fn aws(served: &Served, args: &[&str]) -> Value {
+    json_output(
+        Command::new(repo().join(".venv/bin/aws"))
+            .args(args)
+            .args(["--output", "json"])
+            .env("AWS_ENDPOINT_URL", &served.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "local")
+            .env("AWS_SECRET_ACCESS_KEY", "local")
+            .env("AWS_DEFAULT_REGION", "ap-southeast-2")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    )
+}
+
+#[test]
+fn the_aws_cli_puts_to_firehose_and_to_kinesis() {
+    let served = Served::start("cli-firehose", &normalize_template(), &[]);
+    let batch = json!([{"Data": "{\"n\":1}"}, {"Data": "{\"n\":2}"}]).to_string();
+    let answer = aws(
+        &served,
+        &[
+            "firehose",
+            "put-record-batch",
+            "--delivery-stream-name",
+            "normalized",
+            "--records",
+            &batch,
+        ],
+    );
+    assert_eq!(answer["FailedPutCount"], 0, "{answer}");
+    let listed = aws(&served, &["firehose", "list-delivery-streams"]);
+    assert_eq!(listed["DeliveryStreamNames"], json!(["normalized"]));
+    landed_as_sent(
+        served,
+        "normalized/normalized/",
+        &[json!({"n": 1}), json!({"n": 2})],
+    );
+
+    let served = Served::start("cli-kinesis", &kinesis_template(), &[]);
+    let summary = aws(
+        &served,
+        &[
+            "kinesis",
+            "describe-stream-summary",
+            "--stream-name",
+            "source",
+        ],
+    );
+    assert_eq!(
+        summary["StreamDescriptionSummary"]["StreamARN"],
+        "arn:aws:kinesis:ap-southeast-2:123456789012:stream/source"
+    );
+    let put = aws(
+        &served,
+        &[
+            "kinesis",
+            "put-record",
+            "--stream-name",
+            "source",
+            "--partition-key",
+            "cli",
+            "--data",
+            "{\"n\":3}",
+        ],
+    );
+    let sent =
+        json!({"n": 3, "key": "cli", "shard": put["ShardId"], "sequence": put["SequenceNumber"]});
+    landed_as_sent(served, "from-kinesis/records/", &[sent]);
+}
+
+#[test]
+fn the_rust_sdk_puts_to_firehose_and_to_kinesis() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let served = Served::start("rust-firehose", &normalize_template(), &[]);
+    let config = aws_sdk_firehose::Config::builder()
+        .behavior_version(aws_sdk_firehose::config::BehaviorVersion::latest())
+        .endpoint_url(&served.endpoint)
+        .region(aws_sdk_firehose::config::Region::new("eu-west-2"))
+        .credentials_provider(aws_sdk_firehose::config::Credentials::new(
+            "local", "local", None, None, "test",
+        ))
+        .build();
+    let firehose = aws_sdk_firehose::Client::from_conf(config);
+    let records: Vec<_> = (0..50)
+        .map(|n| {
+            aws_sdk_firehose::types::Record::builder()
+                .data(FirehoseBlob::new(format!("{{\"n\":{n}}}")))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let answer = runtime
+        .block_on(
+            firehose
+                .put_record_batch()
+                .delivery_stream_name("normalized")
+                .set_records(Some(records))
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(answer.failed_put_count(), 0);
+    let refused = runtime
+        .block_on(
+            firehose
+                .put_record()
+                .delivery_stream_name("nope")
+                .record(
+                    aws_sdk_firehose::types::Record::builder()
+                        .data(FirehoseBlob::new("{}"))
+                        .build()
+                        .unwrap(),
+                )
+                .send(),
+        )
+        .unwrap_err();
+    assert!(
+        refused
+            .as_service_error()
+            .is_some_and(|e| e.is_resource_not_found_exception()),
+        "{refused:?}"
+    );
+    let sent: Vec<Value> = (0..50).map(|n| json!({"n": n})).collect();
+    landed_as_sent(served, "normalized/normalized/", &sent);
+
+    let served = Served::start("rust-kinesis", &kinesis_template(), &[]);
+    let config = aws_sdk_kinesis::Config::builder()
+        .behavior_version(aws_sdk_kinesis::config::BehaviorVersion::latest())
+        .endpoint_url(&served.endpoint)
+        .region(aws_sdk_kinesis::config::Region::new("eu-west-2"))
+        .credentials_provider(aws_sdk_kinesis::config::Credentials::new(
+            "local", "local", None, None, "test",
+        ))
+        .build();
+    let kinesis = aws_sdk_kinesis::Client::from_conf(config);
+    // Vector's health check: DescribeStream with Limit=1, and the name compared.
+    let described = runtime
+        .block_on(
+            kinesis
+                .describe_stream()
+                .stream_name("source")
+                .limit(1)
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(
+        described.stream_description().map(|d| d.stream_name()),
+        Some("source")
+    );
+    let entries: Vec<_> = (0..50)
+        .map(|n| {
+            aws_sdk_kinesis::types::PutRecordsRequestEntry::builder()
+                .data(KinesisBlob::new(format!("{{\"n\":{n}}}")))
+                .partition_key(format!("rust-{n}"))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let answer = runtime
+        .block_on(
+            kinesis
+                .put_records()
+                .stream_name("source")
+                .set_records(Some(entries))
+                .send(),
+        )
+        .unwrap();
+    assert_eq!(answer.failed_record_count(), Some(0));
+    let sent: Vec<Value> = (0..50)
+        .zip(answer.records())
+        .map(|(n, put)| {
+            json!({"n": n, "key": format!("rust-{n}"), "shard": put.shard_id(), "sequence": put.sequence_number()})
+        })
+        .collect();
+    landed_as_sent(served, "from-kinesis/records/", &sent);
+}
