@@ -1,8 +1,9 @@
 //! `firehose-local serve` (part of the binary): every delivery stream of a
 //! template on the wall clock, behind the Firehose API, and every Kinesis data
-//! stream behind the Kinesis API, for producers and SDKs to write to. Objects are listed as they land; SIGUSR1 flushes every buffer
-//! now; Ctrl-C or SIGTERM refuses new records, lands what was taken, and
-//! prints each stream's summary.
+//! stream behind the Kinesis API, for producers and SDKs to write to. Objects
+//! are listed as they land; SIGUSR1 flushes every buffer now; Ctrl-C or
+//! SIGTERM refuses new records, lands what was taken, and prints each
+//! stream's summary.
 
 use std::io::Write;
 use std::net::SocketAddr;
