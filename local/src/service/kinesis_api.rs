@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::Service;
 use super::data_stream::{LiveDataStream, Placed};
 use super::protocol::{ApiError, Blob, Protocol, Timestamp, check_count, too_long, validation};
+use crate::stream::live::Refusal;
 use crate::stream::producer::{Entry, KinesisOrigin, Put};
 use crate::stream::shards::{self, shard_id};
 use crate::template::ACCOUNT;
@@ -502,10 +503,15 @@ fn put(
             put
         })
         .collect();
-    for live in readers {
-        live.put(puts.clone())
-            .map_err(|refusal| ApiError::new("InternalFailureException", refusal.to_string()))?;
+    // Each reader but the last gets a copy; the last (most often the only one) takes the records.
+    let Some((last, others)) = readers.split_last() else {
+        return Ok(placed);
+    };
+    let refused = |refusal: Refusal| ApiError::new("InternalFailureException", refusal.to_string());
+    for live in others {
+        live.put(puts.clone()).map_err(refused)?;
     }
+    last.put(puts).map_err(refused)?;
     Ok(placed)
 }
 
