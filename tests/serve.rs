@@ -28,10 +28,19 @@ pub(crate) struct Served {
 
 impl Served {
     pub(crate) fn start(name: &str, template: &Path, extra: &[&str]) -> Served {
-        let out = out_dir(&format!("serve-{name}"));
+        Served::start_in(out_dir(&format!("serve-{name}")), template, extra)
+    }
+
+    /// Serves with objects under `out`, which may hold an earlier run's.
+    fn start_in(out: PathBuf, template: &Path, extra: &[&str]) -> Served {
         let mut child = Command::new(binary("firehose-local"))
             .args(["serve", "--template", template.to_str().unwrap()])
-            .args(["--listen", "127.0.0.1:0", "--json", "--seed", "1"])
+            .args(["--listen", "127.0.0.1:0", "--json"])
+            .args(if extra.contains(&"--seed") {
+                &[][..]
+            } else {
+                &["--seed", "1"]
+            })
             .args(["--out", out.join("s3").to_str().unwrap()])
             .args(extra)
             .current_dir(repo())
@@ -87,6 +96,22 @@ impl Served {
         let status = self.child.wait().unwrap();
         let summary = self.wait_for(|e| e["event"] == "summary");
         (status, summary, self.out.join("s3"))
+    }
+
+    /// How many events `wanted` takes so far.
+    fn count(&self, wanted: impl Fn(&Value) -> bool) -> usize {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| wanted(e))
+            .count()
+    }
+
+    /// Kills the server with SIGKILL, as a crash would: nothing is flushed.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     /// One raw API call: its status, error type header and body.
@@ -404,7 +429,10 @@ pub(crate) fn landed_by_number(s3: &Path, prefix: &str) -> BTreeMap<u64, Value> 
 
 #[test]
 fn records_boto3_puts_to_kinesis_land_with_their_shards_keys_and_sequence_numbers() {
-    let mut served = Served::start("kinesis-boto3", &kinesis_template(), &[]);
+    // Through --state too: each put to a data stream is synced before it is answered.
+    let state = out_dir("serve-kinesis-state");
+    let state = ["--state", state.to_str().unwrap()];
+    let mut served = Served::start("kinesis-boto3", &kinesis_template(), &state);
     let report = python_producer("kinesis_producer.py", &served, &["source"]);
     assert_eq!(
         report["described"],
@@ -538,4 +566,92 @@ fn kinesis_calls_in_cbor_are_answered_in_cbor_by_our_own_reading_of_the_protocol
         assert_eq!(record["shard"], put["ShardId"], "{record}");
         assert_eq!(record["sequence"], put["SequenceNumber"], "{record}");
     }
+}
+
+/// The numbers of the records the steady producer was told were accepted.
+fn acknowledged(path: &Path) -> Vec<u64> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        // A line the kill cut short was never acknowledged whole; a line is written whole.
+        .flat_map(|line| {
+            line.split(' ')
+                .map(|n| n.parse::<u64>().unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn with_state_every_acknowledged_record_lands_after_a_sigkill_and_a_restart() {
+    let out = out_dir("serve-state");
+    let state = out.join("state");
+    let extra = ["--state", state.to_str().unwrap(), "--buffer-interval", "1"];
+    let mut served = Served::start_in(out.clone(), &normalize_template(), &extra);
+    let acked_path = out.join("acknowledged.txt");
+    let mut producer = Command::new(repo().join(".venv/bin/python"))
+        .arg(repo().join("tests/fixtures/serve/steady_producer.py"))
+        .args([&served.endpoint, "normalized", acked_path.to_str().unwrap()])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed in the middle of the load, once two objects have landed (the
+    // state has forgotten the first one's records) while records wait in buffers.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while served.count(|e| e["event"] == "landed") < 2 || acknowledged(&acked_path).len() < 5_000 {
+        assert!(Instant::now() < deadline, "the producer is too slow");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    served.kill();
+    assert!(producer.wait().unwrap().success());
+    let acked = acknowledged(&acked_path);
+    let kept_files = std::fs::read_dir(state.join("normalized")).unwrap().count();
+    assert!(kept_files > 1, "segments are left besides the lock");
+
+    // Another seed: the same one would name the objects of the records delivered again as before.
+    let extra = [&extra[..], &["--seed", "2"]].concat();
+    let mut restarted = Served::start_in(out.clone(), &normalize_template(), &extra);
+    let kept = restarted.wait_for(|e| e["event"] == "state")["kept"]
+        .as_u64()
+        .unwrap();
+    let (status, summary, s3) = restarted.stop();
+    assert!(status.success(), "{summary}");
+    assert_eq!(summary["from_state"], kept);
+    assert!(
+        kept < acked.len() as u64,
+        "the records that had landed are not kept"
+    );
+    let mut times: BTreeMap<u64, u64> = BTreeMap::new();
+    for line in delivered_lines(&s3, "normalized/") {
+        *times.entry(line["n"].as_u64().unwrap()).or_default() += 1;
+    }
+    let lost: Vec<u64> = acked
+        .iter()
+        .filter(|n| !times.contains_key(n))
+        .copied()
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged records lost: {:?}",
+        lost.len(),
+        &lost[..lost.len().min(10)]
+    );
+    let twice: u64 = times.values().map(|t| t - 1).sum();
+    assert!(
+        twice <= kept,
+        "{twice} records landed twice, more than the {kept} the restart delivered again"
+    );
+    let logs: Vec<_> = std::fs::read_dir(state.join("normalized"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|name| name.to_string_lossy().ends_with(".log"))
+        .collect();
+    assert!(
+        logs.is_empty(),
+        "every record landed, yet the state keeps {logs:?}"
+    );
+    eprintln!(
+        "{} acknowledged, {kept} kept at the kill and delivered again, {twice} of them twice",
+        acked.len()
+    );
 }

@@ -3,10 +3,13 @@
 //! stream behind the Kinesis API, for producers and SDKs to write to. Objects
 //! are listed as they land; SIGUSR1 flushes every buffer now; Ctrl-C or
 //! SIGTERM refuses new records, lands what was taken, and prints each
-//! stream's summary.
+//! stream's summary. With `--state DIR`, what was acknowledged survives a
+//! crash: it is delivered when serve starts again.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +20,7 @@ use firehose_local::service::Service;
 use firehose_local::service::data_stream::LiveDataStream;
 use firehose_local::sink::objects::Written;
 use firehose_local::stream::Options;
+use firehose_local::stream::journal::Journal;
 use firehose_local::stream::live::{Listeners, LiveStream, now_ms};
 use firehose_local::stream::summary::object_line;
 use firehose_local::template::{self, DeliveryStream};
@@ -36,6 +40,10 @@ pub struct Serve {
     /// ServiceUnavailableException, which every SDK retries.
     #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
     queue_mib: u64,
+    /// Keep every accepted record in this folder, synced before the answer says it was accepted,
+    /// until it has landed; records an earlier serve kept (it crashed) are delivered first.
+    #[arg(long, value_name = "DIR")]
+    state: Option<PathBuf>,
     #[command(flatten)]
     setup: Setup,
 }
@@ -57,12 +65,15 @@ impl Serve {
             .map_err(|e| format!("cannot watch for SIGUSR1: {e}"))?;
         let mut running = Vec::new();
         let mut names = Vec::new();
+        // Records each stream's journal kept from an earlier run.
+        let mut kept = BTreeMap::new();
         for mut stream in deployment.delivery_streams {
             if let Some(seconds) = self.buffer_interval {
                 shorten_intervals(&mut stream, i64::from(seconds) * 1000);
             }
             names.push(stream.name.clone());
-            running.push(self.start(stream, seed, &interrupted)?);
+            let journal = self.open_state(&stream.name, &mut kept)?;
+            running.push(self.start(stream, seed, &interrupted, journal)?);
         }
         let service = Arc::new(Service::new(running, deployment.data_streams));
         let server = {
@@ -101,7 +112,7 @@ impl Serve {
         }
         let mut worst = 0;
         for (name, summary) in finished {
-            let summary = match summary {
+            let mut summary = match summary {
                 Ok(summary) => summary,
                 Err(e) => {
                     // The other streams' summaries are still worth printing.
@@ -110,6 +121,7 @@ impl Serve {
                     continue;
                 }
             };
+            summary.from_state = kept.get(&name).copied().unwrap_or(0);
             let printed = if setup.json {
                 let mut value = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
                 value["event"] = "summary".into();
@@ -124,12 +136,43 @@ impl Serve {
         Ok(ExitCode::from(worst))
     }
 
+    /// With `--state`, the journal of the stream `name`, telling what an
+    /// earlier run left in it (and counting it in `kept`).
+    fn open_state(
+        &self,
+        name: &str,
+        kept: &mut BTreeMap<String, u64>,
+    ) -> Result<Option<Journal>, String> {
+        let Some(state) = &self.state else {
+            return Ok(None);
+        };
+        let (journal, left) = Journal::open(state, name).map_err(|e| e.to_string())?;
+        for damage in &left.damage {
+            eprintln!("firehose-local: --state: {damage}");
+        }
+        if left.records > 0 {
+            if self.setup.json {
+                let event =
+                    serde_json::json!({"event": "state", "stream": name, "kept": left.records});
+                println!("{event}");
+            } else {
+                println!(
+                    "{name}: {} records an earlier run accepted and had not landed: delivering them first (those that had landed land again)",
+                    left.records
+                );
+            }
+        }
+        kept.insert(name.to_owned(), left.records);
+        Ok(Some(journal))
+    }
+
     /// One stream of the template, started on the wall clock.
     fn start(
         &self,
         stream: DeliveryStream,
         seed: u64,
         interrupted: &Arc<AtomicBool>,
+        journal: Option<Journal>,
     ) -> Result<LiveStream, String> {
         let setup = &self.setup;
         let objects = setup.objects(&stream, seed)?;
@@ -161,6 +204,7 @@ impl Serve {
             options,
             listeners,
             self.queue_mib << 20,
+            journal,
         )
         .map_err(|e| format!("cannot start the stream's thread: {e}"))
     }

@@ -55,7 +55,7 @@ struct ListInput {
 }
 
 /// Answers `operation` with `body`, for a caller that signed for `region`.
-pub fn call(
+pub async fn call(
     service: &Service,
     operation: &str,
     body: &[u8],
@@ -72,13 +72,13 @@ pub fn call(
                     MAX_RECORD_BYTES,
                 )]));
             }
-            let ids = put(service, &request.delivery_stream_name, vec![data])?;
+            let ids = put(service, &request.delivery_stream_name, vec![data]).await?;
             Ok(json!({"RecordId": ids.first(), "Encrypted": false}))
         }
         "PutRecordBatch" => {
             let request: PutRecordBatchInput = input(body)?;
             let records = batch(request.records)?;
-            let ids = put(service, &request.delivery_stream_name, records)?;
+            let ids = put(service, &request.delivery_stream_name, records).await?;
             let responses: Vec<Value> = ids.iter().map(|id| json!({"RecordId": id})).collect();
             Ok(json!({"FailedPutCount": 0, "Encrypted": false, "RequestResponses": responses}))
         }
@@ -153,15 +153,20 @@ fn batch(records: Vec<RecordInput>) -> Result<Vec<Vec<u8>>, ApiError> {
     Ok(decoded)
 }
 
-/// Puts `records` into the stream `name`, all or none; their record ids.
-fn put(service: &Service, name: &str, records: Vec<Vec<u8>>) -> Result<Vec<String>, ApiError> {
+/// Puts `records` into the stream `name`, all or none; their record ids, once
+/// the stream has them (with `--state`, on disk).
+async fn put(
+    service: &Service,
+    name: &str,
+    records: Vec<Vec<u8>>,
+) -> Result<Vec<String>, ApiError> {
     if service.closing() {
         return Err(ApiError::new(
             "ServiceUnavailableException",
             "firehose-local serve is shutting down",
         ));
     }
-    service.with_stream(name, |live| {
+    let (ids, taken) = service.with_stream(name, |live| {
         if let Source::Kinesis { .. } = live.stream.source {
             return Err(ApiError::new(
                 "InvalidArgumentException",
@@ -179,13 +184,21 @@ fn put(service: &Service, name: &str, records: Vec<Vec<u8>>) -> Result<Vec<Strin
                 entry: Entry::Source,
             })
             .collect();
-        live.put(puts).map_err(|refusal| match refusal {
-            // AWS's own words for a throttled put; SDKs retry it by its 500.
-            Refusal::Full(_) => ApiError::new("ServiceUnavailableException", "Slow down."),
-            Refusal::Stopped(why) => ApiError::new("ServiceUnavailableException", why),
-        })?;
-        Ok(ids)
-    })
+        Ok((ids, live.put(puts).map_err(refused)?))
+    })?;
+    taken.kept().await.map_err(refused)?;
+    Ok(ids)
+}
+
+/// A put the stream did not take, as AWS answers it: every SDK retries it by its 500.
+fn refused(refusal: Refusal) -> ApiError {
+    match refusal {
+        // AWS's own words for a throttled put.
+        Refusal::Full(_) => ApiError::new("ServiceUnavailableException", "Slow down."),
+        Refusal::Stopped(why) | Refusal::NotKept(why) => {
+            ApiError::new("ServiceUnavailableException", why)
+        }
+    }
 }
 
 /// `DescribeDeliveryStream`'s description of `live`, its ARNs in `region`.

@@ -208,7 +208,7 @@ struct ListStreamsOutput {
 }
 
 /// Answers `operation` with `body` in `protocol`, for a caller that signed for `region`.
-pub fn call(
+pub async fn call(
     service: &Service,
     protocol: Protocol,
     operation: &str,
@@ -235,7 +235,8 @@ pub fn call(
                 partition_key: request.partition_key,
                 explicit_hash_key: request.explicit_hash_key,
             };
-            let placed = put(service, stream, vec![checked(record, "")?])?
+            let placed = put(service, stream, vec![checked(record, "")?])
+                .await?
                 .pop()
                 .map(placed_output)
                 .ok_or_else(|| {
@@ -247,7 +248,7 @@ pub fn call(
             let request: PutRecordsInput = protocol.input(body)?;
             let stream = data_stream(service, request.stream_name, request.stream_arn)?;
             let records = batch(request.records)?;
-            let placed = put(service, stream, records)?;
+            let placed = put(service, stream, records).await?;
             protocol.output(&PutRecordsOutput {
                 failed_record_count: 0,
                 records: placed.into_iter().map(placed_output).collect(),
@@ -453,7 +454,7 @@ fn batch(records: Vec<RecordInput>) -> Result<Vec<Checked>, ApiError> {
 
 /// Puts `records` in `stream`, and so in every delivery stream reading it,
 /// all or none: where each went.
-fn put(
+async fn put(
     service: &Service,
     stream: &LiveDataStream,
     records: Vec<Checked>,
@@ -464,55 +465,67 @@ fn put(
             "firehose-local serve is shutting down",
         ));
     }
-    let readers = service.streams();
-    let readers: Vec<_> = stream
-        .readers
-        .iter()
-        .filter_map(|name| readers.get(name))
-        .collect();
-    let bytes = records.iter().map(|r| r.data.len() as u64).sum();
-    // Every reader takes the records or none does, so that a retried call
-    // puts nothing twice. Requests are answered one at a time and the
-    // streams' engines only empty their queues, so room seen here is still
-    // there when the puts below are made.
-    if readers.iter().any(|live| !live.has_room_for(bytes)) {
-        return Err(ApiError::new(
-            "ProvisionedThroughputExceededException",
-            format!(
-                "Rate exceeded for stream {} under account {ACCOUNT}.",
-                stream.stream.name
-            ),
-        ));
-    }
     let mut placed = Vec::with_capacity(records.len());
-    let puts: Vec<Put> = records
-        .into_iter()
-        .map(|record| {
-            let at = stream.place(record.hash);
-            let put = Put {
-                data: record.data,
-                partition_key: Some(record.partition_key),
-                arrival_ms: None,
-                kinesis: Some(KinesisOrigin {
-                    shard: at.shard,
-                    sequence_number: at.sequence_number.clone(),
-                }),
-                entry: Entry::Source,
-            };
-            placed.push(at);
-            put
-        })
-        .collect();
-    // Each reader but the last gets a copy; the last (most often the only one) takes the records.
-    let Some((last, others)) = readers.split_last() else {
-        return Ok(placed);
+    let taken = {
+        let streams = service.streams();
+        let readers: Vec<_> = stream
+            .readers
+            .iter()
+            .filter_map(|name| streams.get(name))
+            .collect();
+        let bytes = records.iter().map(|r| r.data.len() as u64).sum();
+        // Every reader takes the records or none does, so that a retried call
+        // puts nothing twice. Requests are answered one at a time and the
+        // streams' engines only empty their queues, so room seen here is still
+        // there when the puts below are made.
+        if readers.iter().any(|live| !live.has_room_for(bytes)) {
+            return Err(ApiError::new(
+                "ProvisionedThroughputExceededException",
+                format!(
+                    "Rate exceeded for stream {} under account {ACCOUNT}.",
+                    stream.stream.name
+                ),
+            ));
+        }
+        let puts = records
+            .into_iter()
+            .map(|record| {
+                let at = stream.place(record.hash);
+                let put = Put {
+                    data: record.data,
+                    partition_key: Some(record.partition_key),
+                    arrival_ms: None,
+                    kinesis: Some(KinesisOrigin {
+                        shard: at.shard,
+                        sequence_number: at.sequence_number.clone(),
+                    }),
+                    entry: Entry::Source,
+                };
+                placed.push(at);
+                put
+            })
+            .collect::<Vec<Put>>();
+        // Each reader but the last gets a copy; the last (most often the only one) takes the records.
+        let Some((last, others)) = readers.split_last() else {
+            return Ok(placed);
+        };
+        let mut taken = Vec::with_capacity(readers.len());
+        for live in others {
+            taken.push(live.put(puts.clone()).map_err(refused)?);
+        }
+        taken.push(last.put(puts).map_err(refused)?);
+        taken
     };
-    let refused = |refusal: Refusal| ApiError::new("InternalFailureException", refusal.to_string());
-    for live in others {
-        live.put(puts.clone()).map_err(refused)?;
+    // With --state, each reader's journal has them on disk before the answer says so.
+    for taken in taken {
+        taken.kept().await.map_err(refused)?;
     }
-    last.put(puts).map_err(refused)?;
     Ok(placed)
+}
+
+/// A put a reading stream did not take: InternalFailureException, which SDKs retry.
+fn refused(refusal: Refusal) -> ApiError {
+    ApiError::new("InternalFailureException", refusal.to_string())
 }
 
 fn placed_output(placed: Placed) -> PutRecordOutput {

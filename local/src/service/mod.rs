@@ -122,11 +122,11 @@ impl Service {
                 ),
             )),
             Some(("Firehose_20150804", operation)) => {
-                let output = firehose_api::call(self, operation, &body, &region)?;
+                let output = firehose_api::call(self, operation, &body, &region).await?;
                 protocol.output(&output)
             }
             Some(("Kinesis_20131202", operation)) => {
-                kinesis_api::call(self, protocol, operation, &body, &region)
+                kinesis_api::call(self, protocol, operation, &body, &region).await
             }
             _ if target.is_empty() => Err(ApiError::new(
                 "UnknownOperationException",

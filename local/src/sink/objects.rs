@@ -65,6 +65,8 @@ struct Buffer {
     records: u64,
     newlines: u64,
     oldest_ms: i64,
+    /// The lowest input index among its records.
+    oldest_index: u64,
     opened_ms: i64,
     placed: Vec<Placed>,
 }
@@ -75,8 +77,10 @@ pub struct Item<'a> {
     pub keys: &'a PartitionKeys,
     pub bytes: &'a [u8],
     pub arrival_ms: i64,
-    /// Where it came from, when tracing: input index, record id, error code.
-    pub trace: Option<(u64, &'a str, Option<&'static str>)>,
+    /// The record's place in the input.
+    pub index: u64,
+    /// Where it came from, when tracing: record id, error code.
+    pub trace: Option<(&'a str, Option<&'static str>)>,
 }
 
 /// The S3 side of the stream.
@@ -172,6 +176,7 @@ impl Objects {
         }
         let buffer = self.buffers.entry(key.clone()).or_insert_with(|| Buffer {
             oldest_ms: item.arrival_ms,
+            oldest_index: item.index,
             opened_ms: now_ms,
             ..Buffer::default()
         });
@@ -180,9 +185,9 @@ impl Objects {
             buffer.data.push(b'\n');
             buffer.newlines += 1;
         }
-        if let Some((index, record_id, code)) = item.trace {
+        if let Some((record_id, code)) = item.trace {
             buffer.placed.push(Placed {
-                index,
+                index: item.index,
                 record_id: record_id.to_owned(),
                 line: buffer.newlines + 1,
                 code,
@@ -192,6 +197,7 @@ impl Objects {
         buffer.newlines += item.bytes.iter().filter(|&&b| b == b'\n').count() as u64;
         buffer.records += 1;
         buffer.oldest_ms = buffer.oldest_ms.min(item.arrival_ms);
+        buffer.oldest_index = buffer.oldest_index.min(item.index);
         let full = buffer.data.len() as u64 >= size_bytes;
         self.held_bytes += (buffer.data.len() - held_before) as u64;
         let mut written = Vec::new();
@@ -209,6 +215,11 @@ impl Objects {
             }
         }
         Ok(written)
+    }
+
+    /// The lowest input index of any record waiting in a buffer.
+    pub fn oldest_index(&self) -> Option<u64> {
+        self.buffers.values().map(|b| b.oldest_index).min()
     }
 
     /// When the next buffer is due by its interval.

@@ -248,6 +248,22 @@ impl<'s> Engine<'s> {
         Ok(self.router.flush_all(&mut self.ledger)?)
     }
 
+    /// Every record with a lower input index has landed: in an object, an
+    /// error object or the undelivered folder, or dropped by the function.
+    /// What `serve --state` may forget.
+    pub fn landed_below(&self) -> u64 {
+        let lambda = self.lambda.as_ref();
+        [
+            lambda.and_then(|l| l.buffers.oldest_index()),
+            lambda.and_then(|l| l.worker.oldest_index()),
+            self.router.oldest_index(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(self.ledger.summary.records_in)
+    }
+
     /// What the stream has counted so far.
     pub fn summary(&self) -> &Summary {
         &self.ledger.summary

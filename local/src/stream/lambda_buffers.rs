@@ -69,6 +69,15 @@ impl LambdaBuffers {
             .min()
     }
 
+    /// The lowest input index of any record waiting for the function: each
+    /// buffer's first, as a shard's records come in input order.
+    pub fn oldest_index(&self) -> Option<u64> {
+        self.batches
+            .values()
+            .filter_map(|b| b.records.first().map(|r| r.index))
+            .min()
+    }
+
     /// Every buffer's batch, each buffer emptied.
     pub fn take_all(&mut self) -> Vec<Vec<Record>> {
         std::mem::take(&mut self.batches)

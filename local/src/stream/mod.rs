@@ -12,6 +12,7 @@ pub mod engine;
 pub mod event;
 pub mod intake;
 pub mod invoke;
+pub mod journal;
 #[cfg(feature = "kinesis")]
 pub mod kinesis;
 pub mod kpl;

@@ -49,6 +49,7 @@ impl<'s> Router<'s> {
             keys: &PartitionKeys::new(),
             bytes: &record.data,
             arrival_ms: record.arrival_ms,
+            index: record.index,
             trace: None,
         };
         ledger.written(self.objects.add(now_ms, item)?);
@@ -130,11 +131,10 @@ impl<'s> Router<'s> {
             keys: &PartitionKeys::new(),
             bytes: line,
             arrival_ms: record.arrival_ms,
-            trace: ledger.tracing().then_some((
-                record.index,
-                record.record_id.as_str(),
-                Some(failure.code),
-            )),
+            index: record.index,
+            trace: ledger
+                .tracing()
+                .then_some((record.record_id.as_str(), Some(failure.code))),
         };
         ledger.written(self.objects.add(failure.ended_ms, item)?);
         Ok(())
@@ -222,9 +222,10 @@ impl<'s> Router<'s> {
             keys: &keys,
             bytes: &bytes,
             arrival_ms: record.arrival_ms,
+            index: record.index,
             trace: ledger
                 .tracing()
-                .then_some((record.index, record.record_id.as_str(), None)),
+                .then_some((record.record_id.as_str(), None)),
         };
         ledger.written(self.objects.add(at_ms, item)?);
         Ok(())
@@ -246,6 +247,11 @@ impl<'s> Router<'s> {
             .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
             .to_zoned(destination.time_zone.clone());
         partition::partition_keys(&destination.prefix, &from_query, lambda_keys, &at)
+    }
+
+    /// The lowest input index of any record waiting in an S3 buffer.
+    pub fn oldest_index(&self) -> Option<u64> {
+        self.objects.oldest_index()
     }
 
     /// When the next S3 buffer is due by its interval.

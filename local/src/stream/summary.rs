@@ -35,6 +35,10 @@ pub struct Summary {
     pub kpl_aggregates: u64,
     /// Replayed `format-conversion-failed` records, which skip the processors and the function.
     pub replayed_to_conversion: u64,
+    /// Records an earlier `serve` accepted and kept in `--state` without their
+    /// having landed, delivered by this one; those that had landed in part land again.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub from_state: u64,
     /// In data objects.
     pub delivered: u64,
     pub dropped: u64,
@@ -67,6 +71,10 @@ pub struct Summary {
     /// them without a word), with how many times.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub dropped_keys: BTreeMap<String, u64>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Keeps `message` if it is new and there is room.
@@ -158,6 +166,13 @@ impl Summary {
                 out,
                 "de-aggregation made {} more records of them",
                 self.deaggregated
+            );
+        }
+        if self.from_state > 0 {
+            let _ = writeln!(
+                out,
+                "{} of them were kept in --state by an earlier run that stopped before they landed (at most that many land twice)",
+                self.from_state
             );
         }
         if self.replayed_to_conversion > 0 {

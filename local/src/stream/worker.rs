@@ -51,8 +51,8 @@ pub struct Worker {
     jobs: Option<Sender<Job>>,
     done: Receiver<Done>,
     threads: Vec<JoinHandle<()>>,
-    /// When each batch in flight was flushed, oldest first.
-    in_flight: VecDeque<i64>,
+    /// When each batch in flight was flushed, and the lowest input index in it, oldest first.
+    in_flight: VecDeque<(i64, u64)>,
 }
 
 impl Worker {
@@ -105,8 +105,14 @@ impl Worker {
     /// than one batch in each stage, the oldest is taken back, settled.
     pub fn submit(&mut self, job: Job, flushed_ms: i64) -> Result<Option<Settled>, String> {
         let jobs = self.jobs.as_ref().ok_or_else(stopped)?;
+        let oldest = job
+            .records
+            .iter()
+            .map(|r| r.index)
+            .min()
+            .unwrap_or(u64::MAX);
         jobs.send(job).map_err(|_| stopped())?;
-        self.in_flight.push_back(flushed_ms);
+        self.in_flight.push_back((flushed_ms, oldest));
         if self.in_flight.len() > IN_FLIGHT {
             return self.settle_oldest();
         }
@@ -116,6 +122,11 @@ impl Worker {
     /// Batches are in flight.
     pub fn busy(&self) -> bool {
         !self.in_flight.is_empty()
+    }
+
+    /// The lowest input index of any record with the function.
+    pub fn oldest_index(&self) -> Option<u64> {
+        self.in_flight.iter().map(|(_, oldest)| *oldest).min()
     }
 
     /// Waits for the oldest batch in flight, if there is one.
@@ -142,7 +153,7 @@ impl Worker {
 
     /// The oldest batch in flight, answered.
     fn settle(&mut self, Done { records, verdict }: Done) -> Settled {
-        let flushed_ms = self.in_flight.pop_front().unwrap_or_default();
+        let (flushed_ms, _) = self.in_flight.pop_front().unwrap_or_default();
         // Attempt n+1 starts 1 s × 2^(n-1) after attempt n failed, at most a minute apart; the
         // records go on once the last attempt ends, while the stream keeps buffering others.
         let waited: i64 = (1..verdict.attempts)
