@@ -22,6 +22,8 @@ use crate::run::{fault_function, landed, out_dir};
 pub(crate) struct Served {
     child: Child,
     pub(crate) endpoint: String,
+    /// With `--tls`, the certificate clients are to trust.
+    pub(crate) certificate: Option<String>,
     events: Arc<Mutex<Vec<Value>>>,
     out: PathBuf,
 }
@@ -62,11 +64,13 @@ impl Served {
         let mut served = Served {
             child,
             endpoint: String::new(),
+            certificate: None,
             events,
             out,
         };
         let listening = served.wait_for(|e| e["event"] == "listening");
         served.endpoint = listening["endpoint"].as_str().unwrap().to_owned();
+        served.certificate = listening["certificate"].as_str().map(str::to_owned);
         served
     }
 

@@ -12,15 +12,18 @@ use aws_sdk_kinesis::primitives::Blob as KinesisBlob;
 use firehose_e2e::repo;
 use serde_json::{Value, json};
 
+use crate::run::out_dir;
 use crate::serve::{Served, json_output, kinesis_template, landed_by_number, normalize_template};
 
-/// Runs the JavaScript producer against `served`: its JSON report.
+/// Runs the JavaScript producer against `served` (trusting its certificate, over HTTPS): its JSON report.
 fn node_producer(served: &Served, service: &str, stream: &str) -> Value {
-    json_output(
-        Command::new("node")
-            .arg(repo().join("tests/node/producer.mjs"))
-            .args([&served.endpoint, service, stream]),
-    )
+    let mut node = Command::new("node");
+    node.arg(repo().join("tests/node/producer.mjs"))
+        .args([&served.endpoint, service, stream]);
+    if let Some(certificate) = &served.certificate {
+        node.env("NODE_EXTRA_CA_CERTS", certificate);
+    }
+    json_output(&mut node)
 }
 
 /// Stops `served` and checks that the records of `sent` (each with its `n`,
@@ -80,19 +83,22 @@ fn the_javascript_sdk_puts_to_kinesis_over_http2() {
     );
 }
 
-/// The AWS CLI from `.venv`, pointed at `served` only by `AWS_ENDPOINT_URL`: its output as JSON.
+/// The AWS CLI from `.venv`, pointed at `served` only by `AWS_ENDPOINT_URL`
+/// (and over HTTPS, told to trust its certificate by `AWS_CA_BUNDLE`): its output as JSON.
 fn aws(served: &Served, args: &[&str]) -> Value {
-    json_output(
-        Command::new(repo().join(".venv/bin/aws"))
-            .args(args)
-            .args(["--output", "json"])
-            .env("AWS_ENDPOINT_URL", &served.endpoint)
-            .env("AWS_ACCESS_KEY_ID", "local")
-            .env("AWS_SECRET_ACCESS_KEY", "local")
-            .env("AWS_DEFAULT_REGION", "ap-southeast-2")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
-    )
+    let mut cli = Command::new(repo().join(".venv/bin/aws"));
+    cli.args(args)
+        .args(["--output", "json"])
+        .env("AWS_ENDPOINT_URL", &served.endpoint)
+        .env("AWS_ACCESS_KEY_ID", "local")
+        .env("AWS_SECRET_ACCESS_KEY", "local")
+        .env("AWS_DEFAULT_REGION", "ap-southeast-2")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    if let Some(certificate) = &served.certificate {
+        cli.env("AWS_CA_BUNDLE", certificate);
+    }
+    json_output(&mut cli)
 }
 
 #[test]
@@ -258,4 +264,43 @@ fn the_rust_sdk_puts_to_firehose_and_to_kinesis() {
         })
         .collect();
     landed_as_sent(served, "from-kinesis/records/", &sent);
+}
+
+#[test]
+fn over_https_the_aws_cli_and_the_javascript_sdk_trust_the_certificate_serve_made() {
+    let tls_dir = out_dir("serve-tls-certificate");
+    let tls = ["--tls", "--tls-dir", tls_dir.to_str().unwrap()];
+    let served = Served::start("tls-firehose", &normalize_template(), &tls);
+    assert!(
+        served.endpoint.starts_with("https://127.0.0.1:"),
+        "{}",
+        served.endpoint
+    );
+    let certificate = served.certificate.clone().unwrap();
+    let answer = aws(
+        &served,
+        &[
+            "firehose",
+            "put-record",
+            "--delivery-stream-name",
+            "normalized",
+            "--record",
+            r#"{"Data": "{\"n\":1000}"}"#,
+        ],
+    );
+    assert!(answer["RecordId"].is_string(), "{answer}");
+    let report = node_producer(&served, "firehose", "normalized");
+    let mut sent = report["sent"].as_array().unwrap().clone();
+    sent.push(json!({"n": 1000}));
+    landed_as_sent(served, "normalized/normalized/", &sent);
+
+    // The next start keeps the certificate a client was told to trust; Kinesis speaks HTTP/2 over it (ALPN).
+    let served = Served::start("tls-kinesis", &kinesis_template(), &tls);
+    assert_eq!(served.certificate.as_deref(), Some(certificate.as_str()));
+    let report = node_producer(&served, "kinesis", "source");
+    landed_as_sent(
+        served,
+        "from-kinesis/records/",
+        report["sent"].as_array().unwrap(),
+    );
 }

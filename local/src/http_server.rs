@@ -1,5 +1,6 @@
 //! firehose-local's one HTTP server: hyper on a tokio runtime of its own
-//! thread, HTTP/1.1 and HTTP/2 without TLS (prior knowledge) on one port.
+//! thread, HTTP/1.1 and HTTP/2 without TLS (prior knowledge) on one port, or
+//! both over TLS (`serve --tls`).
 //!
 //! Every connection has `TCP_NODELAY`, and every body is sent whole with a
 //! `Content-Length`, as Lambda's Runtime API sends them: without no-delay a
@@ -21,6 +22,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
 
 pub use hyper::body::Incoming;
 pub use hyper::{Request, Response, StatusCode};
@@ -54,6 +56,31 @@ impl HttpServer {
         H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
         F: Future<Output = Response<Body>> + Send + 'static,
     {
+        Self::start_with(listen, None, handler)
+    }
+
+    /// Serves `handler` over TLS with `config` (HTTP/2 or HTTP/1.1, as ALPN agrees).
+    pub fn start_tls<H, F>(
+        listen: SocketAddr,
+        config: Arc<rustls::ServerConfig>,
+        handler: H,
+    ) -> io::Result<Self>
+    where
+        H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+        F: Future<Output = Response<Body>> + Send + 'static,
+    {
+        Self::start_with(listen, Some(TlsAcceptor::from(config)), handler)
+    }
+
+    fn start_with<H, F>(
+        listen: SocketAddr,
+        tls: Option<TlsAcceptor>,
+        handler: H,
+    ) -> io::Result<Self>
+    where
+        H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+        F: Future<Output = Response<Body>> + Send + 'static,
+    {
         let listener = TcpListener::bind(listen)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -67,7 +94,7 @@ impl HttpServer {
             .name(format!("http {addr}"))
             .spawn(move || {
                 runtime.block_on(async move {
-                    let accepting = tokio::spawn(accept(listener, handler));
+                    let accepting = tokio::spawn(accept(listener, handler, tls));
                     // The sender is dropped or used: either way, stop.
                     let _ = stopped.await;
                     accepting.abort();
@@ -97,7 +124,7 @@ impl Drop for HttpServer {
     }
 }
 
-async fn accept<H, F>(listener: TcpListener, handler: Arc<H>)
+async fn accept<H, F>(listener: TcpListener, handler: Arc<H>, tls: Option<TlsAcceptor>)
 where
     H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
     F: Future<Output = Response<Body>> + Send + 'static,
@@ -114,6 +141,7 @@ where
         };
         let _ = stream.set_nodelay(true);
         let handler = Arc::clone(&handler);
+        let tls = tls.clone();
         tokio::spawn(async move {
             let service = service_fn(move |request| {
                 let answer = handler(request);
@@ -121,10 +149,22 @@ where
             });
             let mut builder = auto::Builder::new(TokioExecutor::new());
             builder.http1().timer(TokioTimer::new());
-            // A connection that fails (the peer hung up) is the peer's business.
-            let _ = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            // A connection that fails (the peer hung up, or would not agree on TLS) is the peer's business.
+            let _ = match tls {
+                None => {
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
+                Some(tls) => match tls.accept(stream).await {
+                    Ok(stream) => {
+                        builder
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await
+                    }
+                    Err(_) => return,
+                },
+            };
         });
     }
 }

@@ -21,6 +21,7 @@ pub mod service;
 pub mod sink;
 pub mod stream;
 pub mod template;
+pub mod tls;
 pub mod view;
 
 pub use function::LocalFunction;

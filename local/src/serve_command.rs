@@ -4,7 +4,7 @@
 //! are listed as they land; SIGUSR1 flushes every buffer now; Ctrl-C or
 //! SIGTERM refuses new records, lands what was taken, and prints each
 //! stream's summary. With `--state DIR`, what was acknowledged survives a
-//! crash: it is delivered when serve starts again.
+//! crash: it is delivered when serve starts again. `--tls` serves HTTPS.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -24,6 +24,7 @@ use firehose_local::stream::journal::Journal;
 use firehose_local::stream::live::{Listeners, LiveStream, now_ms};
 use firehose_local::stream::summary::object_line;
 use firehose_local::template::{self, DeliveryStream};
+use firehose_local::tls::Tls;
 
 use crate::run_command::{EXIT_STOPPED, Setup, exit_status};
 
@@ -44,6 +45,22 @@ pub struct Serve {
     /// until it has landed; records an earlier serve kept (it crashed) are delivered first.
     #[arg(long, value_name = "DIR")]
     state: Option<PathBuf>,
+    /// Serve HTTPS (for the KPL and Fluent Bit, which speak nothing else), with a self-signed certificate
+    /// made once and kept in --tls-dir.
+    #[arg(long)]
+    tls: bool,
+    /// Where --tls keeps its certificate (cert.pem, for clients to trust) and key.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "firehose-local-tls",
+        requires = "tls"
+    )]
+    tls_dir: PathBuf,
+    /// A name the certificate holds besides localhost, 127.0.0.1, ::1 and the --listen address
+    /// (a host name producers on other machines use); repeatable.
+    #[arg(long, value_name = "NAME", requires = "tls")]
+    tls_name: Vec<String>,
     #[command(flatten)]
     setup: Setup,
 }
@@ -75,17 +92,23 @@ impl Serve {
             let journal = self.open_state(&stream.name, &mut kept)?;
             running.push(self.start(stream, seed, &interrupted, journal)?);
         }
+        let tls = self.tls()?;
         let service = Arc::new(Service::new(running, deployment.data_streams));
         let server = {
             let service = Arc::clone(&service);
-            HttpServer::start(self.listen, move |request| {
+            let handler = move |request| {
                 let service = Arc::clone(&service);
                 async move { service.handle(request).await }
-            })
+            };
+            match &tls {
+                Some(tls) => HttpServer::start_tls(self.listen, Arc::clone(&tls.config), handler),
+                None => HttpServer::start(self.listen, handler),
+            }
             .map_err(|e| format!("--listen {}: {e}", self.listen))?
         };
-        let url = format!("http://{}", server.addr());
-        self.announce(&url, &names, &service);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{}", server.addr());
+        self.announce(&url, &names, &service, tls.as_ref());
         while !interrupted.load(Ordering::SeqCst) {
             std::thread::sleep(WATCH);
             if flush.swap(false, Ordering::SeqCst) {
@@ -209,8 +232,24 @@ impl Serve {
         .map_err(|e| format!("cannot start the stream's thread: {e}"))
     }
 
+    /// With `--tls`, the certificate kept in `--tls-dir` (made when there is
+    /// none for these names), naming the `--listen` address unless it is any.
+    fn tls(&self) -> Result<Option<Tls>, String> {
+        if !self.tls {
+            return Ok(None);
+        }
+        let mut names = self.tls_name.clone();
+        let ip = self.listen.ip();
+        if !ip.is_unspecified() && !ip.is_loopback() {
+            names.insert(0, ip.to_string());
+        }
+        Tls::load_or_make(&self.tls_dir, &names)
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+
     /// Says where to send records, and how to stop.
-    fn announce(&self, url: &str, names: &[String], service: &Service) {
+    fn announce(&self, url: &str, names: &[String], service: &Service, tls: Option<&Tls>) {
         if !self.listen.ip().is_loopback() {
             eprintln!(
                 "firehose-local: WARNING: listening on {}, not a loopback address: anyone who can reach it can write records",
@@ -223,7 +262,11 @@ impl Serve {
                 .data_streams()
                 .map(|d| d.stream.name.as_str())
                 .collect();
-            let event = serde_json::json!({"event": "listening", "endpoint": url, "delivery_streams": names, "data_streams": data_streams, "pid": pid});
+            let mut event = serde_json::json!({"event": "listening", "endpoint": url, "delivery_streams": names, "data_streams": data_streams, "pid": pid});
+            if let Some(tls) = tls {
+                event["certificate"] = tls.certificate.display().to_string().into();
+                event["certificate_names"] = tls.names.clone().into();
+            }
             println!("{event}");
         } else {
             println!("firehose-local serve: the Firehose and Kinesis APIs at {url}");
@@ -238,6 +281,21 @@ impl Serve {
             }
             println!("objects land {}", self.setup.where_objects_land());
             println!("point your producer at it:\n  export AWS_ENDPOINT_URL={url}");
+            if let Some(tls) = tls {
+                let certificate = tls.certificate.display();
+                let how = if tls.made {
+                    "made now"
+                } else {
+                    "kept from before"
+                };
+                println!(
+                    "HTTPS with a self-signed certificate ({how}) for {}: {certificate}",
+                    tls.names.join(", ")
+                );
+                println!(
+                    "trust it:\n  export AWS_CA_BUNDLE={certificate}   # the AWS CLI, boto3\n  export NODE_EXTRA_CA_CERTS={certificate}   # Node.js"
+                );
+            }
             println!(
                 "flush every buffer now: kill -USR1 {pid}; stop (landing everything): Ctrl-C or kill {pid}"
             );
