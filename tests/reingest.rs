@@ -16,16 +16,16 @@ use firehose_transform::Outcome;
 use flate2::read::GzDecoder;
 use serde_json::{Value, json};
 
-/// A proxy before moto that, for its first `failing_calls` `PutRecords`
-/// calls, keeps the first entry from moto and answers it as throttled.
-struct ThrottlingProxy {
-    url: String,
+/// A proxy before moto (or `serve`) that, for its first `failing_calls`
+/// `PutRecords` calls, keeps the first entry from it and answers it as throttled.
+pub(crate) struct ThrottlingProxy {
+    pub(crate) url: String,
     calls: Arc<AtomicUsize>,
     _server: HttpServer,
 }
 
 impl ThrottlingProxy {
-    fn start(moto: &str, failing_calls: usize) -> ThrottlingProxy {
+    pub(crate) fn start(moto: &str, failing_calls: usize) -> ThrottlingProxy {
         let calls = Arc::new(AtomicUsize::new(0));
         let counted = Arc::clone(&calls);
         let moto = moto.to_owned();

@@ -9,11 +9,14 @@ use std::process::Command;
 
 use aws_sdk_firehose::primitives::Blob as FirehoseBlob;
 use aws_sdk_kinesis::primitives::Blob as KinesisBlob;
-use firehose_e2e::repo;
+use firehose_e2e::{binary, repo};
 use serde_json::{Value, json};
 
+use crate::reingest::ThrottlingProxy;
 use crate::run::out_dir;
-use crate::serve::{Served, json_output, kinesis_template, landed_by_number, normalize_template};
+use crate::serve::{
+    Served, delivered_lines, json_output, kinesis_template, landed_by_number, normalize_template,
+};
 
 /// Runs the JavaScript producer against `served` (trusting its certificate, over HTTPS): its JSON report.
 fn node_producer(served: &Served, service: &str, stream: &str) -> Value {
@@ -303,4 +306,87 @@ fn over_https_the_aws_cli_and_the_javascript_sdk_trust_the_certificate_serve_mad
         "from-kinesis/records/",
         report["sent"].as_array().unwrap(),
     );
+}
+
+/// The ticker fields of a record, as one text to compare by.
+fn ticker(record: &Value) -> String {
+    let fields = ["ticker_symbol", "sector", "change", "price"];
+    fields.map(|f| record[f].to_string()).join(" ")
+}
+
+/// `firehose-local generate` of 1,500 ticker records, with `more` arguments: what it printed.
+fn generate(more: &[&str]) -> std::process::Output {
+    let args = [
+        "generate",
+        "tests/fixtures/generate/ticker.tmpl",
+        "--count",
+        "1500",
+        "--seed",
+        "3",
+    ];
+    let args = [&args[..], &["--start-time", "2026-12-01T10:00:00Z"], more].concat();
+    Command::new(binary("firehose-local"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn generate_sends_to_firehose_and_to_kinesis_what_it_would_write_out() {
+    let written = String::from_utf8(generate(&["--format", "json"]).stdout).unwrap();
+    let mut expected: Vec<String> = written
+        .lines()
+        .map(|line| {
+            let line: Value = serde_json::from_str(line).unwrap();
+            ticker(&serde_json::from_str(line["data"].as_str().unwrap()).unwrap())
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(expected.len(), 1500);
+    for (template, flag, stream, prefix) in [
+        (
+            normalize_template(),
+            "--to-firehose",
+            "normalized",
+            "normalized/normalized/",
+        ),
+        (
+            kinesis_template(),
+            "--to-kinesis",
+            "source",
+            "from-kinesis/records/",
+        ),
+    ] {
+        let mut served = Served::start(&format!("generate{flag}"), &template, &[]);
+        // Kinesis through a proxy that answers the first call's first entry as throttled:
+        // only that one is put again, so nothing lands twice.
+        let proxy = ThrottlingProxy::start(&served.endpoint, 1);
+        let endpoint = if flag == "--to-kinesis" {
+            &proxy.url
+        } else {
+            &served.endpoint
+        };
+        let sent = generate(&[flag, stream, "--endpoint-url", endpoint, "--json"]);
+        assert!(
+            sent.status.success(),
+            "{}",
+            String::from_utf8_lossy(&sent.stderr)
+        );
+        let report: Value = serde_json::from_slice(&sent.stdout).unwrap();
+        assert_eq!(report["records"], 1500, "{report}");
+        assert_eq!(report["accepted"], 1500, "{report}");
+        assert_eq!(report["refused"], 0, "{report}");
+        let put_again = if flag == "--to-kinesis" { 1 } else { 0 };
+        assert_eq!(report["put_again"], put_again, "{report}");
+        let unknown = generate(&[flag, "nope", "--endpoint-url", &served.endpoint]);
+        assert_eq!(unknown.status.code(), Some(2));
+        let said = String::from_utf8_lossy(&unknown.stderr);
+        assert!(said.contains("ResourceNotFoundException"), "{said}");
+        let (status, summary, s3) = served.stop();
+        assert!(status.success(), "{summary}");
+        let mut landed: Vec<String> = delivered_lines(&s3, prefix).iter().map(ticker).collect();
+        landed.sort();
+        assert_eq!(landed, expected, "{flag}");
+    }
 }

@@ -9,6 +9,7 @@
 
 pub mod answer;
 pub mod build;
+pub mod causes;
 pub mod check;
 pub mod convert;
 pub mod function;

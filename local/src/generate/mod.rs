@@ -7,6 +7,9 @@
 
 pub mod faker;
 pub mod moment;
+pub mod send;
+#[cfg(feature = "producer")]
+pub mod sender;
 
 use jiff::Timestamp;
 use serde_json::Value;

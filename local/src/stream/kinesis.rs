@@ -9,6 +9,7 @@ use aws_config::BehaviorVersion;
 use aws_sdk_kinesis::types::ShardIteratorType;
 
 use super::producer::{Attempt, Entry, InputError, KinesisOrigin, MAX_RECORD_BYTES, Put};
+use crate::causes::with_causes;
 
 /// Reads one stream.
 pub struct KinesisReader {
@@ -47,7 +48,7 @@ impl KinesisReader {
             let listed = runtime.block_on(request.send()).map_err(|e| {
                 format!(
                     "--from-kinesis {stream}: cannot list its shards: {}",
-                    describe(&e)
+                    with_causes(&e)
                 )
             })?;
             shards.extend(listed.shards().iter().map(|s| s.shard_id().to_owned()));
@@ -81,10 +82,9 @@ impl KinesisReader {
                         .stream_name(&self.stream)
                         .shard_id(&shard)
                         .shard_iterator_type(ShardIteratorType::TrimHorizon);
-                    let answer = self
-                        .runtime
-                        .block_on(request.send())
-                        .map_err(|e| format!("{shard}: cannot start reading: {}", describe(&e)))?;
+                    let answer = self.runtime.block_on(request.send()).map_err(|e| {
+                        format!("{shard}: cannot start reading: {}", with_causes(&e))
+                    })?;
                     match answer.shard_iterator() {
                         Some(iterator) => (shard, iterator.to_owned()),
                         None => continue,
@@ -99,7 +99,7 @@ impl KinesisReader {
             let page = self
                 .runtime
                 .block_on(request.send())
-                .map_err(|e| format!("{shard}: cannot read records: {}", describe(&e)))?;
+                .map_err(|e| format!("{shard}: cannot read records: {}", with_causes(&e)))?;
             let number = shard
                 .rsplit('-')
                 .next()
@@ -159,16 +159,4 @@ impl Iterator for KinesisReader {
         }
         self.page.pop_front().map(Ok)
     }
-}
-
-/// An SDK error with its service message, not only "service error".
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
 }
