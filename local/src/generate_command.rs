@@ -230,23 +230,22 @@ mod send {
             std::thread::sleep(offset.saturating_sub(started.elapsed()));
             text.clear();
             records.template.render(rng, at, &mut text);
-            let data = text.as_bytes().to_vec();
-            if data.len() > firehose_local::stream::producer::MAX_RECORD_BYTES {
+            let record = Outgoing {
+                data: text.as_bytes().to_vec(),
+                partition_key: format!("{:016x}", keys.u64(..)),
+            };
+            let size = target.counted_bytes(&record);
+            if size > target.max_record_bytes() {
                 // Refused by the API itself; sending it would fail the whole call.
                 refused_here += 1;
                 continue;
             }
-            let partition_key = format!("{:016x}", keys.u64(..));
-            let size = data.len() + partition_key.len();
             if batch.len() == Target::MAX_RECORDS || batch_bytes + size > target.max_call_bytes() {
                 sender.send(std::mem::take(&mut batch))?;
                 batch_bytes = 0;
             }
             batch_bytes += size;
-            batch.push(Outgoing {
-                data,
-                partition_key,
-            });
+            batch.push(record);
         }
         if !batch.is_empty() {
             sender.send(batch)?;
@@ -257,7 +256,7 @@ mod send {
             tally.refused += refused_here;
             *tally
                 .refusals
-                .entry("over 1,000 KiB, not sent".to_owned())
+                .entry("too large to send (over the API's record limit)".to_owned())
                 .or_default() += refused_here;
         }
         let seconds = started.elapsed().as_secs_f64();

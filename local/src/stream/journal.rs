@@ -159,7 +159,7 @@ impl Segments {
         let oldest = self.closed.front().or(self.open.as_ref()).copied();
         let path = self.dir.join(LANDED_FILE);
         let Some(oldest) = oldest else {
-            // Nothing is kept: a later segment with the same number must not be skipped into.
+            // Nothing is kept: the file would only name a segment that is gone.
             if self.told.take().is_some() {
                 remove(&path);
             }
@@ -244,8 +244,10 @@ impl Journal {
         };
         fs::create_dir_all(&dir).map_err(at)?;
         let lock = File::create(dir.join("lock")).map_err(at)?;
-        lock.try_lock()
-            .map_err(|_| JournalError::InUse(dir.display().to_string()))?;
+        lock.try_lock().map_err(|e| match e {
+            std::fs::TryLockError::WouldBlock => JournalError::InUse(dir.display().to_string()),
+            std::fs::TryLockError::Error(error) => at(error),
+        })?;
         let mut numbers: Vec<u64> = fs::read_dir(&dir)
             .map_err(at)?
             .filter_map(|entry| {
