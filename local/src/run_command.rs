@@ -221,7 +221,7 @@ impl StreamArgs {
         let stream = template::load(&setup.template, self.stream.as_deref(), &setup.parameters)
             .map_err(|e| e.to_string())?;
         let seed = setup.seed();
-        let objects = setup.objects(&stream, seed)?;
+        let objects = setup.objects(&stream, seed, false)?;
         let invoker = setup.invoker(&stream)?;
         // Milliseconds, as arrival times are.
         let start = self.start_time.unwrap_or_else(jiff::Timestamp::now);
@@ -306,20 +306,26 @@ impl Setup {
     }
 
     /// The S3 buffers of `stream`, converting as it does (unless --no-convert),
-    /// writing to the store; their random parts from `seed`.
-    pub fn objects(&self, stream: &DeliveryStream, seed: u64) -> Result<Objects, String> {
+    /// writing to the store; their random parts from `seed`. `synced`: a
+    /// local folder's objects are synced to disk before they count as landed.
+    pub fn objects(
+        &self,
+        stream: &DeliveryStream,
+        seed: u64,
+        synced: bool,
+    ) -> Result<Objects, String> {
         let conversion = match (&stream.conversion, self.no_convert) {
             (Some(config), false) => Some(self.conversion(config)?),
             _ => None,
         };
         // Before the function, which may be built first: a bad destination fails at once.
-        let store = self.store()?;
+        let store = self.store(synced)?;
         let objects = Objects::new(
             &stream.name,
             stream.destination.clone(),
             stream.backup.clone(),
             stream.append_delimiter,
-            self.delivery(store),
+            self.delivery(store, synced),
             fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15),
         )
         .holding_at_most(self.buffer_memory_mib << 20);
@@ -355,10 +361,15 @@ impl Setup {
     }
 
     /// The store, tried for --retry-for, with the undelivered folder behind it.
-    fn delivery(&self, store: Box<dyn Store>) -> Delivery {
+    fn delivery(&self, store: Box<dyn Store>, synced: bool) -> Delivery {
+        let undelivered = self.undelivered_folder();
         Delivery::new(
             store,
-            LocalFolder::new(&self.undelivered_folder()),
+            if synced {
+                LocalFolder::synced(&undelivered)
+            } else {
+                LocalFolder::new(&undelivered)
+            },
             std::time::Duration::from_secs(self.retry_for),
         )
     }
@@ -379,7 +390,7 @@ impl Setup {
         store::files_under(folder, &mut files)
             .map_err(|e| format!("--undelivered {}: {e}", folder.display()))?;
         let mut delivery = Delivery::new(
-            self.store()?,
+            self.store(false)?,
             LocalFolder::new(folder),
             std::time::Duration::from_secs(self.retry_for),
         );
@@ -426,10 +437,13 @@ impl Setup {
         Ok(ExitCode::from(if left > 0 { EXIT_UNDELIVERED } else { 0 }))
     }
 
-    /// Where objects are written: the S3 API asked for, else the folder.
-    fn store(&self) -> Result<Box<dyn Store>, String> {
+    /// Where objects go: the S3 API (whose answer means the object is kept),
+    /// or --out, synced to disk if `synced`.
+    fn store(&self, synced: bool) -> Result<Box<dyn Store>, String> {
         if self.s3 || self.s3_endpoint.is_some() {
             s3_store(self.s3_endpoint.as_deref())
+        } else if synced {
+            Ok(Box::new(LocalFolder::synced(&self.out)))
         } else {
             Ok(Box::new(LocalFolder::new(&self.out)))
         }

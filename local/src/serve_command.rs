@@ -198,7 +198,8 @@ impl Serve {
         journal: Option<Journal>,
     ) -> Result<LiveStream, String> {
         let setup = &self.setup;
-        let objects = setup.objects(&stream, seed)?;
+        // With --state, the journal forgets what has landed: it must be on disk.
+        let objects = setup.objects(&stream, seed, journal.is_some())?;
         let invoker = setup.invoker(&stream)?;
         let options = Options {
             start_ms: now_ms(),

@@ -367,7 +367,7 @@ struct Checked {
 
 /// `record` within Kinesis's limits; `member` prefixes the members' names in messages.
 fn checked(record: RecordInput, member: &str) -> Result<Checked, ApiError> {
-    let data = record.data.decode(&format!("{member}data"))?;
+    let data = record.data.decode(|| format!("{member}data"))?;
     let key = record.partition_key;
     let bound = match key.chars().count() {
         0 => Some("greater than or equal to 1"),

@@ -122,8 +122,7 @@ impl Service {
                 ),
             )),
             Some(("Firehose_20150804", operation)) => {
-                let output = firehose_api::call(self, operation, &body, &region).await?;
-                protocol.output(&output)
+                firehose_api::call(self, operation, &body, &region).await
             }
             Some(("Kinesis_20131202", operation)) => {
                 kinesis_api::call(self, protocol, operation, &body, &region).await

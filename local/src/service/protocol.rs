@@ -106,25 +106,20 @@ impl Protocol {
     }
 }
 
-/// A blob member as it comes: base64 text in JSON, a byte string in CBOR.
+/// A blob member's bytes: base64 text in JSON, decoded as it is read (from
+/// the body itself, without a copy of the text), or a byte string in CBOR.
 #[derive(Debug)]
-pub enum Blob {
-    Base64(String),
-    Bytes(Vec<u8>),
-}
+pub struct Blob(Result<Vec<u8>, base64::DecodeError>);
 
 impl Blob {
     /// Its bytes; `member` names it when its base64 is bad.
-    pub fn decode(self, member: &str) -> Result<Vec<u8>, ApiError> {
-        match self {
-            Blob::Bytes(bytes) => Ok(bytes),
-            Blob::Base64(text) => STANDARD.decode(text).map_err(|e| {
-                ApiError::new(
-                    "SerializationException",
-                    format!("Value of {member} can not be converted to a Blob: {e}"),
-                )
-            }),
-        }
+    pub fn decode(self, member: impl FnOnce() -> String) -> Result<Vec<u8>, ApiError> {
+        self.0.map_err(|e| {
+            ApiError::new(
+                "SerializationException",
+                format!("Value of {} can not be converted to a Blob: {e}", member()),
+            )
+        })
     }
 }
 
@@ -137,16 +132,13 @@ impl<'de> Deserialize<'de> for Blob {
                 f.write_str("a blob (base64 text, or CBOR bytes)")
             }
             fn visit_str<E: de::Error>(self, text: &str) -> Result<Blob, E> {
-                Ok(Blob::Base64(text.to_owned()))
-            }
-            fn visit_string<E: de::Error>(self, text: String) -> Result<Blob, E> {
-                Ok(Blob::Base64(text))
+                Ok(Blob(STANDARD.decode(text)))
             }
             fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<Blob, E> {
-                Ok(Blob::Bytes(bytes.to_vec()))
+                Ok(Blob(Ok(bytes.to_vec())))
             }
             fn visit_byte_buf<E: de::Error>(self, bytes: Vec<u8>) -> Result<Blob, E> {
-                Ok(Blob::Bytes(bytes))
+                Ok(Blob(Ok(bytes)))
             }
         }
         deserializer.deserialize_any(BlobVisitor)
@@ -363,7 +355,7 @@ mod tests {
     #[test]
     fn blobs_are_base64_in_json_and_bytes_in_cbor_however_long_their_lengths() {
         let json: Put = Protocol::Json.input(br#"{"Data":"AP8="}"#).unwrap();
-        assert_eq!(json.data.decode("data").unwrap(), [0, 255]);
+        assert_eq!(json.data.decode(|| "data".to_owned()).unwrap(), [0, 255]);
         // An indefinite-length map holding an indefinite-length byte string
         // in two chunks, and a tagged timestamp member no one reads.
         let cbor = [
@@ -378,13 +370,13 @@ mod tests {
         ]
         .concat();
         let put: Put = Protocol::Cbor.input(&cbor).unwrap();
-        assert_eq!(put.data.decode("data").unwrap(), [0, 255]);
+        assert_eq!(put.data.decode(|| "data".to_owned()).unwrap(), [0, 255]);
         assert_eq!(
             Protocol::Json
                 .input::<Put>(br#"{"Data":"!"}"#)
                 .unwrap()
                 .data
-                .decode("data")
+                .decode(|| "data".to_owned())
                 .unwrap_err()
                 .code,
             "SerializationException"

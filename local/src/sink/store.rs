@@ -42,12 +42,24 @@ pub trait Store: Send {
 /// Objects as files under one folder: `<folder>/<bucket>/<key>`.
 pub struct LocalFolder {
     root: PathBuf,
+    synced: bool,
 }
 
 impl LocalFolder {
     pub fn new(root: &Path) -> Self {
         LocalFolder {
             root: root.to_owned(),
+            synced: false,
+        }
+    }
+
+    /// One whose objects are on disk, not only in the page cache, when `put`
+    /// returns: `serve --state` forgets records once their object is written,
+    /// so a machine that goes down must not take the object with it.
+    pub fn synced(root: &Path) -> Self {
+        LocalFolder {
+            root: root.to_owned(),
+            synced: true,
         }
     }
 
@@ -69,17 +81,35 @@ impl Store for LocalFolder {
             path: path.display().to_string(),
             error,
         };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io)?;
-        }
+        let parent = path.parent().unwrap_or(&self.root);
+        // The folders made for it are new entries in their own parents, which a sync must reach too.
+        let existing = parent.ancestors().find(|folder| folder.is_dir());
+        std::fs::create_dir_all(parent).map_err(io)?;
         let written = std::fs::File::create(&temporary)
-            .and_then(|mut file| file.write_all(bytes))
+            .and_then(|mut file| {
+                file.write_all(bytes)?;
+                if self.synced {
+                    file.sync_data()?;
+                }
+                Ok(())
+            })
             .and_then(|()| std::fs::rename(&temporary, &path));
         if written.is_err() {
             // What was written of it is no object; the error says why.
             let _ = std::fs::remove_file(&temporary);
         }
-        written.map_err(io)
+        written.map_err(io)?;
+        if self.synced {
+            for folder in parent.ancestors() {
+                std::fs::File::open(folder)
+                    .and_then(|folder| folder.sync_all())
+                    .map_err(io)?;
+                if Some(folder) == existing {
+                    break;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -133,6 +163,26 @@ mod tests {
         files_under(&root, &mut found).unwrap();
         assert_eq!(found, [root.join("b/k/object")]);
         assert_eq!(std::fs::read(root.join("b/k/object")).unwrap(), b"whole");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_synced_folder_writes_the_same_objects_into_new_and_existing_folders() {
+        let root = std::env::temp_dir().join(format!("store-synced-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let mut folder = LocalFolder::synced(&root);
+        folder.put("b", "k/deep/object", b"first").unwrap();
+        folder.put("b", "k/deep/other", b"second").unwrap();
+        let mut found = Vec::new();
+        files_under(&root, &mut found).unwrap();
+        assert_eq!(
+            found,
+            [root.join("b/k/deep/object"), root.join("b/k/deep/other")]
+        );
+        assert_eq!(
+            std::fs::read(root.join("b/k/deep/other")).unwrap(),
+            b"second"
+        );
         let _ = std::fs::remove_dir_all(&root);
     }
 }
