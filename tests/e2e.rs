@@ -4,6 +4,7 @@
 mod access_log;
 mod bench;
 mod cloudwatch_logs;
+mod compression;
 mod contract;
 mod convert;
 mod delivery;

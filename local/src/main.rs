@@ -15,6 +15,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use firehose_local::answer::Answer;
 use firehose_local::convert::parquet_file;
+use firehose_local::sink::compression;
 use firehose_local::{LocalFunction, Reply, check, view};
 
 #[derive(Parser)]
@@ -36,7 +37,7 @@ enum Command {
     Run(run_command::Run),
     /// Put the records of error objects (processing-failed/ ...) through the stream again and write what would land.
     Replay(run_command::Replay),
-    /// Print Parquet objects' rows as JSON lines (what Athena will see), their schema on standard error.
+    /// Print Parquet objects' rows as JSON lines (what Athena will see), their schema on standard error; any other object's records, decompressed.
     Cat(Cat),
     /// Make records from a Kinesis Data Generator record template, seeded, at a rate or a count.
     Generate(generate_command::Generate),
@@ -46,7 +47,7 @@ enum Command {
 
 #[derive(clap::Args)]
 struct Cat {
-    /// Parquet objects, folders (every Parquet object under them, in name order), or `-` for standard input.
+    /// Objects (Parquet, or records in any CompressionFormat), folders (every Parquet object under them, in name order), or `-` for standard input.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -68,15 +69,20 @@ impl Cat {
             } else {
                 std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
             };
-            let (schema, rows) =
-                parquet_file::read_back(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
             if objects.len() > 1 {
                 eprintln!("== {}", path.display());
             }
-            for field in schema.fields() {
-                eprintln!("{} {}", field.name(), field.data_type());
-            }
-            std::io::Write::write_all(&mut out, &rows)
+            let shown = if bytes.starts_with(b"PAR1") {
+                let (schema, rows) = parquet_file::read_back(&bytes)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                for field in schema.fields() {
+                    eprintln!("{} {}", field.name(), field.data_type());
+                }
+                rows
+            } else {
+                compression::decompress(bytes).map_err(|e| format!("{}: {e}", path.display()))?
+            };
+            std::io::Write::write_all(&mut out, &shown)
                 .and_then(|()| std::io::Write::flush(&mut out))
                 .map_err(|e| format!("cannot write standard output: {e}"))?;
         }

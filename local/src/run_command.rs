@@ -44,7 +44,7 @@ pub struct Run {
 #[derive(clap::Args)]
 #[group(id = "replayed", required = true, multiple = false, args = ["errors", "undelivered_objects"])]
 pub struct Replay {
-    /// Error objects (as `processing-failed/` holds them, gzip or not): files, folders of them, or
+    /// Error objects (as `processing-failed/` holds them, in any CompressionFormat): files, folders of them, or
     /// `s3://BUCKET/PREFIX` (read through the S3 API of --s3-endpoint, else AWS's); repeat for more.
     #[arg(long)]
     errors: Vec<PathBuf>,

@@ -10,7 +10,7 @@ use super::Service;
 use super::protocol::{ApiError, Blob, Protocol, check_count, too_long, validation};
 use crate::stream::live::{LiveStream, Refusal};
 use crate::stream::producer::{Entry, Put};
-use crate::template::{ACCOUNT, Compression, DeliveryStream, Source};
+use crate::template::{ACCOUNT, DeliveryStream, Source};
 
 /// The most records a `PutRecordBatch` takes.
 const MAX_BATCH_RECORDS: usize = 500;
@@ -244,10 +244,7 @@ fn describe(live: &LiveStream, region: &str, created_s: f64, after_the_only_one:
             "SizeInMBs": destination.buffering.size_bytes >> 20,
             "IntervalInSeconds": destination.buffering.interval_ms / 1000,
         },
-        "CompressionFormat": match destination.compression {
-            Compression::Uncompressed => "UNCOMPRESSED",
-            Compression::Gzip => "GZIP",
-        },
+        "CompressionFormat": destination.compression.name(),
         "EncryptionConfiguration": {"NoEncryptionConfig": "NoEncryption"},
         "S3BackupMode": if stream.backup.is_some() { "Enabled" } else { "Disabled" },
     });

@@ -1,6 +1,7 @@
 //! The S3 side: prefixes and object names, the buffers objects are cut
 //! from, error objects, and where the objects are written.
 
+pub mod compression;
 pub mod delivery;
 pub mod error_record;
 pub mod java_time;
@@ -11,6 +12,7 @@ pub mod prefix;
 pub mod s3;
 pub mod store;
 
+pub use compression::Compression;
 use prefix::Prefix;
 
 /// An S3 destination (the main one, or the backup).
@@ -31,11 +33,4 @@ pub struct Destination {
 pub struct Buffering {
     pub size_bytes: u64,
     pub interval_ms: i64,
-}
-
-/// `CompressionFormat`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    Uncompressed,
-    Gzip,
 }

@@ -4,17 +4,14 @@
 //! Firehose names objects.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::Arc;
 
-use flate2::Compression as Level;
-use flate2::write::GzEncoder;
 use jiff::Timestamp;
 
+use super::Destination;
 use super::delivery::{Delivery, Landed};
 use super::prefix::PartitionKeys;
 use super::store::StoreError;
-use super::{Compression, Destination};
 use crate::convert::Conversion;
 
 /// What an object holds.
@@ -272,8 +269,8 @@ impl Objects {
             Target::Error(kind) => (&destination.error_prefix, *kind),
             _ => (&destination.prefix, ""),
         };
-        let mut uuid_bytes = [0u8; 16];
-        uuid_bytes.iter_mut().for_each(|b| *b = self.rng.u8(..));
+        // Drawn first: the seeded keys of earlier runs stay the same.
+        let uuid = random_uuid(&mut self.rng);
         let converting = self.conversion.as_ref().filter(|_| *target == Target::Data);
         let extension = converting.map_or(&destination.extension, |(_, e)| e);
         let object_key = format!(
@@ -281,9 +278,7 @@ impl Objects {
             prefix.evaluate(&oldest, error_type, keys, &mut self.rng),
             self.stream_name,
             oldest.strftime("%Y-%m-%d-%H-%M-%S"),
-            uuid::Builder::from_random_bytes(uuid_bytes)
-                .into_uuid()
-                .hyphenated(),
+            uuid,
             extension,
         );
         let rows = converting.map(|_| buffer.newlines);
@@ -296,8 +291,7 @@ impl Objects {
                         message,
                     })?
             }
-            (None, Compression::Uncompressed) => buffer.data,
-            (None, Compression::Gzip) => gzip(&buffer.data),
+            (None, compression) => compression.compress(buffer.data, || random_uuid(&mut self.rng)),
         };
         let landed = self.delivery.put(&destination.bucket, &object_key, &stored);
         Ok(Written {
@@ -313,9 +307,12 @@ impl Objects {
     }
 }
 
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(data.len() / 4), Level::default());
-    // Writing to a Vec cannot fail.
-    let _ = encoder.write_all(data);
-    encoder.finish().unwrap_or_default()
+/// A version 4 UUID from `rng`, as Firehose names objects (and ZIP entries).
+fn random_uuid(rng: &mut fastrand::Rng) -> String {
+    let mut bytes = [0u8; 16];
+    bytes.iter_mut().for_each(|b| *b = rng.u8(..));
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
 }

@@ -4,10 +4,10 @@
 //! (`errorCode`) enters as if its producer had sent it once more; a
 //! `format-conversion-failed` record (`lastErrorCode`), which holds what the
 //! function made of it, goes straight to conversion. Objects may be
-//! gzip-compressed; both spellings of the ARN field (`lambdaARN`, the docs'
+//! compressed in any `CompressionFormat`; both spellings of the ARN field (`lambdaARN`, the docs'
 //! `lambdaArn`) are read. They are files, or objects of an S3 API.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Cursor, Read};
 use std::path::PathBuf;
 
 use base64::Engine;
@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::producer::{self, Attempt, Entry, InputError, MAX_RECORD_BYTES, Put};
 use crate::lines::{Line, MAX_LINE_BYTES, read_capped};
-use crate::sink::store;
+use crate::sink::{compression, store};
 
 /// One line of an error object; other fields (`lambdaARN`, ...) are not needed to replay it.
 #[derive(Deserialize)]
@@ -103,10 +103,14 @@ fn records(
     };
     let mut file = BufReader::new((object.open)().map_err(io)?);
     let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    // gzip, the usual kind, is read as it streams; the other formats whole.
     let mut reader: Box<dyn BufRead> = if gzip {
         Box::new(BufReader::new(MultiGzDecoder::new(file)))
     } else {
-        Box::new(file)
+        let mut object = Vec::new();
+        file.read_to_end(&mut object).map_err(io)?;
+        let records = compression::decompress(object).map_err(|e| io(std::io::Error::other(e)))?;
+        Box::new(Cursor::new(records))
     };
     let mut line_number = 0u64;
     let mut buffer = Vec::new();

@@ -500,21 +500,17 @@ impl Reader<'_> {
                 message: format!("{key} {text:?}: {e}"),
             })
         };
-        let compression = match s3
-            .get("CompressionFormat")
-            .and_then(Node::scalar)
-            .as_deref()
-        {
-            None | Some("UNCOMPRESSED") => Compression::Uncompressed,
-            Some("GZIP") => Compression::Gzip,
-            Some(other) => {
-                let line = s3.get("CompressionFormat").map_or(s3.line, |n| n.line);
-                return fail(
-                    line,
-                    format!(
-                        "CompressionFormat {other} is not supported by firehose-local (UNCOMPRESSED, GZIP)"
+        let compression = match s3.get("CompressionFormat") {
+            None => Compression::Uncompressed,
+            Some(node) => {
+                let name = node.scalar().unwrap_or_default();
+                Compression::from_name(&name).ok_or_else(|| EvalError {
+                    line: node.line,
+                    message: format!(
+                        "CompressionFormat {name:?} is not one AWS takes ({}, spelled so)",
+                        Compression::NAMES.join(", ")
                     ),
-                );
+                })?
             }
         };
         let extension = match s3.get("FileExtension") {
@@ -536,8 +532,7 @@ impl Reader<'_> {
                 }
                 text
             }
-            None if compression == Compression::Gzip => ".gz".to_owned(),
-            None => String::new(),
+            None => compression.extension().to_owned(),
         };
         let time_zone = match (s3.get("CustomTimeZone"), zone_of_main) {
             (Some(node), _) => {
