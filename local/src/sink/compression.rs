@@ -10,7 +10,7 @@
 //! kinds are named `.snappy`, although AWS's object-name page says `.hsnappy`
 //! for Hadoop's.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{BufRead, BufReader, Cursor, Read, Write};
 
 use flate2::Compression as Level;
 use flate2::read::MultiGzDecoder;
@@ -86,29 +86,49 @@ pub struct NotWhole {
     why: String,
 }
 
-/// The records an object holds, whichever format it is in: each is told by
-/// its first bytes (Hadoop's blocks, which have no magic, by reading whole as
-/// them); anything else is taken as it is.
-pub fn decompress(object: Vec<u8>) -> Result<Vec<u8>, NotWhole> {
-    let failed = |format| move |why: String| NotWhole { format, why };
-    if object.starts_with(&[0x1f, 0x8b]) {
-        let mut data = Vec::new();
-        MultiGzDecoder::new(object.as_slice())
-            .read_to_end(&mut data)
-            .map_err(|e| failed("GZIP")(e.to_string()))?;
-        return Ok(data);
-    }
-    if object.starts_with(b"PK\x03\x04") {
-        return unzip(object).map_err(failed("ZIP"));
-    }
-    if object.starts_with(&SNAPPY_JAVA_HEADER[..8]) {
-        return unsnappy(&object[SNAPPY_JAVA_HEADER.len().min(object.len())..], false)
-            .map_err(failed("Snappy"));
-    }
-    match unsnappy(&object, true) {
-        Ok(data) if !object.is_empty() => Ok(data),
-        _ => Ok(object),
-    }
+/// The records an object holds, whichever format it is in, told by its first
+/// bytes: gzip, and records as they are, stream; ZIP and the Snappy kinds are
+/// read whole. Hadoop's blocks have no magic, but a block's uncompressed length
+/// is far under 16 MiB, so their first byte is 0: such an object is read whole
+/// as blocks, and taken as it is if it does not parse as them.
+pub fn reader<'a>(mut object: impl Read + 'a) -> std::io::Result<Box<dyn BufRead + 'a>> {
+    let mut head = Vec::with_capacity(SNAPPY_JAVA_HEADER.len());
+    (&mut object)
+        .take(SNAPPY_JAVA_HEADER.len() as u64)
+        .read_to_end(&mut head)?;
+    let format = if head.starts_with(b"PK\x03\x04") {
+        "ZIP"
+    } else if head.starts_with(&SNAPPY_JAVA_HEADER[..8]) {
+        "Snappy"
+    } else if head.first() == Some(&0) {
+        "HADOOP_SNAPPY"
+    } else {
+        let gzip = head.starts_with(&[0x1f, 0x8b]);
+        let object = Cursor::new(head).chain(object);
+        return Ok(if gzip {
+            Box::new(BufReader::new(MultiGzDecoder::new(object)))
+        } else {
+            Box::new(BufReader::new(object))
+        });
+    };
+    let mut whole = head;
+    object.read_to_end(&mut whole)?;
+    let failed = |why| std::io::Error::other(NotWhole { format, why });
+    let records = match format {
+        "ZIP" => unzip(whole).map_err(failed)?,
+        "Snappy" => {
+            unsnappy(&whole[SNAPPY_JAVA_HEADER.len().min(whole.len())..], false).map_err(failed)?
+        }
+        _ => unsnappy(&whole, true).unwrap_or(whole),
+    };
+    Ok(Box::new(Cursor::new(records)))
+}
+
+/// The records `object` holds, whole: `reader`'s.
+pub fn decompress(object: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    let mut records = Vec::new();
+    reader(Cursor::new(object))?.read_to_end(&mut records)?;
+    Ok(records)
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

@@ -7,11 +7,10 @@
 //! compressed in any `CompressionFormat`; both spellings of the ARN field (`lambdaARN`, the docs'
 //! `lambdaArn`) are read. They are files, or objects of an S3 API.
 
-use std::io::{BufRead, BufReader, Cursor, Read};
+use std::io::Read;
 use std::path::PathBuf;
 
 use base64::Engine;
-use flate2::read::MultiGzDecoder;
 use serde::Deserialize;
 
 use super::producer::{self, Attempt, Entry, InputError, MAX_RECORD_BYTES, Put};
@@ -101,17 +100,7 @@ fn records(
         source_name: name.clone(),
         error,
     };
-    let mut file = BufReader::new((object.open)().map_err(io)?);
-    let gzip = file.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-    // gzip, the usual kind, is read as it streams; the other formats whole.
-    let mut reader: Box<dyn BufRead> = if gzip {
-        Box::new(BufReader::new(MultiGzDecoder::new(file)))
-    } else {
-        let mut object = Vec::new();
-        file.read_to_end(&mut object).map_err(io)?;
-        let records = compression::decompress(object).map_err(|e| io(std::io::Error::other(e)))?;
-        Box::new(Cursor::new(records))
-    };
+    let mut reader = compression::reader((object.open)().map_err(io)?).map_err(io)?;
     let mut line_number = 0u64;
     let mut buffer = Vec::new();
     Ok(std::iter::from_fn(move || {
