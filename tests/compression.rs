@@ -11,7 +11,8 @@ use std::process::Command;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::run::{firehose_local, landed, out_dir};
+use crate::run::{firehose_local, firehose_local_on_moto, landed, out_dir};
+use firehose_e2e::moto_server::Moto;
 use firehose_e2e::repo;
 
 /// Three records `firehose-normalize` takes and one it fails.
@@ -42,9 +43,18 @@ fn template(compression: &str) -> std::path::PathBuf {
 
 /// Runs RECORDS through the stream of `template` into `out`; its JSON summary.
 fn run(template: &Path, out: &Path) -> Value {
-    let input = out.with_extension("ndjson");
+    run_to(template, &["--out", out.to_str().unwrap()])
+}
+
+/// Runs RECORDS through the stream of `template` to `target` (`--out DIR`, `--s3-endpoint URL`).
+fn run_to(template: &Path, target: &[&str]) -> Value {
+    let input = out_dir(&format!(
+        "compression-input-{}",
+        template.parent().unwrap().file_name().unwrap().display()
+    ))
+    .with_extension("ndjson");
     std::fs::write(&input, RECORDS).unwrap();
-    let output = firehose_local(&[
+    let args = [
         "run",
         "--template",
         template.to_str().unwrap(),
@@ -55,9 +65,8 @@ fn run(template: &Path, out: &Path) -> Value {
         "--seed",
         "3",
         "--json",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    ];
+    let output = firehose_local_on_moto(&[&args[..], target].concat());
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -169,4 +178,56 @@ fn zip_snappy_and_hadoop_snappy_objects_hold_what_uncompressed_ones_do() {
         assert_eq!(summary["records_in"], 1, "replay {compression}: {summary}");
         assert_eq!(summary["failed"], 1, "replay {compression}: {summary}");
     }
+}
+
+#[test]
+fn objects_put_through_the_s3_api_carry_the_content_encoding_aws_sets() {
+    let moto = Moto::start();
+    moto.s3("PUT", "normalized");
+    for (compression, encoding) in [
+        ("GZIP", Some("gzip")),
+        ("ZIP", Some("zip")),
+        ("Snappy", Some("snappy-java")),
+        ("HADOOP_SNAPPY", Some("hadoop-snappy")),
+        ("UNCOMPRESSED", None),
+    ] {
+        let summary = run_to(&template(compression), &["--s3-endpoint", &moto.url]);
+        let objects = summary["objects"].as_array().unwrap();
+        // Data, backup and error objects alike.
+        assert_eq!(objects.len(), 3, "{compression}: {summary}");
+        for object in objects {
+            let path = format!("normalized/{}", object["key"].as_str().unwrap());
+            assert_eq!(
+                moto.s3_header(&path, "content-encoding").as_deref(),
+                encoding,
+                "{path}"
+            );
+            assert_eq!(
+                moto.s3_header(&path, "content-type").as_deref(),
+                Some("application/octet-stream"),
+                "{path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_empty_file_extension_is_unset_and_keeps_the_format_s_own() {
+    let gzip = template("GZIP");
+    let unset = std::fs::read_to_string(&gzip).unwrap().replacen(
+        "CompressionFormat: GZIP\n",
+        "CompressionFormat: GZIP\n        FileExtension: \"\"\n",
+        1,
+    );
+    let path = gzip.with_file_name("empty-extension.yaml");
+    std::fs::write(&path, unset).unwrap();
+    let out = out_dir("compression-empty-extension");
+    run(&path, &out);
+    let objects = landed(&out);
+    assert_eq!(objects.len(), 3, "{:?}", objects.keys());
+    assert!(
+        objects.keys().all(|key| key.ends_with(".gz")),
+        "{:?}",
+        objects.keys()
+    );
 }

@@ -97,6 +97,21 @@ impl Moto {
         text
     }
 
+    /// A header of an S3 object's `HEAD`, path-style.
+    pub fn s3_header(&self, path: &str, header: &str) -> Option<String> {
+        let agent = crate::answering_agent();
+        let response = agent
+            .head(format!("{}/{path}", self.url))
+            .header("Authorization", "AWS4-HMAC-SHA256 Credential=test/20240501/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0")
+            .call()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "HEAD {path}");
+        response
+            .headers()
+            .get(header)
+            .map(|value| value.to_str().unwrap().to_owned())
+    }
+
     /// An S3 object's bytes, path-style.
     pub fn s3_bytes(&self, path: &str) -> Vec<u8> {
         let agent: ureq::Agent = ureq::Agent::config_builder().build().into();

@@ -818,6 +818,7 @@ fn bad_set_ups_are_named_before_anything_runs() {
         "{stderr}"
     );
 
+    let long_prefix = format!("Prefix: \"{}\"", "d/".repeat(513));
     let cases = [
         (
             "faults.yaml",
@@ -857,6 +858,51 @@ fn bad_set_ups_are_named_before_anything_runs() {
         ),
         (
             "faults.yaml",
+            "Prefix: \"data/\"\n        ErrorOutputPrefix: \"errors/!{firehose:error-output-type}/\"",
+            "Prefix: \"data/!{timestamp:yyyy}/\"",
+            "faults.yaml:34: ErrorOutputPrefix \"\": Ths supplied prefix(es) do not satisfy the following constraint: \
+             ErrorOutputPrefix cannot be null or empty when Prefix contains expressions",
+        ),
+        (
+            "faults.yaml",
+            "errors/!{firehose:error-output-type}/",
+            "errors/!{timestamp:yyyy}/",
+            "faults.yaml:35: ErrorOutputPrefix \"errors/!{timestamp:yyyy}/\": an ErrorOutputPrefix with \
+             expressions must include !{firehose:error-output-type} at least once",
+        ),
+        (
+            "faults.yaml",
+            "Prefix: \"data/\"",
+            long_prefix.as_str(),
+            "faults.yaml:34: Prefix: 1 validation error detected: Value at \
+             'extendedS3DestinationConfiguration.prefix' failed to satisfy constraint: \
+             Member must have length less than or equal to 1024",
+        ),
+        (
+            "faults.yaml",
+            "BufferingHints: {",
+            "FileExtension: \".\"\n        BufferingHints: {",
+            "faults.yaml:36: FileExtension \".\": 1 validation error detected: Value at \
+             'extendedS3DestinationConfiguration.fileExtension' failed to satisfy constraint: \
+             Member must satisfy regular expression pattern: ^(|\\.[0-9a-z!\\-_.*'()]+)$",
+        ),
+        (
+            "faults.yaml",
+            "BufferingHints: {",
+            "CompressionFormat: SNAPPY\n        BufferingHints: {",
+            "faults.yaml:36: CompressionFormat \"SNAPPY\": 1 validation error detected: Value at \
+             'extendedS3DestinationConfiguration.compressionFormat' failed to satisfy constraint: \
+             Member must satisfy enum value set: [ZIP, HADOOP_SNAPPY, Snappy, GZIP, UNCOMPRESSED]",
+        ),
+        (
+            "faults.yaml",
+            "BufferingHints: {",
+            "S3BackupMode: Enabled\n        S3BackupConfiguration: { BucketARN: !GetAtt Bucket.Arn, CompressionFormat: gzip }\n        BufferingHints: {",
+            "faults.yaml:37: CompressionFormat \"gzip\": 1 validation error detected: Value at \
+             'extendedS3DestinationConfiguration.s3BackupConfiguration.compressionFormat'",
+        ),
+        (
+            "faults.yaml",
             "BufferingHints: {",
             "Nope: 1\n        BufferingHints: {",
             "faults.yaml:36: ExtendedS3DestinationConfiguration.Nope is not supported",
@@ -869,7 +915,7 @@ fn bad_set_ups_are_named_before_anything_runs() {
         ),
         (
             "partitioned.yaml",
-            "errors/!{firehose:error-output-type}/",
+            "errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/",
             "errors/",
             "partitioned.yaml:32: dynamic partitioning needs an ErrorOutputPrefix",
         ),

@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use firehose_local::build;
 use firehose_local::convert::{Conversion, Table};
+use firehose_local::sink::Compression;
 use firehose_local::sink::delivery::Delivery;
 use firehose_local::sink::local_path;
 use firehose_local::sink::objects::Objects;
-use firehose_local::sink::store::{self, LocalFolder, Store};
+use firehose_local::sink::store::{self, LocalFolder, Object, Store};
 use firehose_local::stream::invoke::Invoker;
 use firehose_local::stream::producer::{Attempt, InputError, InputFormat, Producer};
 use firehose_local::stream::replay;
@@ -411,7 +412,12 @@ impl Setup {
                 .map_err(|e| e.to_string())
                 .and_then(|bytes| {
                     delivery
-                        .put_retried(&bucket, &key, &bytes)
+                        .put_retried(&Object {
+                            bucket: &bucket,
+                            key: &key,
+                            bytes: &bytes,
+                            content_encoding: Compression::of_object(&bytes).content_encoding(),
+                        })
                         .map_err(|e| e.to_string())
                 });
             match delivered {

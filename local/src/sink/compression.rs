@@ -16,14 +16,14 @@ use flate2::Compression as Level;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 
-/// `CompressionFormat`.
+/// `CompressionFormat`, in the order AWS's refusal lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compression {
-    Uncompressed,
-    Gzip,
     Zip,
-    Snappy,
     HadoopSnappy,
+    Snappy,
+    Gzip,
+    Uncompressed,
 }
 
 /// snappy-java's stream header: its magic, then version 1 and compatible version 1.
@@ -36,13 +36,13 @@ const SNAPPY_BLOCK: usize = 32 << 10;
 
 impl Compression {
     /// The names AWS takes, exactly as it spells them (`Snappy` is not `SNAPPY`).
-    pub const NAMES: [&str; 5] = ["UNCOMPRESSED", "GZIP", "ZIP", "Snappy", "HADOOP_SNAPPY"];
+    pub const NAMES: [&str; 5] = ["ZIP", "HADOOP_SNAPPY", "Snappy", "GZIP", "UNCOMPRESSED"];
     const ALL: [Compression; 5] = [
-        Compression::Uncompressed,
-        Compression::Gzip,
         Compression::Zip,
-        Compression::Snappy,
         Compression::HadoopSnappy,
+        Compression::Snappy,
+        Compression::Gzip,
+        Compression::Uncompressed,
     ];
 
     /// The format AWS names `name`, if it is one.
@@ -66,6 +66,28 @@ impl Compression {
         }
     }
 
+    /// The `Content-Encoding` AWS sets on its objects (observed: floci's issue #2328).
+    pub fn content_encoding(self) -> Option<&'static str> {
+        match self {
+            Compression::Uncompressed => None,
+            Compression::Gzip => Some("gzip"),
+            Compression::Zip => Some("zip"),
+            Compression::Snappy => Some("snappy-java"),
+            Compression::HadoopSnappy => Some("hadoop-snappy"),
+        }
+    }
+
+    /// The format `object` is in, told by its bytes (an object written
+    /// before, as `replay --undelivered` delivers it).
+    pub fn of_object(object: &[u8]) -> Compression {
+        match format_of(object) {
+            Compression::HadoopSnappy if unsnappy(object, true).is_err() => {
+                Compression::Uncompressed
+            }
+            format => format,
+        }
+    }
+
     /// An object holding `data`; a ZIP's one entry is named `entry_name()`.
     pub fn compress(self, data: Vec<u8>, entry_name: impl FnOnce() -> String) -> Vec<u8> {
         match self {
@@ -86,37 +108,52 @@ pub struct NotWhole {
     why: String,
 }
 
+/// The format of an object that starts with `head` (16 bytes, or all it has).
+/// Hadoop's blocks have no magic, but a block's uncompressed length is far
+/// under 16 MiB, so their first byte is 0: a guess, for the caller to confirm.
+fn format_of(head: &[u8]) -> Compression {
+    if head.starts_with(b"PK\x03\x04") {
+        Compression::Zip
+    } else if head.starts_with(&SNAPPY_JAVA_HEADER[..8]) {
+        Compression::Snappy
+    } else if head.starts_with(&[0x1f, 0x8b]) {
+        Compression::Gzip
+    } else if head.first() == Some(&0) {
+        Compression::HadoopSnappy
+    } else {
+        Compression::Uncompressed
+    }
+}
+
 /// The records an object holds, whichever format it is in, told by its first
 /// bytes: gzip, and records as they are, stream; ZIP and the Snappy kinds are
-/// read whole. Hadoop's blocks have no magic, but a block's uncompressed length
-/// is far under 16 MiB, so their first byte is 0: such an object is read whole
-/// as blocks, and taken as it is if it does not parse as them.
+/// read whole. What looks like Hadoop's blocks and does not parse as them is
+/// taken as it is.
 pub fn reader<'a>(mut object: impl Read + 'a) -> std::io::Result<Box<dyn BufRead + 'a>> {
     let mut head = Vec::with_capacity(SNAPPY_JAVA_HEADER.len());
     (&mut object)
         .take(SNAPPY_JAVA_HEADER.len() as u64)
         .read_to_end(&mut head)?;
-    let format = if head.starts_with(b"PK\x03\x04") {
-        "ZIP"
-    } else if head.starts_with(&SNAPPY_JAVA_HEADER[..8]) {
-        "Snappy"
-    } else if head.first() == Some(&0) {
-        "HADOOP_SNAPPY"
-    } else {
-        let gzip = head.starts_with(&[0x1f, 0x8b]);
+    let format = format_of(&head);
+    if let Compression::Gzip | Compression::Uncompressed = format {
         let object = Cursor::new(head).chain(object);
-        return Ok(if gzip {
+        return Ok(if format == Compression::Gzip {
             Box::new(BufReader::new(MultiGzDecoder::new(object)))
         } else {
             Box::new(BufReader::new(object))
         });
-    };
+    }
     let mut whole = head;
     object.read_to_end(&mut whole)?;
-    let failed = |why| std::io::Error::other(NotWhole { format, why });
+    let failed = |why| {
+        std::io::Error::other(NotWhole {
+            format: format.name(),
+            why,
+        })
+    };
     let records = match format {
-        "ZIP" => unzip(whole).map_err(failed)?,
-        "Snappy" => {
+        Compression::Zip => unzip(whole).map_err(failed)?,
+        Compression::Snappy => {
             unsnappy(&whole[SNAPPY_JAVA_HEADER.len().min(whole.len())..], false).map_err(failed)?
         }
         _ => unsnappy(&whole, true).unwrap_or(whole),
@@ -242,7 +279,7 @@ mod tests {
         assert_eq!(Compression::from_name("SNAPPY"), None);
         assert_eq!(Compression::from_name("gzip"), None);
         let extensions = Compression::ALL.map(Compression::extension);
-        assert_eq!(extensions, ["", ".gz", ".zip", ".snappy", ".snappy"]);
+        assert_eq!(extensions, [".zip", ".snappy", ".snappy", ".gz", ""]);
     }
 
     #[test]
@@ -259,6 +296,18 @@ mod tests {
         let hadoop = Compression::HadoopSnappy.compress(data.clone(), String::new);
         let uncompressed = u32::from_be_bytes(hadoop[..4].try_into().unwrap()) as usize;
         assert_eq!(uncompressed, SNAPPY_BLOCK);
+    }
+
+    #[test]
+    fn an_object_s_format_is_told_by_its_bytes() {
+        let data = records();
+        for format in Compression::ALL {
+            let object = format.compress(data.clone(), || "e".to_owned());
+            assert_eq!(Compression::of_object(&object), format);
+        }
+        for plain in [&b"PAR1"[..], b"", b"\x00\x00\x00\x05ab"] {
+            assert_eq!(Compression::of_object(plain), Compression::Uncompressed);
+        }
     }
 
     #[test]

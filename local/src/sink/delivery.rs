@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::store::{LocalFolder, Store, StoreError};
+use super::store::{LocalFolder, Object, Store, StoreError};
 
 /// The first wait before trying a store again; each wait doubles, up to [`MAX_WAIT`].
 const FIRST_WAIT: Duration = Duration::from_millis(100);
@@ -45,14 +45,14 @@ impl Delivery {
     }
 
     /// Puts one object where it can go.
-    pub fn put(&mut self, bucket: &str, key: &str, bytes: &[u8]) -> Landed {
-        let why = match self.put_retried(bucket, key, bytes) {
+    pub fn put(&mut self, object: &Object<'_>) -> Landed {
+        let why = match self.put_retried(object) {
             Ok(()) => return Landed::Stored,
             Err(error) => error.to_string(),
         };
-        match self.undelivered.put(bucket, key, bytes) {
+        match self.undelivered.put(object) {
             Ok(()) => Landed::Undelivered {
-                path: self.undelivered.path(bucket, key),
+                path: self.undelivered.path(object.bucket, object.key),
                 why,
             },
             Err(kept) => Landed::Lost {
@@ -62,11 +62,11 @@ impl Delivery {
     }
 
     /// Puts one object in the store, tried again for the time budget while it fails.
-    pub fn put_retried(&mut self, bucket: &str, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    pub fn put_retried(&mut self, object: &Object<'_>) -> Result<(), StoreError> {
         let started = Instant::now();
         let mut wait = FIRST_WAIT;
         loop {
-            let error = match self.store.put(bucket, key, bytes) {
+            let error = match self.store.put(object) {
                 Ok(()) => return Ok(()),
                 Err(error) => error,
             };
@@ -90,16 +90,25 @@ mod tests {
     }
 
     impl Store for Flaky {
-        fn put(&mut self, bucket: &str, key: &str, _: &[u8]) -> Result<(), StoreError> {
+        fn put(&mut self, object: &Object<'_>) -> Result<(), StoreError> {
             if self.failures > 0 {
                 self.failures -= 1;
                 return Err(StoreError::S3 {
-                    object: format!("s3://{bucket}/{key}"),
+                    object: format!("s3://{}/{}", object.bucket, object.key),
                     message: "503 Slow Down".to_owned(),
                 });
             }
-            self.kept.push(key.to_owned());
+            self.kept.push(object.key.to_owned());
             Ok(())
+        }
+    }
+
+    fn object(key: &str) -> Object<'_> {
+        Object {
+            bucket: "b",
+            key,
+            bytes: b"x",
+            content_encoding: None,
         }
     }
 
@@ -117,7 +126,7 @@ mod tests {
         });
         let dir = scratch("recovers");
         let mut delivery = Delivery::new(store, LocalFolder::new(&dir), Duration::from_secs(10));
-        assert_eq!(delivery.put("b", "k", b"x"), Landed::Stored);
+        assert_eq!(delivery.put(&object("k")), Landed::Stored);
         assert!(!dir.exists());
     }
 
@@ -129,7 +138,7 @@ mod tests {
         });
         let dir = scratch("past");
         let mut delivery = Delivery::new(store, LocalFolder::new(&dir), Duration::ZERO);
-        let Landed::Undelivered { path, why } = delivery.put("b", "a/../k", b"x") else {
+        let Landed::Undelivered { path, why } = delivery.put(&object("a/../k")) else {
             panic!("not undelivered");
         };
         assert_eq!(std::fs::read(&path).unwrap(), b"x");

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use super::Destination;
 use super::delivery::{Delivery, Landed};
 use super::prefix::PartitionKeys;
-use super::store::StoreError;
+use super::store::{Object, StoreError};
 use crate::convert::Conversion;
 
 /// What an object holds.
@@ -282,6 +282,10 @@ impl Objects {
             extension,
         );
         let rows = converting.map(|_| buffer.newlines);
+        let content_encoding = match converting {
+            Some(_) => None,
+            None => destination.compression.content_encoding(),
+        };
         let stored = match (converting, destination.compression) {
             (Some((conversion, _)), _) => {
                 conversion
@@ -293,7 +297,12 @@ impl Objects {
             }
             (None, compression) => compression.compress(buffer.data, || random_uuid(&mut self.rng)),
         };
-        let landed = self.delivery.put(&destination.bucket, &object_key, &stored);
+        let landed = self.delivery.put(&Object {
+            bucket: &destination.bucket,
+            key: &object_key,
+            bytes: &stored,
+            content_encoding,
+        });
         Ok(Written {
             target: *target,
             bucket: destination.bucket.clone(),

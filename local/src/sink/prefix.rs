@@ -1,7 +1,10 @@
 //! S3 prefix expressions (`Prefix`, `ErrorOutputPrefix`): `!{timestamp:...}`,
 //! `!{firehose:random-string}`, `!{firehose:error-output-type}`,
 //! `!{partitionKeyFromLambda:...}`, `!{partitionKeyFromQuery:...}`, read once
-//! at start-up and evaluated per object.
+//! at start-up and evaluated per object, with the rules of AWS's s3-prefixes
+//! page as the service applies them: `yyyy/MM/dd/HH/` is appended to a prefix
+//! with no expression at all (not merely no timestamp), and an error prefix
+//! with none gets `<error-output-type>/yyyy/MM/dd/HH/`.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +14,7 @@ use super::java_time::{Pattern, PatternError};
 
 /// Which of the two prefixes: they allow different expressions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrefixKind {
+enum PrefixKind {
     Output,
     Error,
 }
@@ -29,6 +32,15 @@ pub enum PrefixError {
     ErrorTypeInOutput,
     #[error("ErrorOutputPrefix cannot use !{{{0}}}: partition keys are for Prefix")]
     KeyInError(String),
+    /// AWS's words, typo included.
+    #[error(
+        "Ths supplied prefix(es) do not satisfy the following constraint: ErrorOutputPrefix cannot be null or empty when Prefix contains expressions"
+    )]
+    ErrorPrefixMissing,
+    #[error(
+        "an ErrorOutputPrefix with expressions must include !{{firehose:error-output-type}} at least once"
+    )]
+    NoErrorType,
 }
 
 /// Where a partition key comes from.
@@ -60,10 +72,57 @@ pub struct Prefix {
 
 /// The characters of `!{firehose:random-string}`.
 const RANDOM_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/// What Firehose appends to a prefix with no expression.
+const DEFAULT_TIME: &str = "yyyy/MM/dd/HH/";
 
 impl Prefix {
-    /// Reads a prefix; with no timestamp expression Firehose appends `yyyy/MM/dd/HH/` (by plain concatenation).
-    pub fn parse(text: &str, kind: PrefixKind) -> Result<Prefix, PrefixError> {
+    /// Reads a `Prefix`; with no expression at all Firehose appends `yyyy/MM/dd/HH/` (by plain concatenation).
+    pub fn output(text: &str) -> Result<Prefix, PrefixError> {
+        let mut prefix = Prefix::parse(text, PrefixKind::Output)?;
+        if prefix.is_static() {
+            prefix
+                .parts
+                .push(Part::Timestamp(Pattern::parse(DEFAULT_TIME)?));
+        }
+        Ok(prefix)
+    }
+
+    /// Reads an `ErrorOutputPrefix` (`text`, empty when unset) beside its stream's `Prefix`
+    /// (`output`, as the template gave it). With expressions it must name the error type and
+    /// is used as it is; without, Firehose appends `<error-output-type>/yyyy/MM/dd/HH/`. An
+    /// unset one takes the `Prefix`, which then may have no expression.
+    pub fn error(text: &str, output: &str) -> Result<Prefix, PrefixError> {
+        let given = Prefix::parse(text, PrefixKind::Error)?;
+        if !given.is_static() {
+            if given.parts.contains(&Part::ErrorOutputType) {
+                return Ok(given);
+            }
+            return Err(PrefixError::NoErrorType);
+        }
+        let base = if !text.is_empty() {
+            text
+        } else if Prefix::parse(output, PrefixKind::Output)?.is_static() {
+            output
+        } else {
+            return Err(PrefixError::ErrorPrefixMissing);
+        };
+        let mut parts = Vec::new();
+        if !base.is_empty() {
+            parts.push(Part::Text(base.to_owned()));
+        }
+        parts.extend([
+            Part::ErrorOutputType,
+            Part::Text("/".to_owned()),
+            Part::Timestamp(Pattern::parse(DEFAULT_TIME)?),
+        ]);
+        Ok(Prefix {
+            text: text.to_owned(),
+            parts,
+        })
+    }
+
+    /// Reads the expressions of `text`, appending nothing.
+    fn parse(text: &str, kind: PrefixKind) -> Result<Prefix, PrefixError> {
         let mut parts = Vec::new();
         let mut rest = text;
         while let Some(start) = rest.find("!{") {
@@ -78,9 +137,6 @@ impl Prefix {
         if !rest.is_empty() {
             parts.push(Part::Text(rest.to_owned()));
         }
-        if !parts.iter().any(|p| matches!(p, Part::Timestamp(_))) {
-            parts.push(Part::Timestamp(Pattern::parse("yyyy/MM/dd/HH/")?));
-        }
         Ok(Prefix {
             text: text.to_owned(),
             parts,
@@ -90,6 +146,11 @@ impl Prefix {
     /// The prefix as the template gave it, as `DescribeDeliveryStream` shows it.
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    /// Whether it holds no expression, only text.
+    fn is_static(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Text(_)))
     }
 
     /// The partition keys the prefix names.
@@ -159,9 +220,9 @@ fn expression(inside: &str, kind: PrefixKind) -> Result<Part, PrefixError> {
 mod tests {
     use super::*;
 
-    fn evaluate(text: &str, kind: PrefixKind, keys: &PartitionKeys) -> String {
+    fn evaluate(prefix: Result<Prefix, PrefixError>, keys: &PartitionKeys) -> String {
         let at: Zoned = "2026-07-13T14:05:06+00:00[UTC]".parse().unwrap();
-        Prefix::parse(text, kind).unwrap().evaluate(
+        prefix.unwrap().evaluate(
             &at,
             "processing-failed",
             keys,
@@ -170,58 +231,80 @@ mod tests {
     }
 
     #[test]
-    fn expressions_are_evaluated_and_the_default_time_is_appended_as_is() {
+    fn the_time_is_appended_as_is_to_a_prefix_with_no_expression_at_all() {
         let none = PartitionKeys::new();
+        let output = |text| evaluate(Prefix::output(text), &none);
         assert_eq!(
-            evaluate(
-                "rawdata/!{timestamp:yyyy}/!{timestamp:MM}/",
-                PrefixKind::Output,
-                &none
-            ),
+            output("rawdata/!{timestamp:yyyy}/!{timestamp:MM}/"),
             "rawdata/2026/07/"
         );
-        assert_eq!(
-            evaluate("legacy", PrefixKind::Output, &none),
-            "legacy2026/07/13/14/"
-        );
-        assert_eq!(evaluate("", PrefixKind::Output, &none), "2026/07/13/14/");
-        assert_eq!(
-            evaluate(
-                "errors/!{firehose:error-output-type}/",
-                PrefixKind::Error,
-                &none
-            ),
-            "errors/processing-failed/2026/07/13/14/"
-        );
-        let random = evaluate(
-            "!{firehose:random-string}/!{timestamp:yyyy}",
-            PrefixKind::Output,
-            &none,
-        );
-        assert_eq!(random.len(), 16, "{random}");
+        assert_eq!(output("legacy"), "legacy2026/07/13/14/");
+        assert_eq!(output(""), "2026/07/13/14/");
+        // floci's observation on AWS: any expression, not only a timestamp, keeps the time off.
+        let random = output("rand/!{firehose:random-string}/");
+        assert_eq!(random.len(), "rand/".len() + 11 + 1, "{random}");
+        // AWS's dynamic partitioning example: the object name follows the keys directly.
         let keys =
             PartitionKeys::from([((KeySource::Lambda, "customer".to_owned()), "c7".to_owned())]);
         assert_eq!(
             evaluate(
-                "c=!{partitionKeyFromLambda:customer}/!{timestamp:yyyy}/",
-                PrefixKind::Output,
+                Prefix::output("c=!{partitionKeyFromLambda:customer}/"),
                 &keys
             ),
-            "c=c7/2026/"
+            "c=c7/"
         );
     }
 
     #[test]
+    fn an_error_prefix_with_no_expression_gets_the_error_type_and_the_time() {
+        let none = PartitionKeys::new();
+        let error = |text, output| evaluate(Prefix::error(text, output), &none);
+        assert_eq!(
+            error(
+                "errors/!{firehose:error-output-type}/",
+                "x/!{timestamp:yyyy}/"
+            ),
+            "errors/processing-failed/"
+        );
+        // The s3-prefixes page's example, quotes and all.
+        assert_eq!(
+            error(
+                "myErrorPrefix/!{timestamp:'year='yyyy'/month='MM'/day='dd'/hour='HH}/!{firehose:error-output-type}",
+                "myPrefix/year=!{timestamp:yyyy}/"
+            ),
+            "myErrorPrefix/year=2026/month=07/day=13/hour=14/processing-failed"
+        );
+        assert_eq!(
+            error("errors/", "x/!{timestamp:yyyy}/"),
+            "errors/processing-failed/2026/07/13/14/"
+        );
+        // Unset, it takes the Prefix (the key AWS wrote for Prefix `/retries/`).
+        assert_eq!(
+            error("", "/retries/"),
+            "/retries/processing-failed/2026/07/13/14/"
+        );
+        assert_eq!(error("", ""), "processing-failed/2026/07/13/14/");
+    }
+
+    #[test]
     fn what_firehose_refuses_is_refused() {
-        let cases = [
-            ("!{firehose:error-output-type}/", PrefixKind::Output),
-            ("x/!{partitionKeyFromQuery:k}/", PrefixKind::Error),
-            ("!{timestamp:yyyy", PrefixKind::Output),
-            ("!{firehose:nope}", PrefixKind::Output),
-            ("!{timestamp:yyyy-z}", PrefixKind::Output),
+        let refused = [
+            Prefix::output("!{firehose:error-output-type}/"),
+            Prefix::output("!{timestamp:yyyy"),
+            Prefix::output("!{firehose:nope}"),
+            Prefix::output("!{timestamp:yyyy-z}"),
+            Prefix::error("x/!{partitionKeyFromQuery:k}/", ""),
         ];
-        for (text, kind) in cases {
-            assert!(Prefix::parse(text, kind).is_err(), "{text}");
+        for prefix in refused {
+            assert!(prefix.is_err(), "{prefix:?}");
         }
+        assert_eq!(
+            Prefix::error("", "data/!{timestamp:yyyy}/"),
+            Err(PrefixError::ErrorPrefixMissing)
+        );
+        assert_eq!(
+            Prefix::error("errors/!{timestamp:yyyy}/", ""),
+            Err(PrefixError::NoErrorType)
+        );
     }
 }

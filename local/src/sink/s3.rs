@@ -8,9 +8,11 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload, RetryConfig};
+use object_store::{
+    Attribute, Attributes, ObjectStore, ObjectStoreExt, PutOptions, PutPayload, RetryConfig,
+};
 
-use super::store::{Store, StoreError};
+use super::store::{Object, Store, StoreError};
 
 /// The variables one of which holds or points to credentials object_store reads.
 const CREDENTIALS: [&str; 4] = [
@@ -123,7 +125,14 @@ impl S3Api {
 }
 
 impl Store for S3Api {
-    fn put(&mut self, bucket: &str, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    /// With `Content-Type: application/octet-stream` and the `Content-Encoding`, as AWS puts its objects.
+    fn put(&mut self, object: &Object<'_>) -> Result<(), StoreError> {
+        let Object {
+            bucket,
+            key,
+            bytes,
+            content_encoding,
+        } = *object;
         let failed = |message: String| StoreError::S3 {
             object: format!("s3://{bucket}/{key}"),
             message,
@@ -131,8 +140,17 @@ impl Store for S3Api {
         let client = self.bucket(bucket).map_err(failed)?;
         let path = key_path(key)?;
         let payload = PutPayload::from(bytes.to_vec());
+        let mut attributes = Attributes::new();
+        attributes.insert(Attribute::ContentType, "application/octet-stream".into());
+        if let Some(encoding) = content_encoding {
+            attributes.insert(Attribute::ContentEncoding, encoding.into());
+        }
+        let options = PutOptions {
+            attributes,
+            ..PutOptions::default()
+        };
         self.runtime
-            .block_on(client.put(&path, payload))
+            .block_on(client.put_opts(&path, payload, options))
             .map(|_| ())
             .map_err(|e| failed(e.to_string()))
     }

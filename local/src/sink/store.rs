@@ -33,10 +33,20 @@ impl StoreError {
     }
 }
 
+/// One object to write.
+#[derive(Debug, Clone, Copy)]
+pub struct Object<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub bytes: &'a [u8],
+    /// The `Content-Encoding` AWS sets on it, which an S3 API gets too.
+    pub content_encoding: Option<&'static str>,
+}
+
 /// An S3 API or something laid out like one.
 pub trait Store: Send {
     /// Writes one object.
-    fn put(&mut self, bucket: &str, key: &str, bytes: &[u8]) -> Result<(), StoreError>;
+    fn put(&mut self, object: &Object<'_>) -> Result<(), StoreError>;
 }
 
 /// Objects as files under one folder: `<folder>/<bucket>/<key>`.
@@ -72,7 +82,10 @@ impl LocalFolder {
 }
 
 impl Store for LocalFolder {
-    fn put(&mut self, bucket: &str, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    fn put(&mut self, object: &Object<'_>) -> Result<(), StoreError> {
+        let Object {
+            bucket, key, bytes, ..
+        } = *object;
         let path = self.path(bucket, key);
         let mut temporary = path.clone().into_os_string();
         temporary.push(format!("{TEMPORARY}{}", std::process::id()));
@@ -152,12 +165,21 @@ mod tests {
         assert_eq!(folder.path("b", "/abs"), Path::new("/tmp/out/b/%/abs"));
     }
 
+    fn object<'a>(key: &'a str, bytes: &'a [u8]) -> Object<'a> {
+        Object {
+            bucket: "b",
+            key,
+            bytes,
+            content_encoding: None,
+        }
+    }
+
     #[test]
     fn an_object_is_whole_or_absent_and_temporary_files_are_passed_over() {
         let root = std::env::temp_dir().join(format!("store-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let mut folder = LocalFolder::new(&root);
-        folder.put("b", "k/object", b"whole").unwrap();
+        folder.put(&object("k/object", b"whole")).unwrap();
         std::fs::write(root.join("b/k/other%tmp1"), b"half").unwrap();
         let mut found = Vec::new();
         files_under(&root, &mut found).unwrap();
@@ -171,8 +193,8 @@ mod tests {
         let root = std::env::temp_dir().join(format!("store-synced-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let mut folder = LocalFolder::synced(&root);
-        folder.put("b", "k/deep/object", b"first").unwrap();
-        folder.put("b", "k/deep/other", b"second").unwrap();
+        folder.put(&object("k/deep/object", b"first")).unwrap();
+        folder.put(&object("k/deep/other", b"second")).unwrap();
         let mut found = Vec::new();
         files_under(&root, &mut found).unwrap();
         assert_eq!(

@@ -150,7 +150,6 @@ pub fn partition_keys(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::prefix::PrefixKind;
 
     fn at() -> jiff::Zoned {
         "2026-07-13T14:05:06+00:00[UTC]".parse().unwrap()
@@ -201,9 +200,8 @@ mod tests {
 
     #[test]
     fn keys_the_prefix_names_must_be_there() {
-        let prefix = Prefix::parse(
+        let prefix = Prefix::output(
             "c=!{partitionKeyFromQuery:customer}/t=!{partitionKeyFromLambda:tenant}/",
-            PrefixKind::Output,
         )
         .unwrap();
         let query = BTreeMap::from([

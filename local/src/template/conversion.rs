@@ -59,10 +59,8 @@ impl Reader<'_> {
             Some(_) => {}
         }
         // Error objects keep the destination's extension; data objects are `.parquet` unless it is set.
-        let extension = match s3.get("FileExtension") {
-            Some(_) => destination.extension.clone(),
-            None => ".parquet".to_owned(),
-        };
+        let extension = super::file_extension(s3, super::EXTENDED_SHAPE)?
+            .unwrap_or_else(|| ".parquet".to_owned());
         only(
             config,
             "DataFormatConversionConfiguration",

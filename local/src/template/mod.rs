@@ -16,7 +16,7 @@ pub use intrinsics::{ACCOUNT, REGION};
 use intrinsics::{Context, EvalError, arn, resource_type};
 use yaml::{Node, Value};
 
-use crate::sink::prefix::{KeySource, Prefix, PrefixKind};
+use crate::sink::prefix::{KeySource, Prefix};
 pub use crate::sink::{Buffering, Compression, Destination};
 use crate::stream::built_in::{BeforeLambda, SubRecordType};
 use crate::stream::partition::Query;
@@ -129,6 +129,13 @@ pub const MAX_FUNCTION_TIMEOUT: Duration = Duration::from_secs(300);
 const MIB: f64 = 1_048_576.0;
 /// The S3 buffer dynamic partitioning and record format conversion need at least.
 const LARGE_BUFFER_MIN_BYTES: u64 = 64 * 1_048_576;
+/// `ExtendedS3DestinationConfiguration` as AWS's messages name it.
+const EXTENDED_SHAPE: &str = "extendedS3DestinationConfiguration";
+/// The longest `Prefix` or `ErrorOutputPrefix` the API takes (evaluated, at most 512 are used).
+const MAX_PREFIX_LENGTH: usize = 1024;
+/// AWS's pattern for `FileExtension`, as its message quotes it.
+const FILE_EXTENSION_PATTERN: &str = r"^(|\.[0-9a-z!\-_.*'()]+)$";
+const MAX_FILE_EXTENSION_LENGTH: usize = 128;
 
 /// Reads the template at `path`: the delivery stream `stream` (a logical id or
 /// stream name), or the only one there is.
@@ -371,12 +378,12 @@ impl Reader<'_> {
                 );
             }
         };
-        let (s3, extended) = match (
+        let (s3, shape) = match (
             properties.get("ExtendedS3DestinationConfiguration"),
             properties.get("S3DestinationConfiguration"),
         ) {
-            (Some(s3), _) => (s3, true),
-            (None, Some(s3)) => (s3, false),
+            (Some(s3), _) => (s3, EXTENDED_SHAPE),
+            (None, Some(s3)) => (s3, "s3DestinationConfiguration"),
             (None, None) => {
                 return fail(
                     resource.line,
@@ -394,7 +401,7 @@ impl Reader<'_> {
             "EncryptionConfiguration",
             "CloudWatchLoggingOptions",
         ];
-        if extended {
+        if shape == EXTENDED_SHAPE {
             known.extend([
                 "CustomTimeZone",
                 "FileExtension",
@@ -406,7 +413,7 @@ impl Reader<'_> {
             ]);
         }
         only(s3, "ExtendedS3DestinationConfiguration", &known)?;
-        let mut destination = self.destination(s3, None)?;
+        let mut destination = self.destination(s3, shape, None)?;
         // Before partitioning: conversion changes the default buffer size it checks.
         let conversion = match s3.get("DataFormatConversionConfiguration") {
             Some(config) if enabled(config) => {
@@ -433,7 +440,11 @@ impl Reader<'_> {
         let backup = match s3.get("S3BackupMode").and_then(Node::scalar).as_deref() {
             None | Some("Disabled") => None,
             Some("Enabled") => match s3.get("S3BackupConfiguration") {
-                Some(backup) => Some(self.destination(backup, Some(&destination.time_zone))?),
+                Some(backup) => Some(self.destination(
+                    backup,
+                    &format!("{shape}.s3BackupConfiguration"),
+                    Some(&destination.time_zone),
+                )?),
                 None => {
                     return fail(
                         s3.line,
@@ -480,9 +491,12 @@ impl Reader<'_> {
         Ok(Source::Kinesis { stream_arn, shards })
     }
 
+    /// The S3 destination `s3`, checked as AWS checks its API shape `shape`
+    /// (named as AWS's messages name it) when the stream is created.
     fn destination(
         &self,
         s3: &Node,
+        shape: &str,
         zone_of_main: Option<&jiff::tz::TimeZone>,
     ) -> Result<Destination, EvalError> {
         let bucket_arn = required_text(s3, "BucketARN")?;
@@ -492,14 +506,7 @@ impl Reader<'_> {
                 format!("BucketARN {bucket_arn:?} is not an S3 bucket ARN"),
             );
         };
-        let prefix_of = |key: &str, kind, default: &str| {
-            let node = s3.get(key);
-            let text = node.and_then(Node::scalar).unwrap_or(default.to_owned());
-            Prefix::parse(&text, kind).map_err(|e| EvalError {
-                line: node.map_or(s3.line, |n| n.line),
-                message: format!("{key} {text:?}: {e}"),
-            })
-        };
+        let (prefix, error_prefix) = prefixes(s3, shape)?;
         let compression = match s3.get("CompressionFormat") {
             None => Compression::Uncompressed,
             Some(node) => {
@@ -507,33 +514,21 @@ impl Reader<'_> {
                 Compression::from_name(&name).ok_or_else(|| EvalError {
                     line: node.line,
                     message: format!(
-                        "CompressionFormat {name:?} is not one AWS takes ({}, spelled so)",
-                        Compression::NAMES.join(", ")
+                        "CompressionFormat {name:?}: {}",
+                        validation(
+                            shape,
+                            "compressionFormat",
+                            &format!(
+                                "Member must satisfy enum value set: [{}]",
+                                Compression::NAMES.join(", ")
+                            )
+                        )
                     ),
                 })?
             }
         };
-        let extension = match s3.get("FileExtension") {
-            Some(node) => {
-                let text = node.scalar().unwrap_or_default();
-                let valid = text.is_empty()
-                    || (text.starts_with('.')
-                        && text.len() <= 128
-                        && text[1..].chars().all(|c| {
-                            c.is_ascii_lowercase() || c.is_ascii_digit() || "!-_.*'()".contains(c)
-                        }));
-                if !valid {
-                    return fail(
-                        node.line,
-                        format!(
-                            "FileExtension {text:?}: a dot, then 0-9 a-z !-_.*'() (at most 128)"
-                        ),
-                    );
-                }
-                text
-            }
-            None => compression.extension().to_owned(),
-        };
+        let extension =
+            file_extension(s3, shape)?.unwrap_or_else(|| compression.extension().to_owned());
         let time_zone = match (s3.get("CustomTimeZone"), zone_of_main) {
             (Some(node), _) => {
                 let name = node.scalar().unwrap_or_default();
@@ -548,12 +543,8 @@ impl Reader<'_> {
         let hints = s3.get("BufferingHints");
         Ok(Destination {
             bucket: bucket.to_owned(),
-            prefix: prefix_of("Prefix", PrefixKind::Output, "")?,
-            error_prefix: prefix_of(
-                "ErrorOutputPrefix",
-                PrefixKind::Error,
-                "!{firehose:error-output-type}/",
-            )?,
+            prefix,
+            error_prefix,
             compression,
             extension,
             buffering: Buffering {
@@ -991,6 +982,77 @@ fn partitioning(
     Ok(Some(Partitioning {
         query: query.map(|(q, _)| q),
     }))
+}
+
+/// `Prefix` and `ErrorOutputPrefix`, checked as AWS checks them at creation.
+fn prefixes(s3: &Node, shape: &str) -> Result<(Prefix, Prefix), EvalError> {
+    // Each text with its line, if the template sets it.
+    let text_of = |key: &str, member: &str| {
+        let node = s3.get(key);
+        let text = node.and_then(Node::scalar).unwrap_or_default();
+        let line = node.map(|n| n.line);
+        if text.chars().count() > MAX_PREFIX_LENGTH {
+            let constraint =
+                format!("Member must have length less than or equal to {MAX_PREFIX_LENGTH}");
+            return fail(
+                line.unwrap_or(s3.line),
+                format!("{key}: {}", validation(shape, member, &constraint)),
+            );
+        }
+        Ok((text, line))
+    };
+    let (prefix_text, prefix_line) = text_of("Prefix", "prefix")?;
+    let (error_text, error_line) = text_of("ErrorOutputPrefix", "errorOutputPrefix")?;
+    let prefix = Prefix::output(&prefix_text).map_err(|e| EvalError {
+        line: prefix_line.unwrap_or(s3.line),
+        message: format!("Prefix {prefix_text:?}: {e}"),
+    })?;
+    let error_prefix = Prefix::error(&error_text, &prefix_text).map_err(|e| EvalError {
+        // An unset one is refused for what the Prefix holds.
+        line: error_line.or(prefix_line).unwrap_or(s3.line),
+        message: format!("ErrorOutputPrefix {error_text:?}: {e}"),
+    })?;
+    Ok((prefix, error_prefix))
+}
+
+/// AWS's message for a member of `shape` that breaks an API constraint.
+fn validation(shape: &str, member: &str, constraint: &str) -> String {
+    format!(
+        "1 validation error detected: Value at '{shape}.{member}' failed to satisfy constraint: {constraint}"
+    )
+}
+
+/// `FileExtension` as AWS checks it; `None` when unset or empty (AWS takes both as unset).
+fn file_extension(s3: &Node, shape: &str) -> Result<Option<String>, EvalError> {
+    let Some(node) = s3.get("FileExtension") else {
+        return Ok(None);
+    };
+    let text = node.scalar().unwrap_or_default();
+    let refuse = |constraint: String| {
+        fail(
+            node.line,
+            format!(
+                "FileExtension {text:?}: {}",
+                validation(shape, "fileExtension", &constraint)
+            ),
+        )
+    };
+    if text.chars().count() > MAX_FILE_EXTENSION_LENGTH {
+        return refuse(format!(
+            "Member must have length less than or equal to {MAX_FILE_EXTENSION_LENGTH}"
+        ));
+    }
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "!-_.*'()".contains(c);
+    let matches = text.is_empty()
+        || text
+            .strip_prefix('.')
+            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(allowed));
+    if !matches {
+        return refuse(format!(
+            "Member must satisfy regular expression pattern: {FILE_EXTENSION_PATTERN}"
+        ));
+    }
+    Ok(Some(text).filter(|t| !t.is_empty()))
 }
 
 /// `{Ref: id}`: what a resource's name resolves to.
