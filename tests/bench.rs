@@ -1,7 +1,7 @@
 //! `firehose-bench`, the side-by-side benchmark, in one short round: every
 //! process it compares does the same job as the real function on a seeded
 //! batch (it refuses to measure otherwise), and its tables come out. Its
-//! figures are measurements for the README, never asserted here.
+//! figures are measurements for `docs/performance.md`, never asserted here.
 
 // Test helpers too may panic: the panic message is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

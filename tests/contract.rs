@@ -48,12 +48,12 @@ fn a_panicking_step_fails_only_its_record_in_a_release_build() {
 }
 
 #[test]
-fn the_readme_example_is_the_compiled_one_and_it_works() {
-    let readme = String::from_utf8(read("README.md")).unwrap();
+fn the_guide_s_example_is_the_compiled_one_and_it_works() {
+    let guide = String::from_utf8(read("docs/writing-a-transform.md")).unwrap();
     let source = String::from_utf8(read("shared/examples/uppercase.rs")).unwrap();
     assert!(
-        readme.contains(&source),
-        "README.md must quote shared/examples/uppercase.rs exactly"
+        guide.contains(&source),
+        "docs/writing-a-transform.md must quote shared/examples/uppercase.rs exactly"
     );
     let mut function = start(&example("uppercase"), &[]);
     let response =

@@ -191,7 +191,7 @@ fn a_table_from_get_table_replaces_the_templates() {
 
 #[test]
 fn the_throughput_records_convert_through_their_table_without_loss() {
-    // The README's throughput figure with conversion is of these records through this template: it must
+    // docs/local/run.md's throughput figure with conversion is of these records through this template: it must
     // measure a conversion that keeps every key of every record.
     let folder = out_dir("throughput-input");
     std::fs::create_dir_all(&folder).unwrap();

@@ -1,5 +1,5 @@
 //! `firehose-bench`: runs each job's processes side by side on the same seeded
-//! events and prints the tables the README's Performance section holds.
+//! events and prints the tables `docs/performance.md` holds.
 //!
 //! For each batch, every process is started fresh and invoked once (its
 //! answer checked against the contract and against the real function's), then

@@ -1,4 +1,4 @@
-//! What one run measured, as Markdown tables for the README: medians, each
+//! What one run measured, as Markdown tables for `docs/performance.md`: medians, each
 //! function's time net of the harness, ratios, and the targets met or missed.
 
 use std::fmt::Write as _;

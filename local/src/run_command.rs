@@ -144,7 +144,7 @@ const EXIT_LOST: u8 = 4;
 /// 128 + SIGINT, as a shell reports a process Ctrl-C ended; here every record read landed first.
 const EXIT_INTERRUPTED: u8 = 130;
 
-/// The exit status the README's table lists for a finished stream, the worst first.
+/// The exit status `docs/local/when-things-go-wrong.md`'s table lists for a finished stream, the worst first.
 pub fn exit_status(summary: &Summary, fail_on_errors: bool) -> u8 {
     let errors = summary.failed + summary.refused > 0;
     if summary.lost > 0 {

@@ -2,7 +2,7 @@
 //!
 //! Each setting is declared once, as a [`Setting`]: its name, default, the
 //! parser that reads it and a line of documentation. That one declaration
-//! reads the value, words the error when it is wrong, and writes the README's
+//! reads the value, words the error when it is wrong, and writes the guide's
 //! settings table. Every variable with a function's prefix (`NORMALIZE_`) or
 //! the common prefix (`FIREHOSE_`) must be a declared setting: a typo stops the
 //! function at start-up instead of being silently ignored.
@@ -62,7 +62,7 @@ pub trait Parse {
     type Value;
     /// Reads the value, or says in a few words what is wrong with it.
     fn parse(&self, raw: &str) -> Result<Self::Value, String>;
-    /// What the setting accepts, for error messages and the README table.
+    /// What the setting accepts, for error messages and the guide's table.
     fn expects(&self) -> String;
 }
 
@@ -249,7 +249,7 @@ fn unknown(name: &str, group: &SettingGroup) -> SettingError {
     }
 }
 
-/// The README table of a group's settings.
+/// The guide's table of a group's settings.
 pub fn markdown_table(group: &SettingGroup) -> String {
     let mut out =
         String::from("| Variable | Default | Accepts | What it does |\n|---|---|---|---|\n");

@@ -4,7 +4,7 @@
 //! CloudWatch Logs payloads unpacked, in each output format; and
 //! firehose-local's record format conversion of what normalize returns.
 //!
-//! `cargo bench -p firehose-transform`; numbers go in the README.
+//! `cargo bench -p firehose-transform`; numbers go in `docs/performance.md`.
 
 use std::hint::black_box;
 

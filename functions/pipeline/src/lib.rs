@@ -1,5 +1,5 @@
 //! The catalogue of `firehose-pipeline`: every built-in step, in the order the
-//! README lists them, from the library and from the crates of their own.
+//! guide lists them, from the library and from the crates of their own.
 
 use firehose_transform::transforms::{
     ACCESS_LOG, BuiltIn, CLOUDWATCH_LOGS, ENRICH, FILTER, NORMALIZE, SYSLOG,

@@ -81,7 +81,7 @@ pub const SYSLOG: BuiltIn = BuiltIn {
     make: |settings| Ok(Box::new(syslog::Syslog::from_settings(settings)?)),
 };
 
-/// The built-in steps of this crate, in the order the README lists them
+/// The built-in steps of this crate, in the order the guide lists them
 /// (`validate` comes from its own crate).
 pub const BUILT_IN: &[&BuiltIn] = &[
     &NORMALIZE,

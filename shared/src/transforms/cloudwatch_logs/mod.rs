@@ -54,8 +54,8 @@ pub const REINGEST: Setting<Flag> = Setting {
     default: Some("false"),
     doc: "A record whose events do not fit in the response is split into two halves, each gzipped and put back \
           to the source (Kinesis `PutRecords` with its partition key, else Firehose `PutRecordBatch`) and the \
-          record `Dropped`, instead of failing it. `firehose-cloudwatch-logs` only; see the README for IAM and \
-          duplicates.",
+          record `Dropped`, instead of failing it. `firehose-cloudwatch-logs` only; see its page in the guide (`docs/functions/cloudwatch-logs.md`) for \
+          IAM and duplicates.",
     parser: Flag,
 };
 

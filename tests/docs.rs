@@ -1,6 +1,10 @@
-//! The README's settings tables and examples are the truth: generated from the
-//! declarations, and run through the real binaries.
+//! The guide (`README.md` and `docs/`) is the truth: its settings tables are
+//! generated from the declarations, its examples run through the real
+//! binaries, and its links between pages point somewhere.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 use firehose_e2e::{answers, binary, gzip, invocation_logs, kinesis_event, read, repo, start};
 use firehose_pipeline::STEPS;
@@ -9,33 +13,144 @@ use firehose_transform::transforms::chain;
 use firehose_transform::{lambda, settings};
 use serde_json::Value;
 
+/// Every page of the guide, by its path from the repository: the README, then `docs/` (not the built book).
+fn pages() -> Vec<(String, String)> {
+    fn under(folder: &Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() && !path.ends_with("book") {
+                under(&path, found);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                found.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    under(&repo().join("docs"), &mut found);
+    found.sort();
+    std::iter::once("README.md".to_owned())
+        .chain(
+            found
+                .iter()
+                .map(|p| p.strip_prefix(repo()).unwrap().to_str().unwrap().to_owned()),
+        )
+        .map(|page| {
+            let text = String::from_utf8(read(&page)).unwrap();
+            (page, text)
+        })
+        .collect()
+}
+
 #[test]
-fn the_readme_settings_tables_are_generated_from_the_declarations() {
-    let readme = String::from_utf8(read("README.md")).unwrap();
+fn the_settings_tables_are_generated_from_the_declarations() {
     let mut groups = vec![
         ("common", &lambda::COMMON_SETTINGS),
         ("pipeline", &chain::SETTINGS),
     ];
     groups.extend(STEPS.iter().map(|s| (s.name, s.settings)));
+    let pages = pages();
     for (name, group) in groups {
+        let start = format!("<!-- settings:{name} -->");
+        let end = format!("<!-- /settings:{name} -->");
+        let (page, text) = pages
+            .iter()
+            .find(|(_, text)| text.contains(&start))
+            .unwrap_or_else(|| panic!("no page of the guide has the {name} settings table"));
         let table = settings::markdown_table(group);
-        let block = format!("<!-- settings:{name} -->\n{table}<!-- /settings:{name} -->");
-        if std::env::var_os("UPDATE_GOLDEN").is_some() && !readme.contains(&block) {
-            let start = format!("<!-- settings:{name} -->");
-            let end = format!("<!-- /settings:{name} -->");
-            let (before, rest) = readme
-                .split_once(&start)
-                .expect("README has the table's start marker");
-            let (_, after) = rest
-                .split_once(&end)
-                .expect("README has the table's end marker");
-            std::fs::write(repo().join("README.md"), format!("{before}{block}{after}")).unwrap();
-            return the_readme_settings_tables_are_generated_from_the_declarations();
+        let block = format!("{start}\n{table}{end}");
+        if std::env::var_os("UPDATE_GOLDEN").is_some() && !text.contains(&block) {
+            let (before, rest) = text.split_once(&start).unwrap();
+            let (_, after) = rest.split_once(&end).expect("the table's end marker");
+            std::fs::write(repo().join(page), format!("{before}{block}{after}")).unwrap();
+            return the_settings_tables_are_generated_from_the_declarations();
         }
         assert!(
-            readme.contains(&block),
-            "README's {name} settings table is out of date: run with UPDATE_GOLDEN=1"
+            text.contains(&block),
+            "{page}: the {name} settings table is out of date: run with UPDATE_GOLDEN=1"
         );
+    }
+}
+
+/// The GitHub anchor of a heading: lower case, spaces to `-`, punctuation but `-` and `_` dropped.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The anchors of a page's headings (not of `#` lines in code blocks).
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut in_code = false;
+    let mut found = BTreeSet::new();
+    for line in text.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code && line.starts_with('#') {
+            found.insert(anchor(line.trim_start_matches('#')));
+        }
+    }
+    found
+}
+
+/// The targets of a page's Markdown links `[text](target)` that are not web addresses.
+fn local_links(text: &str) -> Vec<String> {
+    let mut links = Vec::new();
+    for (at, _) in text.match_indices("](") {
+        let rest = &text[at + 2..];
+        let Some(end) = rest.find(')') else { continue };
+        let target = &rest[..end];
+        if !target.contains("://") && !target.starts_with("mailto:") && !target.contains(' ') {
+            links.push(target.to_owned());
+        }
+    }
+    links
+}
+
+#[test]
+fn every_link_between_pages_points_to_a_file_and_a_heading_that_exist() {
+    let pages = pages();
+    let mut broken = Vec::new();
+    for (page, text) in &pages {
+        let folder = Path::new(page).parent().unwrap();
+        for link in local_links(text) {
+            let (file, heading) = link.split_once('#').unwrap_or((&link, ""));
+            let target = if file.is_empty() {
+                PathBuf::from(page)
+            } else {
+                folder.join(file)
+            };
+            let Ok(target_text) = std::fs::read_to_string(repo().join(&target)) else {
+                if !repo().join(&target).exists() {
+                    broken.push(format!("{page}: {link}: no such file"));
+                }
+                continue;
+            };
+            if !heading.is_empty() && !anchors(&target_text).contains(heading) {
+                broken.push(format!("{page}: {link}: no such heading"));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn every_page_of_docs_is_in_the_book_s_summary() {
+    let summary = String::from_utf8(read("docs/SUMMARY.md")).unwrap();
+    let listed: BTreeSet<String> = local_links(&summary).into_iter().collect();
+    for (page, _) in pages() {
+        let Some(in_docs) = page.strip_prefix("docs/") else {
+            continue;
+        };
+        if in_docs != "SUMMARY.md" {
+            assert!(
+                listed.contains(in_docs),
+                "docs/SUMMARY.md does not list {page}"
+            );
+        }
     }
 }
 
@@ -99,16 +214,18 @@ fn examples(readme: &str) -> Vec<Example> {
 }
 
 #[test]
-fn every_readme_example_is_what_the_binary_does() {
-    let readme = String::from_utf8(read("README.md")).unwrap();
-    let examples = examples(&readme);
+fn every_example_of_the_guide_is_what_the_binary_does() {
+    let examples: Vec<Example> = pages()
+        .iter()
+        .flat_map(|(_, text)| examples(text))
+        .collect();
     let names = STEPS.iter().map(|b| b.name).chain(["pipeline"]);
     for name in names {
         assert!(
             examples
                 .iter()
                 .any(|e| e.binary == format!("firehose-{name}")),
-            "the README has no example of firehose-{name}"
+            "the guide has no example of firehose-{name}"
         );
     }
     for example in examples {
