@@ -11,7 +11,7 @@ use std::process::Command;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::run::{firehose_local, firehose_local_on_moto, landed, out_dir};
+use crate::run::{firehose_local, firehose_local_on_moto, json_summary, landed, out_dir};
 use firehose_e2e::moto_server::Moto;
 use firehose_e2e::repo;
 
@@ -66,14 +66,7 @@ fn run_to(template: &Path, target: &[&str]) -> Value {
         "3",
         "--json",
     ];
-    let output = firehose_local_on_moto(&[&args[..], target].concat());
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_str(&stdout).unwrap()
+    json_summary(&firehose_local_on_moto(&[&args[..], target].concat()))
 }
 
 /// What `read_objects.py` reads in each of `files`, by file.

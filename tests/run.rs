@@ -222,7 +222,7 @@ fn a_partitioned_stream_lands_each_partition_in_its_own_objects() {
 }
 
 /// The `--json` summary of a run that succeeded.
-fn json_summary(output: &Output) -> Value {
+pub(crate) fn json_summary(output: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

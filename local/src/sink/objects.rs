@@ -282,20 +282,23 @@ impl Objects {
             extension,
         );
         let rows = converting.map(|_| buffer.newlines);
-        let content_encoding = match converting {
-            Some(_) => None,
-            None => destination.compression.content_encoding(),
-        };
-        let stored = match (converting, destination.compression) {
-            (Some((conversion, _)), _) => {
-                conversion
-                    .object(&buffer.data)
-                    .map_err(|message| StoreError::Parquet {
-                        object: format!("s3://{}/{object_key}", destination.bucket),
-                        message,
-                    })?
+        // A Parquet object compresses its own pages: no Content-Encoding.
+        let (stored, content_encoding) = match converting {
+            Some((conversion, _)) => {
+                let parquet =
+                    conversion
+                        .object(&buffer.data)
+                        .map_err(|message| StoreError::Parquet {
+                            object: format!("s3://{}/{object_key}", destination.bucket),
+                            message,
+                        })?;
+                (parquet, None)
             }
-            (None, compression) => compression.compress(buffer.data, || random_uuid(&mut self.rng)),
+            None => {
+                let compression = destination.compression;
+                let compressed = compression.compress(buffer.data, || random_uuid(&mut self.rng));
+                (compressed, compression.content_encoding())
+            }
         };
         let landed = self.delivery.put(&Object {
             bucket: &destination.bucket,
