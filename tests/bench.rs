@@ -8,6 +8,7 @@
 
 use std::process::Command;
 
+use firehose_bench::soak;
 use firehose_e2e::{binary, repo};
 
 #[test]
@@ -46,4 +47,28 @@ fn every_process_compared_does_the_same_job_and_the_tables_come_out() {
         !stdout.contains("3MB buffer"),
         "--buffers 1MB ran 3MB too:\n{stdout}"
     );
+}
+
+/// The soak, short: after a warm-up, every function ends with exactly the file
+/// descriptors it had and with its memory grown by no more than a generous
+/// bound (allocators keep some; a leak of a record an invocation would not
+/// stay under it). `firehose-bench --soak 100000` is the long one (docs/testing.md).
+#[test]
+fn every_function_serves_thousands_of_invocations_without_leaking() {
+    let release = binary("firehose-normalize").parent().unwrap().to_owned();
+    for function in &soak::FUNCTIONS {
+        let soaked = soak::soak(&release, function, 3000, 500, 20_261_206).unwrap();
+        assert_eq!(
+            soaked.warm.fds, soaked.end.fds,
+            "{}: open file descriptors after the warm-up and at the end",
+            function.binary
+        );
+        assert!(
+            soaked.end.rss_bytes <= soaked.warm.rss_bytes + (8 << 20),
+            "{}: resident memory grew from {} to {} bytes",
+            function.binary,
+            soaked.warm.rss_bytes,
+            soaked.end.rss_bytes
+        );
+    }
 }

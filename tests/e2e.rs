@@ -11,6 +11,7 @@ mod delivery;
 mod docs;
 mod enrich;
 mod filter;
+mod fuzz_corpus;
 mod generate;
 mod interrupt;
 mod limits;

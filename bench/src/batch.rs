@@ -28,29 +28,41 @@ pub const SEED: u64 = 20_261_203;
 /// them to the function.
 pub fn batch(name: &'static str, buffer_bytes: usize, seed: u64) -> Batch {
     let mut rng = fastrand::Rng::with_seed(seed);
-    let (mut records, mut record_bytes) = (Vec::new(), 0);
+    let (mut payloads, mut record_bytes) = (Vec::new(), 0);
     while record_bytes < buffer_bytes {
-        let payload = record(&mut rng, records.len());
+        let payload = record(&mut rng, payloads.len());
         record_bytes += payload.len();
-        records.push(json!({
-            "recordId": format!("{:056}", records.len()),
-            "approximateArrivalTimestamp": 1_714_566_600_000_u64 + records.len() as u64,
-            "data": STANDARD.encode_to_string(&payload),
-        }));
+        payloads.push(payload);
     }
-    let count = records.len();
-    let event = json!({
+    Batch {
+        name,
+        event: event(&payloads),
+        records: payloads.len(),
+        record_bytes,
+    }
+}
+
+/// A Firehose event of these records, as the bench stream sends it.
+pub fn event(payloads: &[Vec<u8>]) -> Vec<u8> {
+    let records: Vec<Value> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, payload)| {
+            json!({
+                "recordId": format!("{i:056}"),
+                "approximateArrivalTimestamp": 1_714_566_600_000_u64 + i as u64,
+                "data": STANDARD.encode_to_string(payload),
+            })
+        })
+        .collect();
+    json!({
         "invocationId": "firehose-bench",
         "deliveryStreamArn": "arn:aws:firehose:us-east-1:123456789012:deliverystream/bench-stream",
         "region": "us-east-1",
         "records": records,
-    });
-    Batch {
-        name,
-        event: event.to_string().into_bytes(),
-        records: count,
-        record_bytes,
-    }
+    })
+    .to_string()
+    .into_bytes()
 }
 
 /// One record: a JSON access event, or one time in fifty something no

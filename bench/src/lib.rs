@@ -7,3 +7,4 @@ pub mod agree;
 pub mod batch;
 pub mod contender;
 pub mod report;
+pub mod soak;

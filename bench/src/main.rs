@@ -16,6 +16,7 @@ use firehose_bench::agree::difference;
 use firehose_bench::batch::{self, Batch};
 use firehose_bench::contender::{self, Contender, cpu_time, invoke};
 use firehose_bench::report::{self, Measured, Target, median, ratio};
+use firehose_bench::soak;
 use firehose_local::{LocalFunction, check};
 
 #[derive(Parser)]
@@ -42,6 +43,10 @@ struct Cli {
     /// The straightforward Rust handler; else it is built alone into target/bench-plain.
     #[arg(long)]
     plain: Option<PathBuf>,
+    /// Instead of measuring, the soak: serve this many small varied invocations to one process of
+    /// each function, and report its memory and open file descriptors.
+    #[arg(long, value_name = "INVOCATIONS")]
+    soak: Option<usize>,
 }
 
 fn main() -> ExitCode {
@@ -59,6 +64,9 @@ fn run(cli: Cli) -> Result<(), String> {
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
         .ok_or("cannot tell where firehose-bench is")?;
+    if let Some(invocations) = cli.soak {
+        return soak_all(&release, invocations, cli.seed);
+    }
     let target = release.parent().unwrap_or(&release);
     let python = contender::python(cli.python, target)?;
     let plain = contender::plain_handler(cli.plain, target)?;
@@ -143,6 +151,22 @@ fn run(cli: Cli) -> Result<(), String> {
     }
     println!("{}", report::start_table(&starts));
     println!("{}", report::target_lines(&targets));
+    Ok(())
+}
+
+/// The soak of every function, one after another (so that none slows another), as one table.
+fn soak_all(release: &Path, invocations: usize, seed: u64) -> Result<(), String> {
+    let warm_up = (invocations / 10).clamp(1, 1000);
+    let mut soaked = Vec::new();
+    for function in &soak::FUNCTIONS {
+        let began = Instant::now();
+        soaked.push(soak::soak(release, function, invocations, warm_up, seed)?);
+        eprintln!("{}: {:.0?}", function.binary, began.elapsed());
+    }
+    println!(
+        "firehose-bench --soak: seed {seed}, {invocations} invocations of 1 to 20 records each, warm after {warm_up}\n"
+    );
+    println!("{}", soak::table(&soaked));
     Ok(())
 }
 

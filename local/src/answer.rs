@@ -169,7 +169,7 @@ impl AnsweredRecord {
 
 /// Standard-alphabet base64 as a lenient decoder reads it: padding optional,
 /// stray trailing bits ignored. What this refuses, no decoder takes.
-fn decode_lenient(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+pub fn decode_lenient(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
     const LENIENT: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new()

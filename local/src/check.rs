@@ -249,8 +249,8 @@ fn judge_ids(asked: &[&str], answer: &Answer, reject: &mut Reject<'_>, advice: &
     }
 }
 
-/// The record ids of a request, in order.
-fn asked_ids(request: &[u8]) -> Result<Vec<String>, String> {
+/// The record ids of a request, in order, or why it is not a Firehose event.
+pub fn asked_ids(request: &[u8]) -> Result<Vec<String>, String> {
     let event: Value = serde_json::from_slice(request).map_err(|e| e.to_string())?;
     let records = event
         .get("records")

@@ -2,9 +2,11 @@
 //! decoder (fed the rows' bytes) and Arrow's Parquet writer, with the
 //! template's `ParquetSerDe` settings; and read back as JSON lines.
 
+use std::sync::Arc;
+
 use arrow_array::RecordBatch;
 use arrow_json::ReaderBuilder;
-use arrow_schema::SchemaRef;
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, GzipLevel};
@@ -104,6 +106,7 @@ pub fn read_back(bytes: &[u8]) -> Result<(SchemaRef, Vec<u8>), String> {
         .map_err(|e| why(&e))?;
     let schema = arrow_array::RecordBatchReader::schema(&reader);
     let batches = reader
+        .map(|batch| batch.and_then(with_text_keys))
         .collect::<Result<Vec<RecordBatch>, _>>()
         .map_err(|e| why(&e))?;
     let mut writer = arrow_json::LineDelimitedWriter::new(Vec::new());
@@ -111,6 +114,53 @@ pub fn read_back(bytes: &[u8]) -> Result<(SchemaRef, Vec<u8>), String> {
     writer.write_batches(&refs).map_err(|e| why(&e))?;
     writer.finish().map_err(|e| why(&e))?;
     Ok((schema, writer.into_inner()))
+}
+
+/// The batch with the keys of every map as text: Arrow's JSON writer writes
+/// only those, and Hive's maps may have keys of any primitive type
+/// (`map<int,string>`), which JSON holds as text anyway.
+fn with_text_keys(batch: RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let schema = batch.schema();
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        let ty = text_keys(field.data_type());
+        columns.push(match &ty == column.data_type() {
+            true => column.clone(),
+            false => arrow_cast::cast(column, &ty)?,
+        });
+        fields.push(field.as_ref().clone().with_data_type(ty));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
+/// `ty` with the keys of every map in it, at any depth, as `Utf8`.
+fn text_keys(ty: &DataType) -> DataType {
+    let retyped = |field: &Field, ty: DataType| Arc::new(field.clone().with_data_type(ty));
+    match ty {
+        DataType::Map(entries, sorted) => {
+            let DataType::Struct(pair) = entries.data_type() else {
+                return ty.clone();
+            };
+            let pair = pair
+                .iter()
+                .enumerate()
+                .map(|(i, f)| match i {
+                    0 => retyped(f, DataType::Utf8),
+                    _ => retyped(f, text_keys(f.data_type())),
+                })
+                .collect();
+            DataType::Map(retyped(entries, DataType::Struct(pair)), *sorted)
+        }
+        DataType::Struct(fields) => DataType::Struct(
+            fields
+                .iter()
+                .map(|f| retyped(f, text_keys(f.data_type())))
+                .collect(),
+        ),
+        DataType::List(item) => DataType::List(retyped(item, text_keys(item.data_type()))),
+        other => other.clone(),
+    }
 }
 
 /// Adds `path` to `found` if it is a file (or `-`); if a folder, every Parquet
@@ -215,6 +265,28 @@ mod tests {
             );
             assert_eq!(lines.next().unwrap(), "{}");
         }
+    }
+
+    /// Found by the fuzz target `local_inputs`: Arrow's JSON writer refused a
+    /// whole file over a map whose keys are not text.
+    #[test]
+    fn maps_with_keys_of_any_type_read_back_with_text_keys() {
+        let table = table(&[
+            ("m", "map<int,string>"),
+            ("st", "struct<a:array<map<decimal(4,1),map<date,int>>>>"),
+        ]);
+        let record = r#"{"m":{"1":"a","-2":"b"},"st":{"a":[{"1.5":{"2024-02-29":7}}]}} {"m":null}"#;
+        let deserializer = Deserializer::default();
+        let rows = deserializer
+            .rows(record.as_bytes(), &deserializer.fields(&table.columns))
+            .unwrap();
+        let file = write(&table.schema(), &rows.lines, &ParquetSettings::default()).unwrap();
+        let (schema, lines) = read_back(&file).unwrap();
+        assert_eq!(schema, table.schema(), "the file's own types are reported");
+        assert_eq!(
+            String::from_utf8(lines).unwrap(),
+            "{\"m\":{\"1\":\"a\",\"-2\":\"b\"},\"st\":{\"a\":[{\"1.5\":{\"2024-02-29\":7}}]}}\n{}\n"
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! The tree in `mod.rs` stays the reference. This pass gives up, and the tree
 //! runs instead, wherever the tree decides something this pass does not: two
 //! keys of one object that become the same (a collision, or a key repeated in
-//! the input, which the tree keeps once), a timestamp that does not read, and
+//! the input, which the tree keeps once; a flattened object's own key counts
+//! as one of its object's keys, so that a key repeated with an object as one
+//! of its values is found too), a timestamp that does not read, and
 //! a key written with escapes (rare, and it cannot be borrowed), and anything
 //! that is not one valid JSON object of at most `MAX_DEPTH` levels.
 //! What it writes is byte for byte what the tree writes (a property test holds
@@ -34,6 +36,8 @@ pub(super) fn rewrite(rules: &Normalize, input: &[u8]) -> Option<Vec<u8>> {
         },
         key: String::new(),
         inner_key: String::new(),
+        flattened: Vec::new(),
+        flattened_keys: Vec::new(),
     };
     let mut json = serde_json::Deserializer::from_slice(input);
     let mark = pass.out.open(b'{');
@@ -42,6 +46,7 @@ pub(super) fn rewrite(rules: &Normalize, input: &[u8]) -> Option<Vec<u8>> {
     }))
     .ok()?;
     json.end().ok()?;
+    pass.flattened_keys_are_distinct(mark)?;
     pass.out.close(b'}', mark)?;
     Some(pass.out.bytes)
 }
@@ -53,6 +58,11 @@ struct Pass<'r> {
     key: String,
     /// The key of an object inside a value being built.
     inner_key: String,
+    /// The keys of the objects flattened, as JSON strings back to back: where
+    /// the input repeats a key, one of them may be flattened and the other
+    /// not (`{"a":1,"a":{"b":2}}`), which no two written keys would show.
+    flattened: Vec<u8>,
+    flattened_keys: Vec<Range<usize>>,
 }
 
 impl Pass<'_> {
@@ -66,6 +76,9 @@ impl Pass<'_> {
         self.rules.push_key(raw_key, &mut self.key);
         let text = value.get();
         if text.starts_with('{') && depth < self.rules.flatten_depth && !is_empty_object(text) {
+            let start = self.flattened.len();
+            serde_json::to_writer(&mut self.flattened, &self.key).ok()?;
+            self.flattened_keys.push(start..self.flattened.len());
             serde_json::Deserializer::from_str(text)
                 .deserialize_map(Entries(|key: &str, value: &RawValue| {
                     self.flattened(key, value, depth + 1)
@@ -82,6 +95,24 @@ impl Pass<'_> {
         }
         self.key.truncate(parent);
         Some(())
+    }
+
+    /// `None` when a flattened object's key is the key of another flattened
+    /// object or of a value written in the top-level object (its keys start at `mark`).
+    fn flattened_keys_are_distinct(&self, mark: usize) -> Option<()> {
+        if self.flattened_keys.is_empty() {
+            return Some(());
+        }
+        let written = self.out.keys[mark..]
+            .iter()
+            .map(|k| &self.out.bytes[k.clone()]);
+        let flattened = self
+            .flattened_keys
+            .iter()
+            .map(|k| &self.flattened[k.clone()]);
+        let mut keys: Vec<&[u8]> = written.chain(flattened).collect();
+        keys.sort_unstable();
+        keys.windows(2).all(|pair| pair[0] != pair[1]).then_some(())
     }
 
     /// A value written as the tree writes it, the keys of objects inside it normalised.
@@ -278,6 +309,10 @@ mod tests {
             r#"{"a":{"b":1},"a_b":2}"#,
             r#"{"o":[{"K":1,"k":2}]}"#,
             r#"{"a":1,"a":2}"#,
+            // Found by the fuzz target `normalize`: the tree keeps the last `Geo`, in the first's place.
+            r#"{"Geo":5,"UserName":"ann","Geo":{"Tags":["a"]}}"#,
+            r#"{"a":{"x":1},"a":{"y":2}}"#,
+            r#"{"a":{"x":{"y":1}},"a":{"x":2}}"#,
             r#"{"\u0041":1}"#,
             r#"{"a":1} {"b":2}"#,
             r#"[{"a":1}]"#,
