@@ -139,7 +139,7 @@ pub(crate) fn answered(pipeline: &Pipeline, event: &[u8], output: Output) {
     };
     let report = check::judge(event, &processed.response);
     if check::asked_ids(event).is_err() {
-        // Firehose never sends what its own reading refuses (a lone surrogate in a field the
+        // Firehose never sends what its own reading refuses (invalid UTF-8 in a field the
         // pipeline does not read): the answer can only be judged on its own.
         assert!(
             report.accepted(),
