@@ -6,9 +6,9 @@
 //! The tree in `mod.rs` stays the reference. This pass gives up, and the tree
 //! runs instead, wherever the tree decides something this pass does not: two
 //! keys of one object that become the same (a collision, or a key repeated in
-//! the input, which the tree keeps once; a flattened object's own key counts
-//! as one of its object's keys, so that a key repeated with an object as one
-//! of its values is found too), a timestamp that does not read, and
+//! the input, which the tree keeps once: found among the written keys, or,
+//! where one of its values is an object being flattened, among the raw keys of
+//! that object's parent), a timestamp that does not read, and
 //! a key written with escapes (rare, and it cannot be borrowed), and anything
 //! that is not one valid JSON object of at most `MAX_DEPTH` levels.
 //! What it writes is byte for byte what the tree writes (a property test holds
@@ -26,7 +26,7 @@ use crate::transforms::timestamp;
 
 /// The record written out as normalised compact JSON, without the newline;
 /// `None` where the tree must decide.
-pub(super) fn rewrite(rules: &Normalize, input: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn rewrite<'a>(rules: &Normalize, input: &'a [u8]) -> Option<Vec<u8>> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
     let mut pass = Pass {
         rules,
@@ -36,39 +36,42 @@ pub(super) fn rewrite(rules: &Normalize, input: &[u8]) -> Option<Vec<u8>> {
         },
         key: String::new(),
         inner_key: String::new(),
-        flattened: Vec::new(),
-        flattened_keys: Vec::new(),
+        raw_keys: Vec::new(),
+        objects_flattened: 0,
     };
     let mut json = serde_json::Deserializer::from_slice(input);
     let mark = pass.out.open(b'{');
-    json.deserialize_map(Entries(|key: &str, value: &RawValue| {
+    let (start, before) = (pass.raw_keys.len(), pass.objects_flattened);
+    json.deserialize_map(Entries(|key: &'a str, value: &'a RawValue| {
+        pass.raw_keys.push(key);
         pass.flattened(key, value, 0)
     }))
     .ok()?;
     json.end().ok()?;
-    pass.flattened_keys_are_distinct(mark)?;
+    pass.raw_keys_distinct(start, before)?;
     pass.out.close(b'}', mark)?;
     Some(pass.out.bytes)
 }
 
-struct Pass<'r> {
+struct Pass<'r, 'a> {
     rules: &'r Normalize,
     out: Output,
     /// The flattened key being built: its parents' keys, then its own.
     key: String,
     /// The key of an object inside a value being built.
     inner_key: String,
-    /// The keys of the objects flattened, as JSON strings back to back: where
-    /// the input repeats a key, one of them may be flattened and the other
-    /// not (`{"a":1,"a":{"b":2}}`), which no two written keys would show.
-    flattened: Vec<u8>,
-    flattened_keys: Vec<Range<usize>>,
+    /// The raw keys of the objects being flattened, outermost first: where the
+    /// input repeats a key and one of its values is flattened
+    /// (`{"a":1,"a":{"b":2}}`), no two written keys are the same.
+    raw_keys: Vec<&'a str>,
+    /// How many objects have been flattened so far.
+    objects_flattened: usize,
 }
 
-impl Pass<'_> {
+impl<'a> Pass<'_, 'a> {
     /// A top-level entry, or one of a flattened object (`depth` levels down):
     /// an object is flattened into keys of its own, anything else is written.
-    fn flattened(&mut self, raw_key: &str, value: &RawValue, depth: usize) -> Option<()> {
+    fn flattened(&mut self, raw_key: &str, value: &'a RawValue, depth: usize) -> Option<()> {
         let parent = self.key.len();
         if depth > 0 {
             self.key.push_str(&self.rules.separator);
@@ -76,14 +79,15 @@ impl Pass<'_> {
         self.rules.push_key(raw_key, &mut self.key);
         let text = value.get();
         if text.starts_with('{') && depth < self.rules.flatten_depth && !is_empty_object(text) {
-            let start = self.flattened.len();
-            serde_json::to_writer(&mut self.flattened, &self.key).ok()?;
-            self.flattened_keys.push(start..self.flattened.len());
+            self.objects_flattened += 1;
+            let (start, before) = (self.raw_keys.len(), self.objects_flattened);
             serde_json::Deserializer::from_str(text)
-                .deserialize_map(Entries(|key: &str, value: &RawValue| {
+                .deserialize_map(Entries(|key: &'a str, value: &'a RawValue| {
+                    self.raw_keys.push(key);
                     self.flattened(key, value, depth + 1)
                 }))
                 .ok()?;
+            self.raw_keys_distinct(start, before)?;
         } else {
             let name = self.rules.renames.get(&self.key).unwrap_or(&self.key);
             self.out.key(name)?;
@@ -97,22 +101,17 @@ impl Pass<'_> {
         Some(())
     }
 
-    /// `None` when a flattened object's key is the key of another flattened
-    /// object or of a value written in the top-level object (its keys start at `mark`).
-    fn flattened_keys_are_distinct(&self, mark: usize) -> Option<()> {
-        if self.flattened_keys.is_empty() {
-            return Some(());
-        }
-        let written = self.out.keys[mark..]
-            .iter()
-            .map(|k| &self.out.bytes[k.clone()]);
-        let flattened = self
-            .flattened_keys
-            .iter()
-            .map(|k| &self.flattened[k.clone()]);
-        let mut keys: Vec<&[u8]> = written.chain(flattened).collect();
-        keys.sort_unstable();
-        keys.windows(2).all(|pair| pair[0] != pair[1]).then_some(())
+    /// `None` when an object whose raw keys start at `start` repeats one and
+    /// flattened an object since `before` (else a repeat writes one key twice,
+    /// which `Output::close` finds); the object's keys are then forgotten.
+    fn raw_keys_distinct(&mut self, start: usize, before: usize) -> Option<()> {
+        let keys = &mut self.raw_keys[start..];
+        let distinct = self.objects_flattened == before || {
+            keys.sort_unstable();
+            keys.windows(2).all(|pair| pair[0] != pair[1])
+        };
+        self.raw_keys.truncate(start);
+        distinct.then_some(())
     }
 
     /// A value written as the tree writes it, the keys of objects inside it normalised.
