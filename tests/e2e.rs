@@ -17,6 +17,7 @@ mod interrupt;
 mod limits;
 mod logs;
 mod normalize;
+mod orc;
 mod partition_keys;
 mod pipeline;
 mod reingest;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use arrow_schema::{DataType, Field, Fields, TimeUnit};
+use firehose_orc::OrcType;
 
 /// One Hive type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +89,39 @@ impl HiveType {
                 fields
                     .iter()
                     .map(|(name, ty)| Field::new(name, ty.data_type(), true))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The ORC type its values are written as: the same type, by ORC's name.
+    pub fn orc_type(&self) -> OrcType {
+        match self {
+            HiveType::String => OrcType::String,
+            HiveType::Varchar(n) => OrcType::Varchar(*n as u32),
+            HiveType::Char(n) => OrcType::Char(*n as u32),
+            HiveType::Boolean => OrcType::Boolean,
+            HiveType::TinyInt => OrcType::TinyInt,
+            HiveType::SmallInt => OrcType::SmallInt,
+            HiveType::Int => OrcType::Int,
+            HiveType::BigInt => OrcType::BigInt,
+            HiveType::Float => OrcType::Float,
+            HiveType::Double => OrcType::Double,
+            HiveType::Decimal { precision, scale } => OrcType::Decimal {
+                precision: *precision,
+                scale: *scale,
+            },
+            HiveType::Date => OrcType::Date,
+            HiveType::Timestamp => OrcType::Timestamp,
+            HiveType::Binary => OrcType::Binary,
+            HiveType::Array(item) => OrcType::Array(Box::new(item.orc_type())),
+            HiveType::Map(key, value) => {
+                OrcType::Map(Box::new(key.orc_type()), Box::new(value.orc_type()))
+            }
+            HiveType::Struct(fields) => OrcType::Struct(
+                fields
+                    .iter()
+                    .map(|(name, ty)| (name.clone(), ty.orc_type()))
                     .collect(),
             ),
         }
