@@ -4,6 +4,7 @@
 //! statistics that hold for the rows under them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -14,6 +15,8 @@ use fastrand::Rng;
 use firehose_e2e::{golden, repo};
 use firehose_local::convert::hive::HiveType;
 use firehose_orc::{Compression, FormatVersion, Options, OrcType, Writer};
+
+use crate::run::{firehose_local, landed};
 
 /// Every Hive type a Glue table may give a column, nested ones included.
 const EVERY_TYPE: &[(&str, &str)] = &[
@@ -468,4 +471,84 @@ fn random_value(random: &mut Rng, ty: &HiveType) -> String {
             format!("{{{}}}", fields.join(","))
         }
     }
+}
+
+/// `firehose-local run` with `OrcSerDe`: the types fixture converted as ORC
+/// lands the same objects as with `ParquetSerDe` (but for their extension and
+/// format), the same failures, and pyarrow reads each ORC object as the rows
+/// of its Parquet twin.
+#[test]
+fn orc_serde_in_a_template_lands_what_parquet_serde_lands_as_orc() {
+    let template =
+        std::fs::read_to_string(repo().join("tests/fixtures/convert/types.yaml")).unwrap();
+    let parquet_serde = "ParquetSerDe: { Compression: GZIP, WriterVersion: V2 }";
+    assert!(template.contains(parquet_serde));
+    let orc_serde =
+        "OrcSerDe: { Compression: ZLIB, RowIndexStride: 1000, BloomFilterColumns: [s] }";
+    let dir = out_dir("orc-serde");
+    std::fs::create_dir_all(&dir).unwrap();
+    let orc_template = dir.join("types-orc.yaml");
+    std::fs::write(&orc_template, template.replace(parquet_serde, orc_serde)).unwrap();
+    let run = |template: &str, name: &str| {
+        let out = dir.join(name);
+        let input = "tests/fixtures/convert/types.ndjson";
+        let args = [
+            "run",
+            "--template",
+            template,
+            "--input",
+            input,
+            "--seed",
+            "5",
+            "--start-time",
+            "2026-12-01T10:00:00Z",
+        ];
+        let output = firehose_local(&[&args[..], &["--out", out.to_str().unwrap()]].concat());
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (stdout, landed(&out))
+    };
+    let (parquet_summary, parquet_objects) = run("tests/fixtures/convert/types.yaml", "parquet");
+    let (orc_summary, orc_objects) = run(orc_template.to_str().unwrap(), "orc");
+    assert!(
+        parquet_summary.contains("== converted to Parquet through the Glue table typed.every_type")
+    );
+    assert!(orc_summary.contains("== converted to ORC through the Glue table typed.every_type"));
+    assert!(
+        orc_summary.contains("note: BloomFilterColumns (s): no bloom filters are written"),
+        "{orc_summary}"
+    );
+    // The same keys (but for the extension), and the same error objects.
+    let renamed: Vec<String> = parquet_objects
+        .keys()
+        .map(|k| k.replace(".parquet", ".orc"))
+        .collect();
+    assert_eq!(renamed, orc_objects.keys().cloned().collect::<Vec<_>>());
+    let errors = |objects: &BTreeMap<String, Vec<u8>>| {
+        objects
+            .iter()
+            .filter(|(k, _)| k.contains("-failed/"))
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .collect::<Vec<_>>()
+    };
+    assert!(!errors(&orc_objects).is_empty());
+    assert_eq!(errors(&parquet_objects), errors(&orc_objects));
+    let cases: Vec<Case> = parquet_objects
+        .iter()
+        .filter(|(key, _)| key.ends_with(".parquet"))
+        .map(|(key, parquet)| Case {
+            parquet: parquet.clone(),
+            orc: vec![(
+                "object.orc".to_owned(),
+                orc_objects[&key.replace(".parquet", ".orc")].clone(),
+            )],
+        })
+        .collect();
+    assert!(!cases.is_empty());
+    let seen = read_back(&out_dir("orc-serde-read"), &cases);
+    assert!(seen.contains("ZLIB"), "{seen}");
 }

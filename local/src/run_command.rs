@@ -356,8 +356,11 @@ impl Setup {
                 )
             })?,
         };
-        let conversion =
-            Conversion::new(table, config.deserializer.clone(), config.parquet.clone());
+        let conversion = Conversion::new(
+            table,
+            config.deserializer.clone(),
+            config.serializer.clone(),
+        );
         Ok((conversion, config.extension.clone()))
     }
 

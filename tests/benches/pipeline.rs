@@ -13,7 +13,7 @@ use std::io::Write;
 use base64_simd::STANDARD;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use firehose_local::convert::table::{Table, column};
-use firehose_local::convert::{Conversion, Deserializer, ParquetSettings};
+use firehose_local::convert::{Conversion, Deserializer, OrcSettings, ParquetSettings, Serializer};
 use firehose_transform::Pipeline;
 use firehose_transform::jq::Jq;
 use firehose_transform::settings::Parse;
@@ -398,7 +398,16 @@ fn conversion(c: &mut Criterion) {
         Vec::new(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let conversion = Conversion::new(table, Deserializer::default(), ParquetSettings::default());
+    let orc = Conversion::new(
+        table.clone(),
+        Deserializer::default(),
+        Serializer::Orc(OrcSettings::default()),
+    );
+    let conversion = Conversion::new(
+        table,
+        Deserializer::default(),
+        Serializer::Parquet(ParquetSettings::default()),
+    );
     let rows = |records: &[Vec<u8>]| {
         let mut lines = Vec::new();
         for record in records {
@@ -418,6 +427,7 @@ fn conversion(c: &mut Criterion) {
     group.bench_function("parquet-write", |b| {
         b.iter(|| conversion.object(black_box(&lines)))
     });
+    group.bench_function("orc-write", |b| b.iter(|| orc.object(black_box(&lines))));
     group.bench_function("rows-and-parquet", |b| {
         b.iter(|| conversion.object(&rows(black_box(&records))))
     });

@@ -1,12 +1,14 @@
 //! Record format conversion, as Firehose does it after the Lambda: each
 //! record's JSON read by the deserialiser into rows of the Glue table's
-//! columns, the rows of an object written as Parquet. A record that cannot
-//! be read becomes a `format-conversion-failed` error object, on its own.
+//! columns, the rows of an object written as Parquet or ORC. A record that
+//! cannot be read becomes a `format-conversion-failed` error object, on its own.
 
+pub mod arrow_rows;
 pub mod hive;
 pub mod hive_json;
 pub mod json;
 pub mod openx;
+pub mod orc_file;
 pub mod parquet_file;
 pub mod rows;
 pub mod table;
@@ -15,9 +17,10 @@ use arrow_schema::SchemaRef;
 
 pub use hive_json::HiveJson;
 pub use openx::OpenX;
+pub use orc_file::OrcSettings;
 pub use parquet_file::{ParquetCompression, ParquetSettings};
 pub use rows::{Deserializer, Fields, Rows};
-pub use table::Table;
+pub use table::{Table, TableSummary};
 
 /// The codes of `format-conversion-failed` objects, as observed.
 pub mod codes {
@@ -34,25 +37,50 @@ pub struct Refused {
     pub message: String,
 }
 
+/// How an object's rows are written: `OutputFormatConfiguration.Serializer`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Serializer {
+    Parquet(ParquetSettings),
+    Orc(OrcSettings),
+}
+
+impl Serializer {
+    /// Data objects' extension unless `FileExtension` says otherwise.
+    pub fn extension(&self) -> &'static str {
+        match self {
+            Serializer::Parquet(_) => ".parquet",
+            Serializer::Orc(_) => ".orc",
+        }
+    }
+
+    /// The format's name, as the summary says it.
+    pub fn format(&self) -> &'static str {
+        match self {
+            Serializer::Parquet(_) => "Parquet",
+            Serializer::Orc(_) => "ORC",
+        }
+    }
+}
+
 /// A stream's conversion: the table, how records are read, how rows are written.
 #[derive(Debug)]
 pub struct Conversion {
     pub table: Table,
     pub schema: SchemaRef,
     pub deserializer: Deserializer,
-    pub parquet: ParquetSettings,
+    pub serializer: Serializer,
     /// The columns as `deserializer` matches keys to them.
     fields: Fields,
 }
 
 impl Conversion {
-    pub fn new(table: Table, deserializer: Deserializer, parquet: ParquetSettings) -> Self {
+    pub fn new(table: Table, deserializer: Deserializer, serializer: Serializer) -> Self {
         Conversion {
             schema: table.schema(),
             fields: deserializer.fields(&table.columns),
             table,
             deserializer,
-            parquet,
+            serializer,
         }
     }
 
@@ -61,8 +89,20 @@ impl Conversion {
         self.deserializer.rows(record, &self.fields)
     }
 
-    /// An object's rows as a Parquet file.
+    /// An object's rows as a Parquet or ORC file.
     pub fn object(&self, rows: &[u8]) -> Result<Vec<u8>, String> {
-        parquet_file::write(&self.schema, rows, &self.parquet)
+        match &self.serializer {
+            Serializer::Parquet(settings) => parquet_file::write(&self.schema, rows, settings),
+            Serializer::Orc(settings) => orc_file::write(&self.table, &self.schema, rows, settings),
+        }
+    }
+
+    /// The table, the format and what the serialiser does not follow, as the summary shows them.
+    pub fn describe(&self) -> TableSummary {
+        let notes = match &self.serializer {
+            Serializer::Orc(settings) => settings.notes.clone(),
+            Serializer::Parquet(_) => Vec::new(),
+        };
+        self.table.describe(self.serializer.format(), notes)
     }
 }

@@ -1,16 +1,17 @@
-//! Parquet objects: the converter's rows written through arrow-json's
-//! decoder (fed the rows' bytes) and Arrow's Parquet writer, with the
+//! Parquet objects: the converter's rows decoded into Arrow batches
+//! ([`super::arrow_rows`]) and written by Arrow's Parquet writer, with the
 //! template's `ParquetSerDe` settings; and read back as JSON lines.
 
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_json::ReaderBuilder;
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, GzipLevel};
 use parquet::file::properties::{WriterProperties, WriterVersion};
+
+use super::arrow_rows::decode;
 
 /// `ParquetSerDe`'s settings, with Firehose's defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,21 +78,12 @@ pub fn write(
     settings: &ParquetSettings,
 ) -> Result<Vec<u8>, String> {
     let why = |e: &dyn std::fmt::Display| format!("writing Parquet: {e}");
-    let mut decoder = ReaderBuilder::new(schema.clone())
-        .with_batch_size(8192)
-        .build_decoder()
-        .map_err(|e| why(&e))?;
     let mut out = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut out, schema.clone(), Some(settings.properties()))
         .map_err(|e| why(&e))?;
-    let mut rest = rows;
-    while !rest.is_empty() {
-        let read = decoder.decode(rest).map_err(|e| why(&e))?;
-        rest = &rest[read..];
-        if let Some(batch) = decoder.flush().map_err(|e| why(&e))? {
-            writer.write(&batch).map_err(|e| why(&e))?;
-        }
-    }
+    decode(schema, rows, |batch| {
+        writer.write(&batch).map_err(|e| why(&e))
+    })?;
     writer.close().map_err(|e| why(&e))?;
     Ok(out)
 }

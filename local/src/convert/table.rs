@@ -34,6 +34,11 @@ pub struct Table {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TableSummary {
     pub table: String,
+    /// What the rows are written as: `Parquet` or `ORC`.
+    pub format: &'static str,
+    /// Serialiser settings accepted but not followed, and why that changes nothing a reader sees.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// `name type`, in order.
     pub columns: Vec<String>,
     pub partition_keys: Vec<String>,
@@ -142,8 +147,9 @@ impl Table {
         ))
     }
 
-    /// The table and its columns as the summary shows them.
-    pub fn describe(&self) -> TableSummary {
+    /// The table and its columns as the summary shows them, with the
+    /// format rows are written as and the serialiser's notes.
+    pub fn describe(&self, format: &'static str, notes: Vec<String>) -> TableSummary {
         let list = |columns: &[Column]| {
             columns
                 .iter()
@@ -152,6 +158,8 @@ impl Table {
         };
         TableSummary {
             table: format!("{}.{}", self.database, self.name),
+            format,
+            notes,
             columns: list(&self.columns),
             partition_keys: list(&self.partition_keys),
         }

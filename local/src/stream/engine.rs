@@ -17,6 +17,7 @@ use super::router::Router;
 use super::summary::{Summary, keep};
 use super::worker::{EventSource, Job, Settled, Worker};
 use super::{Options, RunError};
+use crate::convert::Conversion;
 use crate::sink::error_record::Failure;
 use crate::sink::objects::Objects;
 use crate::template::{DeliveryStream, REGION, Source};
@@ -57,7 +58,7 @@ impl<'s> Engine<'s> {
         let summary = Summary {
             stream: stream.name.clone(),
             started_ms: start_ms,
-            schema: objects.conversion().map(|c| c.table.describe()),
+            schema: objects.conversion().map(Conversion::describe),
             ..Summary::default()
         };
         let lambda = invoker

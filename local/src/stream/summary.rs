@@ -194,9 +194,12 @@ impl Summary {
         if let Some(schema) = &self.schema {
             let _ = writeln!(
                 out,
-                "== converted to Parquet through the Glue table {}",
-                schema.table
+                "== converted to {} through the Glue table {}",
+                schema.format, schema.table
             );
+            for note in &schema.notes {
+                let _ = writeln!(out, "note: {note}");
+            }
             let _ = writeln!(out, "columns: {}", schema.columns.join(", "));
             if !schema.partition_keys.is_empty() {
                 let _ = writeln!(

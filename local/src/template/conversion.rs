@@ -7,7 +7,10 @@ use super::yaml::{Node, Value};
 use super::{Compression, Destination, LARGE_BUFFER_MIN_BYTES, Reader, fail, only};
 use crate::convert::hive_json::TimestampFormat;
 use crate::convert::table::{Column, Table, column};
-use crate::convert::{Deserializer, HiveJson, OpenX, ParquetCompression, ParquetSettings};
+use crate::convert::{
+    Deserializer, HiveJson, OpenX, OrcSettings, ParquetCompression, ParquetSettings, Serializer,
+};
+use firehose_orc::{Compression as OrcCompression, FormatVersion};
 
 /// A stream's conversion as the template describes it.
 #[derive(Debug)]
@@ -15,12 +18,12 @@ pub struct ConversionConfig {
     /// The line of `DataFormatConversionConfiguration`.
     pub line: usize,
     pub deserializer: Deserializer,
-    pub parquet: ParquetSettings,
+    pub serializer: Serializer,
     /// `SchemaConfiguration`'s `DatabaseName`.`TableName`.
     pub table_name: String,
     /// The table, when the template declares it (`--schema` replaces it).
     pub table: Option<Table>,
-    /// The data objects' extension: `FileExtension`, else `.parquet`.
+    /// The data objects' extension: `FileExtension`, else `.parquet` or `.orc`.
     pub extension: String,
     /// `SchemaConfiguration.Region`.
     pub region: String,
@@ -45,7 +48,7 @@ impl Reader<'_> {
             let line = s3.get("CompressionFormat").map_or(s3.line, |n| n.line);
             return fail(
                 line,
-                "a stream that converts records needs CompressionFormat UNCOMPRESSED (ParquetSerDe.Compression compresses)",
+                "a stream that converts records needs CompressionFormat UNCOMPRESSED (the serialiser's Compression compresses)",
             );
         }
         match s3.get("BufferingHints").and_then(|h| h.get("SizeInMBs")) {
@@ -58,9 +61,7 @@ impl Reader<'_> {
             }
             Some(_) => {}
         }
-        // Error objects keep the destination's extension; data objects are `.parquet` unless it is set.
-        let extension = super::file_extension(s3, super::EXTENDED_SHAPE)?
-            .unwrap_or_else(|| ".parquet".to_owned());
+        let extension = super::file_extension(s3, super::EXTENDED_SHAPE)?;
         only(
             config,
             "DataFormatConversionConfiguration",
@@ -83,7 +84,9 @@ impl Reader<'_> {
             )
         };
         let deserializer = deserializer(section("InputFormatConfiguration")?)?;
-        let parquet = serializer(section("OutputFormatConfiguration")?)?;
+        let serializer = serializer(section("OutputFormatConfiguration")?)?;
+        // Error objects keep the destination's extension; data objects get the format's unless it is set.
+        let extension = extension.unwrap_or_else(|| serializer.extension().to_owned());
         let schema = section("SchemaConfiguration")?;
         only(
             schema,
@@ -110,7 +113,7 @@ impl Reader<'_> {
         Ok(ConversionConfig {
             line: config.line,
             deserializer,
-            parquet,
+            serializer,
             table_name: format!("{database}.{name}"),
             table,
             extension,
@@ -211,41 +214,17 @@ fn flag(node: &Node, key: &str, default: bool) -> Result<bool, EvalError> {
     }
 }
 
-/// Why ORC is refused rather than written.
-const ORC_REFUSED: &str = "no Rust ORC writer fits: orc-rust (0.9, the newest) is built on another arrow \
-     and writes no decimal, array, map or struct column; --no-convert shows the JSON the converter would read";
-
 /// The SerDe that `section.key` chooses, by name, among `supported` (none
-/// when it names none); choosing one of `unsupported` is refused by name,
-/// saying why.
-/// `what` names `section`.
+/// when it names none). `what` names `section`.
 fn chosen<'n>(
     (what, section): (&str, &'n Node),
     key: &str,
     supported: &[&'static str],
-    unsupported: &[(&str, &str)],
 ) -> Result<Option<(&'static str, &'n Node)>, EvalError> {
     let Some(choice) = section.get(key) else {
         return fail(section.line, format!("{what}.{key} is missing"));
     };
-    let names: Vec<&str> = supported
-        .iter()
-        .copied()
-        .chain(unsupported.iter().map(|(name, _)| *name))
-        .collect();
-    only(choice, key, &names)?;
-    if let Some((name, why, refused)) = unsupported
-        .iter()
-        .find_map(|&(name, why)| choice.get(name).map(|node| (name, why, node)))
-    {
-        return fail(
-            refused.line,
-            format!(
-                "{name} is not supported by firehose-local ({} is): {why}",
-                supported.join(", ")
-            ),
-        );
-    }
+    only(choice, key, supported)?;
     let found = supported
         .iter()
         .find_map(|&name| choice.get(name).map(|node| (name, node)));
@@ -260,7 +239,6 @@ fn deserializer(input: &Node) -> Result<Deserializer, EvalError> {
         ("InputFormatConfiguration", input),
         "Deserializer",
         &["OpenXJsonSerDe", "HiveJsonSerDe"],
-        &[],
     )?;
     match chosen {
         // An empty Deserializer means the default, OpenX.
@@ -325,16 +303,166 @@ fn open_x(openx: &Node) -> Result<OpenX, EvalError> {
     })
 }
 
-fn serializer(output: &Node) -> Result<ParquetSettings, EvalError> {
-    let Some((_, parquet)) = chosen(
+fn serializer(output: &Node) -> Result<Serializer, EvalError> {
+    match chosen(
         ("OutputFormatConfiguration", output),
         "Serializer",
-        &["ParquetSerDe"],
-        &[("OrcSerDe", ORC_REFUSED)],
-    )?
-    else {
-        return fail(output.line, "Serializer needs ParquetSerDe");
+        &["ParquetSerDe", "OrcSerDe"],
+    )? {
+        Some(("OrcSerDe", orc)) => orc_serde(orc).map(Serializer::Orc),
+        Some((_, parquet)) => parquet_serde(parquet).map(Serializer::Parquet),
+        None => fail(output.line, "Serializer needs ParquetSerDe or OrcSerDe"),
+    }
+}
+
+/// A whole number setting of at least `min`, else `default`.
+fn whole_number(node: &Node, key: &str, default: usize, min: usize) -> Result<usize, EvalError> {
+    match node.get(key) {
+        None => Ok(default),
+        Some(value) => match value.scalar().and_then(|t| t.parse::<usize>().ok()) {
+            Some(n) if n >= min => Ok(n),
+            _ => fail(
+                value.line,
+                format!("{key} must be a whole number of at least {min}"),
+            ),
+        },
+    }
+}
+
+/// A setting with a few named values (`setting` is its full name, for
+/// messages): the value its text names, else `default` when it is not given.
+fn one_of<T: Copy>(
+    node: &Node,
+    setting: &str,
+    default: T,
+    options: &[(&str, T)],
+) -> Result<T, EvalError> {
+    let key = setting.rsplit('.').next().unwrap_or(setting);
+    let Some(value) = node.get(key) else {
+        return Ok(default);
     };
+    let text = value.scalar().unwrap_or_default();
+    if let Some((_, chosen)) = options.iter().find(|(name, _)| *name == text) {
+        return Ok(*chosen);
+    }
+    let names: Vec<&str> = options.iter().map(|(name, _)| *name).collect();
+    let (last, rest) = names.split_last().unwrap_or((&"", &[]));
+    fail(
+        value.line,
+        format!("{setting} {text}: expected {} or {last}", rest.join(", ")),
+    )
+}
+
+/// A proportion setting (0 to 1), if given.
+fn proportion(node: &Node, key: &str) -> Result<Option<f64>, EvalError> {
+    let Some(value) = node.get(key) else {
+        return Ok(None);
+    };
+    match value.scalar().and_then(|t| t.parse::<f64>().ok()) {
+        Some(p) if (0.0..=1.0).contains(&p) => Ok(Some(p)),
+        _ => fail(value.line, format!("{key} must be a number from 0 to 1")),
+    }
+}
+
+const MIN_ORC_BLOCK_BYTES: usize = 64 << 20;
+const MIN_STRIPE_BYTES: usize = 8 << 20;
+const MIN_ROW_INDEX_STRIDE: usize = 1000;
+
+/// `OrcSerDe`: what shapes the file is followed; what shapes only its layout
+/// on HDFS (padding, blocks), bloom filters and dictionaries is checked as AWS
+/// checks it and noted, so that a template that works on AWS works here.
+fn orc_serde(orc: &Node) -> Result<OrcSettings, EvalError> {
+    only(
+        orc,
+        "OrcSerDe",
+        &[
+            "BlockSizeBytes",
+            "BloomFilterColumns",
+            "BloomFilterFalsePositiveProbability",
+            "Compression",
+            "DictionaryKeyThreshold",
+            "EnablePadding",
+            "FormatVersion",
+            "PaddingTolerance",
+            "RowIndexStride",
+            "StripeSizeBytes",
+        ],
+    )?;
+    let defaults = OrcSettings::default();
+    let compression = one_of(
+        orc,
+        "OrcSerDe.Compression",
+        defaults.compression,
+        &[
+            ("SNAPPY", OrcCompression::Snappy),
+            ("ZLIB", OrcCompression::Zlib),
+            ("NONE", OrcCompression::None),
+        ],
+    )?;
+    let format_version = one_of(
+        orc,
+        "OrcSerDe.FormatVersion",
+        defaults.format_version,
+        &[
+            ("V0_12", FormatVersion::V0_12),
+            ("V0_11", FormatVersion::V0_11),
+        ],
+    )?;
+    let mut notes = Vec::new();
+    if orc.get("BlockSizeBytes").is_some() {
+        whole_number(orc, "BlockSizeBytes", 0, MIN_ORC_BLOCK_BYTES)?;
+        notes.push("BlockSizeBytes is the HDFS block size stripes are padded to: S3 objects have no blocks".to_owned());
+    }
+    let padding = flag(orc, "EnablePadding", false)?;
+    let tolerance = proportion(orc, "PaddingTolerance")?;
+    if padding || tolerance.is_some() {
+        notes.push("EnablePadding and PaddingTolerance pad stripes to HDFS blocks: stripes are written unpadded, which readers read alike".to_owned());
+    }
+    let bloom_columns = match orc.get("BloomFilterColumns") {
+        None => Vec::new(),
+        Some(list) => match &list.value {
+            Value::List(items) => items
+                .iter()
+                .map(|i| i.scalar().unwrap_or_default())
+                .collect(),
+            _ => {
+                return fail(
+                    list.line,
+                    "BloomFilterColumns must be a list of column names",
+                );
+            }
+        },
+    };
+    let bloom_probability = proportion(orc, "BloomFilterFalsePositiveProbability")?;
+    if !bloom_columns.is_empty() || bloom_probability.is_some() {
+        notes.push(format!(
+            "BloomFilterColumns ({}): no bloom filters are written; readers then read every row group of those columns, finding the same rows",
+            bloom_columns.join(", ")
+        ));
+    }
+    if proportion(orc, "DictionaryKeyThreshold")?.is_some() {
+        notes.push("DictionaryKeyThreshold: strings are written directly, never as dictionaries, which readers read alike".to_owned());
+    }
+    Ok(OrcSettings {
+        compression,
+        stripe_size_bytes: whole_number(
+            orc,
+            "StripeSizeBytes",
+            defaults.stripe_size_bytes,
+            MIN_STRIPE_BYTES,
+        )?,
+        row_index_stride: whole_number(
+            orc,
+            "RowIndexStride",
+            defaults.row_index_stride,
+            MIN_ROW_INDEX_STRIDE,
+        )?,
+        format_version,
+        notes,
+    })
+}
+
+fn parquet_serde(parquet: &Node) -> Result<ParquetSettings, EvalError> {
     only(
         parquet,
         "ParquetSerDe",
@@ -348,44 +476,23 @@ fn serializer(output: &Node) -> Result<ParquetSettings, EvalError> {
         ],
     )?;
     let defaults = ParquetSettings::default();
-    let bytes = |key: &str, default: usize, min: usize| match parquet.get(key) {
-        None => Ok(default),
-        Some(node) => match node.scalar().and_then(|t| t.parse::<usize>().ok()) {
-            Some(n) if n >= min => Ok(n),
-            _ => fail(
-                node.line,
-                format!("{key} must be a whole number of at least {min}"),
-            ),
-        },
-    };
-    let choice = |key: &str| {
-        parquet
-            .get(key)
-            .map(|n| (n.line, n.scalar().unwrap_or_default()))
-    };
-    let compression = match choice("Compression") {
-        None => defaults.compression,
-        Some((_, c)) if c == "SNAPPY" => ParquetCompression::Snappy,
-        Some((_, c)) if c == "GZIP" => ParquetCompression::Gzip,
-        Some((_, c)) if c == "UNCOMPRESSED" => ParquetCompression::Uncompressed,
-        Some((line, c)) => {
-            return fail(
-                line,
-                format!("ParquetSerDe.Compression {c}: expected SNAPPY, GZIP or UNCOMPRESSED"),
-            );
-        }
-    };
-    let writer_version_2 = match choice("WriterVersion") {
-        None => false,
-        Some((_, v)) if v == "V1" => false,
-        Some((_, v)) if v == "V2" => true,
-        Some((line, v)) => {
-            return fail(
-                line,
-                format!("ParquetSerDe.WriterVersion {v}: expected V1 or V2"),
-            );
-        }
-    };
+    let bytes = |key: &str, default: usize, min: usize| whole_number(parquet, key, default, min);
+    let compression = one_of(
+        parquet,
+        "ParquetSerDe.Compression",
+        defaults.compression,
+        &[
+            ("SNAPPY", ParquetCompression::Snappy),
+            ("GZIP", ParquetCompression::Gzip),
+            ("UNCOMPRESSED", ParquetCompression::Uncompressed),
+        ],
+    )?;
+    let writer_version_2 = one_of(
+        parquet,
+        "ParquetSerDe.WriterVersion",
+        false,
+        &[("V1", false), ("V2", true)],
+    )?;
     Ok(ParquetSettings {
         compression,
         block_size_bytes: bytes("BlockSizeBytes", defaults.block_size_bytes, MIN_BLOCK_BYTES)?,
@@ -505,14 +612,80 @@ mod tests {
         assert!(refusal("", not_a_list).contains("TimestampFormats must be a list"));
         let both = r#"{ HiveJsonSerDe: {}, OpenXJsonSerDe: {} }"#;
         assert!(refusal("", both).contains("Deserializer names more than one SerDe"));
-        let orc = stream("", "{}", "{ OrcSerDe: {} }")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            orc.contains(
-                "OrcSerDe is not supported by firehose-local (ParquetSerDe is): no Rust ORC writer"
-            ),
-            "{orc}"
+    }
+
+    /// The stream's serialiser, or what refused it.
+    fn serializer_of(serializer: &str) -> Result<Serializer, String> {
+        stream("", "{}", serializer)
+            .map_err(|e| e.to_string())
+            .and_then(|s| s.conversion.map(|c| c.serializer).ok_or_else(String::new))
+    }
+
+    #[test]
+    fn orc_serde_takes_firehose_defaults_and_every_setting() {
+        assert_eq!(
+            serializer_of("{ OrcSerDe: {} }"),
+            Ok(Serializer::Orc(OrcSettings::default()))
         );
+        let all = "{ OrcSerDe: { Compression: ZLIB, StripeSizeBytes: 8388608, RowIndexStride: 1000, \
+                   FormatVersion: V0_11, BlockSizeBytes: 67108864, EnablePadding: true, PaddingTolerance: 0.2, \
+                   BloomFilterColumns: [id, name], BloomFilterFalsePositiveProbability: 0.01, \
+                   DictionaryKeyThreshold: 0.5 } }";
+        let Ok(Serializer::Orc(settings)) = serializer_of(all) else {
+            panic!("{:?}", serializer_of(all));
+        };
+        assert_eq!(
+            (
+                settings.compression,
+                settings.stripe_size_bytes,
+                settings.row_index_stride
+            ),
+            (OrcCompression::Zlib, 8 << 20, 1000)
+        );
+        assert_eq!(settings.format_version, FormatVersion::V0_11);
+        assert_eq!(settings.notes.len(), 4, "{:?}", settings.notes);
+        assert!(settings.notes[2].contains("BloomFilterColumns (id, name)"));
+    }
+
+    #[test]
+    fn a_bad_orc_setting_is_named() {
+        for (serde, message) in [
+            (
+                "{ OrcSerDe: { Compression: LZ4 } }",
+                "OrcSerDe.Compression LZ4: expected SNAPPY, ZLIB or NONE",
+            ),
+            (
+                "{ OrcSerDe: { FormatVersion: V2 } }",
+                "OrcSerDe.FormatVersion V2: expected V0_12 or V0_11",
+            ),
+            (
+                "{ OrcSerDe: { StripeSizeBytes: 1000 } }",
+                "StripeSizeBytes must be a whole number of at least 8388608",
+            ),
+            (
+                "{ OrcSerDe: { RowIndexStride: 999 } }",
+                "RowIndexStride must be a whole number of at least 1000",
+            ),
+            (
+                "{ OrcSerDe: { BlockSizeBytes: 1 } }",
+                "BlockSizeBytes must be a whole number of at least 67108864",
+            ),
+            (
+                "{ OrcSerDe: { PaddingTolerance: 2 } }",
+                "PaddingTolerance must be a number from 0 to 1",
+            ),
+            (
+                "{ OrcSerDe: { BloomFilterColumns: id } }",
+                "BloomFilterColumns must be a list of column names",
+            ),
+            ("{ OrcSerDe: { Padding: true } }", "Padding"),
+            (
+                "{ OrcSerDe: {}, ParquetSerDe: {} }",
+                "Serializer names more than one SerDe",
+            ),
+        ] {
+            let refused = serializer_of(serde).unwrap_err();
+            assert!(refused.contains(message), "{serde}: {refused}");
+        }
     }
 }
