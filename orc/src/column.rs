@@ -14,7 +14,7 @@ use arrow_array::types::{
     Int64Type, TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
     TimestampSecondType,
 };
-use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait, PrimitiveArray};
+use arrow_array::{Array, ArrowPrimitiveType, OffsetSizeTrait};
 use arrow_schema::{DataType, TimeUnit};
 
 use crate::OrcError;
@@ -241,7 +241,7 @@ impl Column {
                 }
             }
             Values::Byte(data) => {
-                let array = primitive::<Int8Type>(array).ok_or_else(mismatch)?;
+                let array = array.as_primitive_opt::<Int8Type>().ok_or_else(mismatch)?;
                 for row in valid_rows() {
                     let value = array.value(row);
                     data.push(value as u8);
@@ -257,7 +257,9 @@ impl Column {
                 }
             }
             Values::Float(data) => {
-                let array = primitive::<Float32Type>(array).ok_or_else(mismatch)?;
+                let array = array
+                    .as_primitive_opt::<Float32Type>()
+                    .ok_or_else(mismatch)?;
                 for row in valid_rows() {
                     let value = array.value(row);
                     data.extend_from_slice(&value.to_le_bytes());
@@ -265,7 +267,9 @@ impl Column {
                 }
             }
             Values::Double(data) => {
-                let array = primitive::<Float64Type>(array).ok_or_else(mismatch)?;
+                let array = array
+                    .as_primitive_opt::<Float64Type>()
+                    .ok_or_else(mismatch)?;
                 for row in valid_rows() {
                     let value = array.value(row);
                     data.extend_from_slice(&value.to_le_bytes());
@@ -296,7 +300,8 @@ impl Column {
                 precision,
                 scale,
             } => {
-                let array = primitive::<Decimal128Type>(array)
+                let array = array
+                    .as_primitive_opt::<Decimal128Type>()
                     .filter(|a| a.scale() == *scale as i8)
                     .ok_or_else(mismatch)?;
                 let limit = 10u128.pow(u32::from(*precision));
@@ -545,10 +550,6 @@ fn double_kind() -> Kind {
 
 fn string_kind() -> Kind {
     Kind::String(Range::default(), 0)
-}
-
-fn primitive<T: ArrowPrimitiveType>(array: &dyn Array) -> Option<&PrimitiveArray<T>> {
-    array.as_primitive_opt::<T>()
 }
 
 /// The value at a row of a smallint, int, bigint or date array, widened.

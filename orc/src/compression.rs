@@ -30,32 +30,31 @@ impl Compression {
 /// The chunk header's length field has 23 bits.
 pub const MAX_BLOCK_SIZE: usize = (1 << 23) - 1;
 
-/// `bytes` as they are stored: chunks of at most `block_size` bytes.
-pub fn compress(codec: Compression, block_size: usize, bytes: &[u8]) -> Result<Vec<u8>, OrcError> {
+/// `bytes` as they are stored: as they are without a codec, else chunks of
+/// at most `block_size` bytes.
+pub fn compress(
+    codec: Compression,
+    block_size: usize,
+    bytes: Vec<u8>,
+) -> Result<Vec<u8>, OrcError> {
     if codec == Compression::None {
-        return Ok(bytes.to_vec());
+        return Ok(bytes);
     }
     let mut out = Vec::with_capacity(bytes.len() / 2);
     let mut compressed = Vec::new();
     for chunk in bytes.chunks(block_size) {
         compressed.clear();
-        match codec {
-            Compression::None => {}
-            Compression::Zlib => {
-                let mut encoder = flate2::write::DeflateEncoder::new(
-                    &mut compressed,
-                    flate2::Compression::default(),
-                );
-                encoder.write_all(chunk)?;
-                encoder.finish()?;
-            }
-            Compression::Snappy => {
-                compressed.resize(snap::raw::max_compress_len(chunk.len()), 0);
-                let length = snap::raw::Encoder::new()
-                    .compress(chunk, &mut compressed)
-                    .map_err(|e| OrcError::Io(std::io::Error::other(e)))?;
-                compressed.truncate(length);
-            }
+        if codec == Compression::Zlib {
+            let mut encoder =
+                flate2::write::DeflateEncoder::new(&mut compressed, flate2::Compression::default());
+            encoder.write_all(chunk)?;
+            encoder.finish()?;
+        } else {
+            compressed.resize(snap::raw::max_compress_len(chunk.len()), 0);
+            let length = snap::raw::Encoder::new()
+                .compress(chunk, &mut compressed)
+                .map_err(|e| OrcError::Io(std::io::Error::other(e)))?;
+            compressed.truncate(length);
         }
         let original = compressed.len() >= chunk.len();
         let payload = if original { chunk } else { &compressed[..] };
@@ -97,20 +96,20 @@ mod tests {
 
     #[test]
     fn incompressible_chunks_are_kept_as_they_are_behind_a_header() {
-        let out = compress(Compression::Zlib, 1024, b"hello").unwrap_or_default();
+        let out = compress(Compression::Zlib, 1024, b"hello".to_vec()).unwrap_or_default();
         assert_eq!(out, [0x0b, 0x00, 0x00, b'h', b'e', b'l', b'l', b'o']);
     }
 
     #[test]
     fn positions_name_the_chunk_and_the_place_in_it() {
-        let stored = compress(Compression::Snappy, 1000, &[7u8; 2500]).unwrap_or_default();
+        let stored = compress(Compression::Snappy, 1000, vec![7u8; 2500]).unwrap_or_default();
         let second = 3 + (u32::from_le_bytes([stored[0], stored[1], stored[2], 0]) >> 1) as u64;
         let at = |offset| position(Compression::Snappy, 1000, &stored, offset);
         assert_eq!(at(0), [0, 0]);
         assert_eq!(at(1000), [second, 0]);
         assert_eq!(at(1999), [second, 999]);
         assert_eq!(at(2500)[1], 500);
-        let whole = compress(Compression::Snappy, 1000, &[7u8; 2000]).unwrap_or_default();
+        let whole = compress(Compression::Snappy, 1000, vec![7u8; 2000]).unwrap_or_default();
         assert_eq!(
             position(Compression::Snappy, 1000, &whole, 2000),
             [second, 1000]
@@ -122,7 +121,7 @@ mod tests {
     #[test]
     fn each_chunk_is_at_most_a_block() {
         let bytes = vec![7u8; 2500];
-        let out = compress(Compression::Snappy, 1000, &bytes).unwrap_or_default();
+        let out = compress(Compression::Snappy, 1000, bytes).unwrap_or_default();
         let mut at = 0;
         let mut chunks = 0;
         while at < out.len() {

@@ -152,7 +152,7 @@ impl<W: Write> Writer<W> {
         let metadata = Metadata {
             stripe_stats: std::mem::take(&mut self.stripe_statistics),
         };
-        let metadata = self.compressed(&metadata.encode_to_vec())?;
+        let metadata = self.compressed(metadata.encode_to_vec())?;
         let mut statistics = Vec::new();
         self.root.file_statistics(&mut statistics);
         let footer = Footer {
@@ -167,7 +167,7 @@ impl<W: Write> Writer<W> {
             calendar: Some(CalendarKind::ProlepticGregorian as i32),
             software_version: Some(concat!("firehose-orc ", env!("CARGO_PKG_VERSION")).to_owned()),
         };
-        let footer = self.compressed(&footer.encode_to_vec())?;
+        let footer = self.compressed(footer.encode_to_vec())?;
         let version = match self.options.format_version {
             FormatVersion::V0_11 => vec![0, 11],
             FormatVersion::V0_12 => vec![0, 12],
@@ -205,7 +205,7 @@ impl<W: Write> Writer<W> {
             bytes,
         } in columns.streams
         {
-            data.push((kind, column, self.compressed(&bytes)?));
+            data.push((kind, column, self.compressed(bytes)?));
         }
         let mut index = Vec::new();
         if self.options.row_index_stride > 0 {
@@ -235,7 +235,7 @@ impl<W: Write> Writer<W> {
                     })
                     .collect();
                 let row_index = RowIndex { entry }.encode_to_vec();
-                index.push((StreamKind::RowIndex, column, self.compressed(&row_index)?));
+                index.push((StreamKind::RowIndex, column, self.compressed(row_index)?));
             }
         }
         let mut footer = StripeFooter {
@@ -258,7 +258,7 @@ impl<W: Write> Writer<W> {
                 length: Some(bytes.len() as u64),
             });
         }
-        let footer = self.compressed(&footer.encode_to_vec())?;
+        let footer = self.compressed(footer.encode_to_vec())?;
         self.out.write_all(&footer)?;
         self.stripes.push(StripeInformation {
             offset: Some(self.offset),
@@ -280,7 +280,7 @@ impl<W: Write> Writer<W> {
         Ok(())
     }
 
-    fn compressed(&self, bytes: &[u8]) -> Result<Vec<u8>, OrcError> {
+    fn compressed(&self, bytes: Vec<u8>) -> Result<Vec<u8>, OrcError> {
         compress(
             self.options.compression,
             self.options.compression_block_size,
