@@ -1,7 +1,8 @@
 //! firehose-orc's files, read by Apache ORC's C++ library (through pyarrow and
 //! pyorc), a reader no one here wrote: every Hive type with nulls at every
 //! level, each codec and format version, several stripes and chunks, and
-//! statistics that hold for the rows under them.
+//! statistics that hold for the rows under them. Each file is also read by
+//! firehose-orc's own reader, as `firehose-local cat` prints it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -9,11 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::{ArrayRef, RecordBatch, StringArray};
 use arrow_schema::{Field, Schema};
 use fastrand::Rng;
 use firehose_e2e::{golden, repo};
 use firehose_local::convert::hive::HiveType;
+use firehose_local::convert::read_back;
 use firehose_orc::{Compression, FormatVersion, Options, OrcType, Writer};
 
 use crate::run::{firehose_local, landed};
@@ -75,12 +78,64 @@ fn batch(schema: &Arc<Schema>, lines: &str) -> RecordBatch {
     decoder.flush().unwrap().unwrap()
 }
 
+/// The batches as an ORC file, checked to read back through firehose-orc's
+/// own reader (as `firehose-local cat` prints it) as the same rows.
 fn orc(schema: &[(String, OrcType)], batches: &[RecordBatch], options: Options) -> Vec<u8> {
-    let mut writer = Writer::new(Vec::new(), schema.to_vec(), options).unwrap();
+    let mut writer = Writer::new(Vec::new(), schema.to_vec(), options.clone()).unwrap();
     for batch in batches {
         writer.write(batch).unwrap();
     }
-    writer.finish().unwrap()
+    let file = writer.finish().unwrap();
+    let fitted: Vec<RecordBatch> = batches.iter().map(|b| fitted(b, schema)).collect();
+    let (_, expected) = read_back::rows(&parquet(&fitted)).unwrap().unwrap();
+    let (_, read) = read_back::rows(&file)
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e}\n{options:?}"));
+    let (expected, read) = (
+        String::from_utf8(expected).unwrap(),
+        String::from_utf8(read).unwrap(),
+    );
+    assert!(
+        expected == read,
+        "{options:?}\nwritten {expected}\nread    {read}"
+    );
+    file
+}
+
+/// The batch with its top-level `char(n)` and `varchar(n)` values as ORC
+/// stores them: cut to n characters, chars padded with spaces.
+fn fitted(batch: &RecordBatch, schema: &[(String, OrcType)]) -> RecordBatch {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema)
+        .map(|(column, (_, ty))| {
+            let fit = |value: &str, n: u32, pad: bool| {
+                let cut: String = value.chars().take(n as usize).collect();
+                let padding = if pad {
+                    n as usize - cut.chars().count()
+                } else {
+                    0
+                };
+                cut + &" ".repeat(padding)
+            };
+            let strings = || column.as_string::<i32>().iter();
+            match ty {
+                OrcType::Char(n) => Arc::new(
+                    strings()
+                        .map(|v| v.map(|v| fit(v, *n, true)))
+                        .collect::<StringArray>(),
+                ) as ArrayRef,
+                OrcType::Varchar(n) => Arc::new(
+                    strings()
+                        .map(|v| v.map(|v| fit(v, *n, false)))
+                        .collect::<StringArray>(),
+                ),
+                _ => column.clone(),
+            }
+        })
+        .collect();
+    RecordBatch::try_new(batch.schema(), columns).unwrap()
 }
 
 fn parquet(batches: &[RecordBatch]) -> Vec<u8> {
@@ -139,13 +194,15 @@ fn out_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Every codec with each format version.
+/// Every codec with each format version; strings never through a
+/// dictionary without compression, always with ZLIB, by Java's threshold
+/// with SNAPPY.
 fn every_codec_and_version() -> Vec<(String, Options)> {
     let mut all = Vec::new();
-    for (codec, compression) in [
-        ("none", Compression::None),
-        ("zlib", Compression::Zlib),
-        ("snappy", Compression::Snappy),
+    for (codec, compression, dictionary_key_threshold) in [
+        ("none", Compression::None, 0.0),
+        ("zlib", Compression::Zlib, 1.0),
+        ("snappy", Compression::Snappy, 0.8),
     ] {
         for (version, format_version) in [
             ("0.12", FormatVersion::V0_12),
@@ -156,6 +213,7 @@ fn every_codec_and_version() -> Vec<(String, Options)> {
                 Options {
                     compression,
                     format_version,
+                    dictionary_key_threshold,
                     ..Options::default()
                 },
             ));
@@ -194,6 +252,7 @@ fn many_rows_span_stripes_and_chunks_and_read_back_as_written() {
         ("flag", "boolean"),
         ("level", "tinyint"),
         ("name", "string"),
+        ("label", "string"),
         ("at", "timestamp"),
         ("day", "date"),
         ("dbl", "double"),
@@ -234,6 +293,13 @@ fn many_rows_span_stripes_and_chunks_and_read_back_as_written() {
                 "\"name\":{}",
                 maybe(random.u8(..), format!("\"user-{}\"", random.u8(..20)))
             ),
+            // Three values for 5,000 rows, then distinct ones: stripes by
+            // dictionary and stripes direct in one file.
+            if row / 5000 % 2 == 0 {
+                format!("\"label\":\"l{}\"", row % 3)
+            } else {
+                format!("\"label\":\"u{row}\"")
+            },
             format!("\"at\":{at}"),
             format!("\"day\":{}", 19_000 + row / 2000),
             format!("\"dbl\":{}", random.f64() * 1e6 - 5e5),
@@ -347,6 +413,7 @@ fn random_tables_read_back_as_written() {
                 stripe_size: if random.bool() { 1 } else { 64 << 20 },
                 compression_block_size: random.usize(1..300),
                 row_index_stride: random.choice([0, 1, 3, 7, 10_000]).unwrap(),
+                dictionary_key_threshold: random.choice([0.0, 0.5, 1.0]).unwrap(),
                 ..options
             };
             Case {
@@ -356,6 +423,115 @@ fn random_tables_read_back_as_written() {
         })
         .collect();
     read_back(&out_dir("random"), &cases);
+}
+
+/// Files of Apache ORC's C++ writer (through pyarrow) under each codec and
+/// version, with and without dictionaries: firehose-orc's reader reads the
+/// rows pyarrow wrote, PATCHED_BASE runs among them (a few wide values in
+/// narrow ones, above a positive and a negative base).
+#[test]
+fn another_writers_files_read_back_through_our_reader() {
+    let (_, arrow) = columns(&[
+        ("id", "bigint"),
+        ("spiky", "bigint"),
+        ("dips", "int"),
+        ("small", "smallint"),
+        ("tiny", "tinyint"),
+        ("flag", "boolean"),
+        ("name", "string"),
+        ("raw", "binary"),
+        ("real", "float"),
+        ("dbl", "double"),
+        ("price", "decimal(12,3)"),
+        ("day", "date"),
+        ("at", "timestamp"),
+        ("tags", "array<int>"),
+        ("attrs", "map<string,bigint>"),
+        ("geo", "struct<lat:double,city:string>"),
+    ]);
+    let mut random = Rng::with_seed(11);
+    let lines: String = (0..20_000i64)
+        .map(|row| {
+            let maybe = |random: &mut Rng, value: String| {
+                if random.u8(..16) == 0 {
+                    "null".to_owned()
+                } else {
+                    value
+                }
+            };
+            let spiky = if row % 37 == 0 { 1 << 40 } else { row % 100 };
+            let dips = if row % 41 == 0 {
+                2_000_000_000
+            } else {
+                row % 50 - 1000
+            };
+            let fields = [
+                format!("\"id\":{row}"),
+                format!("\"spiky\":{spiky}"),
+                format!("\"dips\":{dips}"),
+                format!(
+                    "\"small\":{}",
+                    maybe(&mut random, (row % 3000 - 1500).to_string())
+                ),
+                format!("\"tiny\":{}", random.i8(..)),
+                format!(
+                    "\"flag\":{}",
+                    maybe(&mut random, (row % 3 == 0).to_string())
+                ),
+                format!(
+                    "\"name\":{}",
+                    maybe(&mut random, format!("\"user-{}\"", row % 17))
+                ),
+                format!("\"raw\":\"b{}\"", row % 5),
+                format!("\"real\":{}", row as f32 / 8.0),
+                format!("\"dbl\":{}", random.f64() * 1e9 - 5e8),
+                format!(
+                    "\"price\":\"{}.{:03}\"",
+                    random.i32(-99_999..99_999),
+                    row % 1000
+                ),
+                format!("\"day\":{}", 18_000 + row / 100),
+                format!("\"at\":{}", 1_600_000_000_000_000 + row * 1_000_001),
+                format!(
+                    "\"tags\":{}",
+                    maybe(&mut random, format!("[{row},{}]", row % 7))
+                ),
+                format!("\"attrs\":{{\"k{}\":{row}}}", row % 4),
+                format!(
+                    "\"geo\":{}",
+                    maybe(
+                        &mut random,
+                        format!("{{\"lat\":{},\"city\":\"c{}\"}}", row % 90, row % 9)
+                    )
+                ),
+            ];
+            format!("{{{}}}\n", fields.join(","))
+        })
+        .collect();
+    let rows = parquet(&[batch(&arrow, &lines)]);
+    let (_, expected) = read_back::rows(&rows).unwrap().unwrap();
+    let dir = out_dir("another-writer");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("rows.parquet"), &rows).unwrap();
+    let written = Command::new(repo().join(".venv/bin/python"))
+        .arg(repo().join("tests/fixtures/orc/write_orc.py"))
+        .args([dir.join("rows.parquet"), dir.clone()])
+        .output()
+        .unwrap();
+    assert!(
+        written.status.success(),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    let names = String::from_utf8(written.stdout).unwrap();
+    assert_eq!(names.lines().count(), 12, "{names}");
+    for name in names.lines() {
+        let file = std::fs::read(name).unwrap();
+        let (_, read) = read_back::rows(&file)
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(read == expected, "{name} reads differently");
+    }
 }
 
 /// A Hive type: a primitive, or (above depth 3) sometimes an array, a map
@@ -551,4 +727,42 @@ fn orc_serde_in_a_template_lands_what_parquet_serde_lands_as_orc() {
     assert!(!cases.is_empty());
     let seen = read_back(&out_dir("orc-serde-read"), &cases);
     assert!(seen.contains("ZLIB"), "{seen}");
+    // `cat` prints the ORC objects' rows as it prints the Parquet ones, but
+    // for char and varchar values, which ORC stores fitted to their length.
+    let cat = |name: &str| {
+        let output = firehose_local(&["cat", dir.join(name).to_str().unwrap()]);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+            String::from_utf8(output.stdout)
+                .unwrap()
+                .lines()
+                .map(|line| serde_json::from_str(line).unwrap())
+                .collect();
+        rows
+    };
+    let (parquet_rows, mut orc_rows) = (cat("parquet"), cat("orc"));
+    assert!(!orc_rows.is_empty());
+    for (orc, parquet) in orc_rows.iter_mut().zip(&parquet_rows) {
+        for (column, length) in [("v", 4), ("c", 3)] {
+            let (Some(stored), Some(given)) = (orc.remove(column), parquet.get(column)) else {
+                continue;
+            };
+            let given: String = given.as_str().unwrap().chars().take(length).collect();
+            let stored = stored.as_str().unwrap().to_owned();
+            assert!(stored.starts_with(&given) && stored.chars().count() <= length);
+        }
+    }
+    let unfitted = |mut row: serde_json::Map<String, serde_json::Value>| {
+        row.remove("v");
+        row.remove("c");
+        row
+    };
+    assert_eq!(
+        orc_rows,
+        parquet_rows.into_iter().map(unfitted).collect::<Vec<_>>()
+    );
 }

@@ -12,8 +12,7 @@ use std::sync::OnceLock;
 
 use firehose_local::convert::rows::Deserializer;
 use firehose_local::convert::{
-    Conversion, HiveJson, OpenX, OrcSettings, ParquetSettings, Serializer, Table, parquet_file,
-    table,
+    Conversion, HiveJson, OpenX, OrcSettings, ParquetSettings, Serializer, Table, read_back, table,
 };
 use firehose_local::generate::RecordTemplate;
 use firehose_local::sink::prefix::{KeySource, PartitionKeys, Prefix};
@@ -157,8 +156,8 @@ fn conversions() -> [Conversion; 2] {
     ]
 }
 
-/// The rows of one record; those accepted must make a file (a Parquet one
-/// reads back whole).
+/// The rows of one record; those accepted must make a file (Parquet or
+/// ORC) that reads back whole.
 fn rows(conversion: &Conversion, record: &[u8]) {
     let Ok(rows) = conversion.rows(record) else {
         return;
@@ -167,17 +166,14 @@ fn rows(conversion: &Conversion, record: &[u8]) {
         Ok(object) => object,
         Err(e) => panic!("rows the converter accepted cannot be written: {e}"),
     };
-    if let Serializer::Orc(_) = conversion.serializer {
-        assert!(object.starts_with(b"ORC"), "an ORC file starts with ORC");
-        return;
-    }
-    match parquet_file::read_back(&object) {
-        Ok((_, lines)) => assert_eq!(
+    match read_back::rows(&object) {
+        Some(Ok((_, lines))) => assert_eq!(
             lines.iter().filter(|b| **b == b'\n').count() as u64,
             rows.count,
             "rows written and read back"
         ),
-        Err(e) => panic!("our own Parquet file cannot be read back: {e}"),
+        Some(Err(e)) => panic!("our own file cannot be read back: {e}"),
+        None => panic!("our own file is neither Parquet nor ORC"),
     }
 }
 

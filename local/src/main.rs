@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use firehose_local::answer::Answer;
-use firehose_local::convert::parquet_file;
+use firehose_local::convert::read_back;
 use firehose_local::sink::compression;
 use firehose_local::{LocalFunction, Reply, check, view};
 
@@ -37,7 +37,7 @@ enum Command {
     Run(run_command::Run),
     /// Put the records of error objects (processing-failed/ ...) through the stream again and write what would land.
     Replay(run_command::Replay),
-    /// Print Parquet objects' rows as JSON lines (what Athena will see), their schema on standard error; any other object's records, decompressed.
+    /// Print Parquet and ORC objects' rows as JSON lines (what Athena will see), their schema on standard error; any other object's records, decompressed.
     Cat(Cat),
     /// Make records from a Kinesis Data Generator record template, seeded, at a rate or a count.
     Generate(generate_command::Generate),
@@ -47,7 +47,7 @@ enum Command {
 
 #[derive(clap::Args)]
 struct Cat {
-    /// Objects (Parquet, or records in any CompressionFormat), folders (every Parquet object under them, in name order), or `-` for standard input.
+    /// Objects (Parquet, ORC, or records in any CompressionFormat), folders (every Parquet and ORC object under them, in name order), or `-` for standard input.
     #[arg(required = true)]
     files: Vec<PathBuf>,
 }
@@ -56,7 +56,7 @@ impl Cat {
     fn execute(&self) -> Result<ExitCode, String> {
         let mut objects = Vec::new();
         for path in &self.files {
-            parquet_file::find(path, &mut objects)
+            read_back::find(path, &mut objects)
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         }
         let mut out = std::io::stdout().lock();
@@ -72,15 +72,16 @@ impl Cat {
             if objects.len() > 1 {
                 eprintln!("== {}", path.display());
             }
-            let shown = if bytes.starts_with(b"PAR1") {
-                let (schema, rows) = parquet_file::read_back(&bytes)
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                for field in schema.fields() {
-                    eprintln!("{} {}", field.name(), field.data_type());
+            let shown = match read_back::rows(&bytes) {
+                Some(read) => {
+                    let (schema, rows) = read.map_err(|e| format!("{}: {e}", path.display()))?;
+                    for field in schema.fields() {
+                        eprintln!("{} {}", field.name(), field.data_type());
+                    }
+                    rows
                 }
-                rows
-            } else {
-                compression::decompress(bytes).map_err(|e| format!("{}: {e}", path.display()))?
+                None => compression::decompress(bytes)
+                    .map_err(|e| format!("{}: {e}", path.display()))?,
             };
             std::io::Write::write_all(&mut out, &shown)
                 .and_then(|()| std::io::Write::flush(&mut out))

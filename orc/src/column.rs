@@ -24,6 +24,7 @@ use crate::encoding::varint::write_signed_128;
 use crate::proto::{ColumnEncoding, EncodingKind, StreamKind};
 use crate::schema::OrcType;
 use crate::statistics::{Kind, Range, Statistics};
+use crate::text::TextValues;
 
 /// Seconds from 1970-01-01 to 2015-01-01 UTC, ORC's timestamp epoch.
 const ORC_EPOCH_SECONDS: i64 = 1_420_070_400;
@@ -64,6 +65,13 @@ pub struct StripeColumns {
     pub indexes: Vec<ColumnIndex>,
 }
 
+/// What every column's writer is told.
+pub struct ColumnOptions {
+    pub version: RleVersion,
+    /// See [`crate::Options::dictionary_key_threshold`].
+    pub dictionary_threshold: f64,
+}
+
 /// The writer of one column and, through its children, of the columns under it.
 pub struct Column {
     id: u32,
@@ -91,10 +99,14 @@ enum Values {
     /// float and double: IEEE 754, little-endian.
     Float(Vec<u8>),
     Double(Vec<u8>),
+    /// string, varchar and char: written directly or through a dictionary
+    /// at the stripe's end.
     Text {
-        data: Vec<u8>,
-        lengths: IntRle,
+        values: TextValues,
         fit: TextFit,
+        /// The largest share of distinct values among the stripe's values
+        /// at which a dictionary is written.
+        dictionary_threshold: f64,
     },
     Binary {
         data: Vec<u8>,
@@ -128,15 +140,16 @@ enum TextFit {
 
 impl Column {
     /// The writers of `ty` and its children, numbered from `*next_id`.
-    pub fn new(ty: &OrcType, path: String, version: RleVersion, next_id: &mut u32) -> Column {
+    pub fn new(ty: &OrcType, path: String, options: &ColumnOptions, next_id: &mut u32) -> Column {
         let id = *next_id;
         *next_id += 1;
+        let version = options.version;
         let signed = || IntRle::new(version, true);
         let unsigned = || IntRle::new(version, false);
         let text = |fit| Values::Text {
-            data: Vec::new(),
-            lengths: unsigned(),
+            values: TextValues::default(),
             fit,
+            dictionary_threshold: options.dictionary_threshold,
         };
         let (values, kind) = match ty {
             OrcType::Boolean => (
@@ -196,7 +209,7 @@ impl Column {
         };
         let children = children
             .into_iter()
-            .map(|(path, ty)| Column::new(ty, path, version, next_id))
+            .map(|(path, ty)| Column::new(ty, path, options, next_id))
             .collect();
         Column {
             id,
@@ -276,13 +289,10 @@ impl Column {
                     stats.add_double(value);
                 }
             }
-            Values::Text { data, lengths, fit } => {
+            Values::Text { values, fit, .. } => {
                 let array = array.as_string_opt::<i32>().ok_or_else(mismatch)?;
                 for row in valid_rows() {
-                    let start = data.len();
-                    fit.write(array.value(row), data);
-                    lengths.push((data.len() - start) as i64);
-                    stats.add_bytes(&data[start..]);
+                    stats.add_bytes(values.push_with(|out| fit.write(array.value(row), out)));
                 }
             }
             Values::Binary { data, lengths } => {
@@ -384,9 +394,8 @@ impl Column {
             Values::Byte(data) => data.len(),
             Values::Integer(data) | Values::Lengths(data) => data.len(),
             Values::Float(data) | Values::Double(data) => data.len(),
-            Values::Text { data, lengths, .. } | Values::Binary { data, lengths } => {
-                data.len() + lengths.len()
-            }
+            Values::Text { values, .. } => values.buffered(),
+            Values::Binary { data, lengths } => data.len() + lengths.len(),
             Values::Decimal { data, scales, .. } => data.len() + scales.len(),
             Values::Timestamp { seconds, nanos } => seconds.len() + nanos.len(),
             Values::Struct => 0,
@@ -410,7 +419,9 @@ impl Column {
             Values::Byte(data) => marks.push(mark(StreamKind::Data, data.mark())),
             Values::Integer(data) => marks.push(mark(StreamKind::Data, data.mark())),
             Values::Float(data) | Values::Double(data) => marks.push(raw(StreamKind::Data, data)),
-            Values::Text { data, lengths, .. } | Values::Binary { data, lengths } => {
+            // Known once the stripe's encoding is chosen.
+            Values::Text { values, .. } => values.begin_group(),
+            Values::Binary { data, lengths } => {
                 marks.push(raw(StreamKind::Data, data));
                 marks.push(mark(StreamKind::Length, lengths.mark()));
             }
@@ -444,6 +455,7 @@ impl Column {
     /// children's streams, encodings, statistics and row groups. The stripe's
     /// statistics are added to the file's.
     pub fn finish_stripe(&mut self, version: RleVersion, out: &mut StripeColumns) {
+        let mut groups = std::mem::take(&mut self.groups);
         let column = self.id;
         let mut stream = |kind, bytes| {
             out.streams.push(StreamData {
@@ -459,59 +471,75 @@ impl Column {
         if has_nulls {
             stream(StreamKind::Present, present);
         }
-        let direct_v2 = match &mut self.values {
-            Values::Boolean(data) => {
-                stream(StreamKind::Data, data.finish());
-                false
-            }
-            Values::Byte(data) => {
-                stream(StreamKind::Data, data.finish());
-                false
-            }
-            Values::Float(data) | Values::Double(data) => {
-                stream(StreamKind::Data, std::mem::take(data));
-                false
-            }
-            Values::Struct => false,
-            Values::Integer(data) => {
-                stream(StreamKind::Data, data.finish());
-                true
-            }
-            Values::Text { data, lengths, .. } | Values::Binary { data, lengths } => {
-                stream(StreamKind::Data, std::mem::take(data));
-                stream(StreamKind::Length, lengths.finish());
-                true
-            }
-            Values::Decimal { data, scales, .. } => {
-                stream(StreamKind::Data, std::mem::take(data));
-                stream(StreamKind::Secondary, scales.finish());
-                true
-            }
-            Values::Timestamp { seconds, nanos } => {
-                stream(StreamKind::Data, seconds.finish());
-                stream(StreamKind::Secondary, nanos.finish());
-                true
-            }
-            Values::Lengths(lengths) => {
-                stream(StreamKind::Length, lengths.finish());
-                true
+        let direct = |v2: bool| {
+            let kind = if v2 && version == RleVersion::V2 {
+                EncodingKind::DirectV2
+            } else {
+                EncodingKind::Direct
+            };
+            ColumnEncoding {
+                kind: Some(kind as i32),
+                dictionary_size: None,
             }
         };
         // Format 0.11 knows only DIRECT; 0.12 readers take DIRECT_V2 only
         // where a column has RLE integers.
-        let kind = if direct_v2 && version == RleVersion::V2 {
-            EncodingKind::DirectV2
-        } else {
-            EncodingKind::Direct
+        let encoding = match &mut self.values {
+            Values::Boolean(data) => {
+                stream(StreamKind::Data, data.finish());
+                direct(false)
+            }
+            Values::Byte(data) => {
+                stream(StreamKind::Data, data.finish());
+                direct(false)
+            }
+            Values::Float(data) | Values::Double(data) => {
+                stream(StreamKind::Data, std::mem::take(data));
+                direct(false)
+            }
+            Values::Struct => direct(false),
+            Values::Integer(data) => {
+                stream(StreamKind::Data, data.finish());
+                direct(true)
+            }
+            Values::Text {
+                values,
+                dictionary_threshold,
+                ..
+            } => {
+                let text = values.finish(version, *dictionary_threshold);
+                for (kind, bytes) in text.streams {
+                    stream(kind, bytes);
+                }
+                for (group, marks) in groups.iter_mut().zip(text.group_marks) {
+                    group.marks.extend(marks);
+                }
+                text.encoding
+            }
+            Values::Binary { data, lengths } => {
+                stream(StreamKind::Data, std::mem::take(data));
+                stream(StreamKind::Length, lengths.finish());
+                direct(true)
+            }
+            Values::Decimal { data, scales, .. } => {
+                stream(StreamKind::Data, std::mem::take(data));
+                stream(StreamKind::Secondary, scales.finish());
+                direct(true)
+            }
+            Values::Timestamp { seconds, nanos } => {
+                stream(StreamKind::Data, seconds.finish());
+                stream(StreamKind::Secondary, nanos.finish());
+                direct(true)
+            }
+            Values::Lengths(lengths) => {
+                stream(StreamKind::Length, lengths.finish());
+                direct(true)
+            }
         };
-        out.encodings.push(ColumnEncoding {
-            kind: Some(kind as i32),
-            dictionary_size: None,
-        });
+        out.encodings.push(encoding);
         let stripe = self.stripe.take();
         self.file.merge(&stripe);
         out.statistics.push(stripe);
-        let mut groups = std::mem::take(&mut self.groups);
         if !has_nulls {
             for group in &mut groups {
                 group.marks.retain(|m| m.kind != StreamKind::Present);

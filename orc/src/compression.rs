@@ -2,7 +2,7 @@
 //! chunks of at most the block size, each compressed on its own behind a
 //! 3-byte header, or kept as it is where compressing would not make it smaller.
 
-use std::io::Write;
+use std::io::{Read as _, Write};
 
 use crate::OrcError;
 use crate::proto::CompressionKind;
@@ -90,6 +90,59 @@ pub fn position(codec: Compression, block_size: usize, stored: &[u8], offset: u6
     }
 }
 
+/// A stored stream or message as it was before compression. A chunk may
+/// not grow past `block_size` (the PostScript's), so that a damaged or
+/// hostile file cannot make a reader hold more than it says.
+pub fn decompress(
+    codec: Compression,
+    block_size: usize,
+    stored: &[u8],
+) -> Result<Vec<u8>, OrcError> {
+    if codec == Compression::None {
+        return Ok(stored.to_vec());
+    }
+    let damaged = |what: String| OrcError::Read(format!("a compressed stream {what}"));
+    let mut out = Vec::with_capacity(stored.len() * 2);
+    let mut at = 0;
+    while at < stored.len() {
+        let header = stored
+            .get(at..at + 3)
+            .ok_or_else(|| damaged("ends inside a chunk header".to_owned()))?;
+        let header = u32::from_le_bytes([header[0], header[1], header[2], 0]);
+        let length = (header >> 1) as usize;
+        let chunk = stored
+            .get(at + 3..at + 3 + length)
+            .ok_or_else(|| damaged("ends inside a chunk".to_owned()))?;
+        at += 3 + length;
+        let start = out.len();
+        if header & 1 == 1 {
+            out.extend_from_slice(chunk);
+        } else if codec == Compression::Zlib {
+            let decoder = flate2::read::DeflateDecoder::new(chunk);
+            std::io::Read::read_to_end(&mut decoder.take(block_size as u64 + 1), &mut out)
+                .map_err(|e| damaged(format!("does not inflate: {e}")))?;
+        } else {
+            let length = snap::raw::decompress_len(chunk)
+                .map_err(|e| damaged(format!("is not Snappy: {e}")))?;
+            if length > block_size {
+                return Err(damaged(format!(
+                    "has a chunk of {length} bytes, past the block size {block_size}"
+                )));
+            }
+            out.resize(start + length, 0);
+            snap::raw::Decoder::new()
+                .decompress(chunk, &mut out[start..])
+                .map_err(|e| damaged(format!("is not Snappy: {e}")))?;
+        }
+        if out.len() - start > block_size {
+            return Err(damaged(format!(
+                "has a chunk past the block size {block_size}"
+            )));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +189,25 @@ mod tests {
             chunks += 1;
         }
         assert_eq!(chunks, 3);
+    }
+
+    #[test]
+    fn what_is_compressed_decompresses_and_damage_is_named() {
+        let bytes: Vec<u8> = (0..5000u32).map(|i| (i % 7 * i % 13) as u8).collect();
+        for codec in [Compression::None, Compression::Zlib, Compression::Snappy] {
+            let stored = compress(codec, 1000, bytes.clone()).unwrap();
+            assert_eq!(decompress(codec, 1000, &stored).unwrap(), bytes);
+        }
+        let stored = compress(Compression::Zlib, 1000, bytes).unwrap();
+        let cut = decompress(Compression::Zlib, 1000, &stored[..stored.len() - 1]);
+        assert!(cut.unwrap_err().to_string().contains("ends inside a chunk"));
+        let bomb = compress(Compression::Snappy, 5000, vec![0; 5000]).unwrap();
+        let refused = decompress(Compression::Snappy, 1000, &bomb);
+        assert!(
+            refused
+                .unwrap_err()
+                .to_string()
+                .contains("past the block size")
+        );
     }
 }

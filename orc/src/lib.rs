@@ -19,17 +19,20 @@ mod column;
 mod compression;
 mod encoding;
 mod proto;
+mod read;
 mod schema;
 mod statistics;
+mod text;
 mod writer;
 
 pub use compression::Compression;
+pub use read::Reader;
 pub use schema::OrcType;
 pub use writer::{FormatVersion, Options, Writer};
 
 use arrow_schema::DataType;
 
-/// Why a file could not be written.
+/// Why a file could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum OrcError {
     #[error("writing the ORC file: {0}")]
@@ -42,4 +45,6 @@ pub enum OrcError {
     Value { column: String, message: String },
     #[error("{0}")]
     Option(String),
+    #[error("reading the ORC file: {0}")]
+    Read(String),
 }

@@ -29,6 +29,10 @@ pub enum CompressionKind {
     None = 0,
     Zlib = 1,
     Snappy = 2,
+    /// Codecs other writers may use, named when a file is refused.
+    Lzo = 3,
+    Lz4 = 4,
+    Zstd = 5,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -107,10 +111,13 @@ pub enum TypeKind {
     List = 10,
     Map = 11,
     Struct = 12,
+    /// Not in Hive tables of Glue: named when a file is refused.
+    Union = 13,
     Decimal = 14,
     Date = 15,
     Varchar = 16,
     Char = 17,
+    TimestampInstant = 18,
 }
 
 #[derive(Clone, PartialEq, Message)]

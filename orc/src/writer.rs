@@ -7,7 +7,7 @@ use std::io::Write;
 use arrow_array::{Array, RecordBatch, StructArray};
 use prost::Message;
 
-use crate::column::{Column, ColumnIndex, StreamData, StripeColumns};
+use crate::column::{Column, ColumnIndex, ColumnOptions, StreamData, StripeColumns};
 use crate::compression::{Compression, MAX_BLOCK_SIZE, compress, position};
 use crate::encoding::int_rle::RleVersion;
 use crate::proto::{
@@ -48,11 +48,15 @@ pub struct Options {
     /// statistics); 0 writes no row index.
     pub row_index_stride: usize,
     pub format_version: FormatVersion,
+    /// A string column is written through a dictionary in a stripe where its
+    /// distinct values are at most this fraction of its values (0 never,
+    /// 1 always).
+    pub dictionary_key_threshold: f64,
 }
 
 impl Default for Options {
     /// Firehose's defaults: SNAPPY, 64 MiB stripes, a row group every 10,000
-    /// rows, format 0.12; Java's 256 KiB chunks.
+    /// rows, format 0.12; Java's 256 KiB chunks and dictionary threshold.
     fn default() -> Options {
         Options {
             compression: Compression::Snappy,
@@ -60,6 +64,7 @@ impl Default for Options {
             stripe_size: 64 << 20,
             row_index_stride: 10_000,
             format_version: FormatVersion::V0_12,
+            dictionary_key_threshold: 0.8,
         }
     }
 }
@@ -93,12 +98,22 @@ impl<W: Write> Writer<W> {
                 options.compression_block_size
             )));
         }
+        if !(0.0..=1.0).contains(&options.dictionary_key_threshold) {
+            return Err(OrcError::Option(format!(
+                "dictionary key threshold {} is not 0 to 1",
+                options.dictionary_key_threshold
+            )));
+        }
         let root = OrcType::Struct(schema);
         root.check("")?;
         let mut types = Vec::new();
         root.flatten(&mut types);
         let mut next_id = 0;
-        let root = Column::new(&root, String::new(), options.rle_version(), &mut next_id);
+        let column_options = ColumnOptions {
+            version: options.rle_version(),
+            dictionary_threshold: options.dictionary_key_threshold,
+        };
+        let root = Column::new(&root, String::new(), &column_options, &mut next_id);
         out.write_all(MAGIC)?;
         Ok(Writer {
             out,
@@ -295,5 +310,62 @@ impl Options {
             FormatVersion::V0_11 => RleVersion::V1,
             FormatVersion::V0_12 => RleVersion::V2,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::StringArray;
+
+    use super::*;
+    use crate::proto::EncodingKind;
+
+    /// Each stripe's encoding of its only column, read from an uncompressed file.
+    fn stripe_encodings(file: &[u8]) -> Vec<(Option<i32>, Option<u32>)> {
+        let end = file.len() - 1;
+        let postscript = PostScript::decode(&file[end - usize::from(file[end])..end]).unwrap();
+        let footer_end = end - usize::from(file[end]);
+        let footer_start = footer_end - postscript.footer_length.unwrap_or_default() as usize;
+        let footer = Footer::decode(&file[footer_start..footer_end]).unwrap();
+        footer
+            .stripes
+            .iter()
+            .map(|stripe| {
+                let at = (stripe.offset() + stripe.index_length() + stripe.data_length()) as usize;
+                let footer =
+                    StripeFooter::decode(&file[at..at + stripe.footer_length() as usize]).unwrap();
+                let column = &footer.columns[1];
+                (column.kind, column.dictionary_size)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_stripe_chooses_dictionary_or_direct_strings_by_its_own_values() {
+        let schema = vec![("s".to_owned(), OrcType::String)];
+        let options = Options {
+            compression: Compression::None,
+            stripe_size: 1, // a stripe per batch
+            ..Options::default()
+        };
+        let mut writer = Writer::new(Vec::new(), schema, options).unwrap();
+        let repeated = (0..100).map(|i| ["a", "b"][i % 2].to_owned());
+        let distinct = (0..100).map(|i| format!("v{i}"));
+        for values in [repeated.collect::<Vec<_>>(), distinct.collect()] {
+            let array = Arc::new(StringArray::from(values));
+            writer
+                .write(&RecordBatch::try_from_iter([("s", array as _)]).unwrap())
+                .unwrap();
+        }
+        let file = writer.finish().unwrap();
+        assert_eq!(
+            stripe_encodings(&file),
+            [
+                (Some(EncodingKind::DictionaryV2 as i32), Some(2)),
+                (Some(EncodingKind::DirectV2 as i32), None),
+            ]
+        );
     }
 }

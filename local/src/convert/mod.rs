@@ -10,6 +10,7 @@ pub mod json;
 pub mod openx;
 pub mod orc_file;
 pub mod parquet_file;
+pub mod read_back;
 pub mod rows;
 pub mod table;
 

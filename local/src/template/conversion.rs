@@ -369,7 +369,7 @@ const MIN_STRIPE_BYTES: usize = 8 << 20;
 const MIN_ROW_INDEX_STRIDE: usize = 1000;
 
 /// `OrcSerDe`: what shapes the file is followed; what shapes only its layout
-/// on HDFS (padding, blocks), bloom filters and dictionaries is checked as AWS
+/// on HDFS (padding, blocks) and bloom filters is checked as AWS
 /// checks it and noted, so that a template that works on AWS works here.
 fn orc_serde(orc: &Node) -> Result<OrcSettings, EvalError> {
     only(
@@ -440,9 +440,6 @@ fn orc_serde(orc: &Node) -> Result<OrcSettings, EvalError> {
             bloom_columns.join(", ")
         ));
     }
-    if proportion(orc, "DictionaryKeyThreshold")?.is_some() {
-        notes.push("DictionaryKeyThreshold: strings are written directly, never as dictionaries, which readers read alike".to_owned());
-    }
     Ok(OrcSettings {
         compression,
         stripe_size_bytes: whole_number(
@@ -458,6 +455,8 @@ fn orc_serde(orc: &Node) -> Result<OrcSettings, EvalError> {
             MIN_ROW_INDEX_STRIDE,
         )?,
         format_version,
+        dictionary_key_threshold: proportion(orc, "DictionaryKeyThreshold")?
+            .unwrap_or(defaults.dictionary_key_threshold),
         notes,
     })
 }
@@ -643,7 +642,8 @@ mod tests {
             (OrcCompression::Zlib, 8 << 20, 1000)
         );
         assert_eq!(settings.format_version, FormatVersion::V0_11);
-        assert_eq!(settings.notes.len(), 4, "{:?}", settings.notes);
+        assert_eq!(settings.dictionary_key_threshold, 0.5);
+        assert_eq!(settings.notes.len(), 3, "{:?}", settings.notes);
         assert!(settings.notes[2].contains("BloomFilterColumns (id, name)"));
     }
 
