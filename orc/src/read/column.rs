@@ -298,7 +298,7 @@ impl<'a> Stripe<'a> {
         count: usize,
     ) -> Result<(OffsetBuffer<i32>, Vec<u8>), OrcError> {
         let lengths = self.integers(id, StreamKind::Length, version, false, size)?;
-        let mut entries = Vec::with_capacity(size);
+        let mut entries = Vec::with_capacity(size.min(runs::MAX_RESERVED));
         let mut dictionary = self.stream(id, StreamKind::DictionaryData);
         for length in lengths {
             let length = usize::try_from(length)

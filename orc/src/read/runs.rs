@@ -94,13 +94,17 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// The most values a decoder reserves room for before reading them: a
+/// damaged or hostile count fails at the stream's end, not at an allocation.
+pub const MAX_RESERVED: usize = 1 << 20;
+
 pub fn unzigzag(value: u64) -> i64 {
     (value >> 1) as i64 ^ -((value & 1) as i64)
 }
 
 /// Byte RLE: runs (`count - 3`, byte) and literal groups (`-count`, bytes…).
 pub fn bytes(cursor: &mut Cursor, count: usize) -> Result<Vec<u8>, OrcError> {
-    let mut out = Vec::with_capacity(count);
+    let mut out = Vec::with_capacity(count.min(MAX_RESERVED));
     while out.len() < count {
         let control = cursor.byte()? as i8;
         if control >= 0 {
@@ -130,7 +134,7 @@ pub fn integers(
     signed: bool,
     count: usize,
 ) -> Result<Vec<i64>, OrcError> {
-    let mut out = Vec::with_capacity(count);
+    let mut out = Vec::with_capacity(count.min(MAX_RESERVED));
     while out.len() < count {
         match version {
             RleVersion::V1 => v1_run(cursor, signed, &mut out)?,
