@@ -27,7 +27,7 @@ use crate::statistics::{Kind, Range, Statistics};
 use crate::text::TextValues;
 
 /// Seconds from 1970-01-01 to 2015-01-01 UTC, ORC's timestamp epoch.
-const ORC_EPOCH_SECONDS: i64 = 1_420_070_400;
+pub const ORC_EPOCH_SECONDS: i64 = 1_420_070_400;
 
 /// A finished stream of one stripe, not yet compressed.
 pub struct StreamData {

@@ -18,11 +18,10 @@ use arrow_schema::{DataType, Field, Fields};
 
 use super::runs::{self, Cursor};
 use crate::OrcError;
+use crate::column::ORC_EPOCH_SECONDS;
 use crate::encoding::int_rle::RleVersion;
 use crate::proto::{ColumnEncoding, EncodingKind, StreamKind, StripeFooter, Type, TypeKind};
 
-/// Seconds from 1970-01-01 to 2015-01-01 UTC, ORC's timestamp epoch.
-const ORC_EPOCH_SECONDS: i64 = 1_420_070_400;
 /// Time zones in which a timestamp's stored seconds are its UTC wall clock.
 const UTC_NAMES: [&str; 4] = ["UTC", "GMT", "Etc/UTC", "Z"];
 
