@@ -24,7 +24,7 @@ use crate::encoding::varint::write_signed_128;
 use crate::proto::{ColumnEncoding, EncodingKind, StreamKind};
 use crate::schema::OrcType;
 use crate::statistics::{Kind, Range, Statistics};
-use crate::text::TextValues;
+use crate::text::{TextValues, encoding};
 
 /// Seconds from 1970-01-01 to 2015-01-01 UTC, ORC's timestamp epoch.
 pub const ORC_EPOCH_SECONDS: i64 = 1_420_070_400;
@@ -104,9 +104,6 @@ enum Values {
     Text {
         values: TextValues,
         fit: TextFit,
-        /// The largest share of distinct values among the stripe's values
-        /// at which a dictionary is written.
-        dictionary_threshold: f64,
     },
     Binary {
         data: Vec<u8>,
@@ -147,9 +144,8 @@ impl Column {
         let signed = || IntRle::new(version, true);
         let unsigned = || IntRle::new(version, false);
         let text = |fit| Values::Text {
-            values: TextValues::default(),
+            values: TextValues::new(options.dictionary_threshold),
             fit,
-            dictionary_threshold: options.dictionary_threshold,
         };
         let (values, kind) = match ty {
             OrcType::Boolean => (
@@ -227,8 +223,10 @@ impl Column {
 
     /// Writes the rows `rows` of `array`.
     pub fn write(&mut self, array: &dyn Array, rows: &[Rows<usize>]) -> Result<(), OrcError> {
+        // Most columns have no nulls: then no row needs its validity looked up.
+        let no_nulls = array.null_count() == 0;
         for row in rows.iter().flat_map(|r| r.clone()) {
-            let valid = array.is_valid(row);
+            let valid = no_nulls || array.is_valid(row);
             self.present.push(valid);
             if !valid {
                 self.group.null();
@@ -242,7 +240,7 @@ impl Column {
         let valid_rows = || {
             rows.iter()
                 .flat_map(|r| r.clone())
-                .filter(|&row| array.is_valid(row))
+                .filter(move |&row| no_nulls || array.is_valid(row))
         };
         match &mut self.values {
             Values::Boolean(data) => {
@@ -472,15 +470,12 @@ impl Column {
             stream(StreamKind::Present, present);
         }
         let direct = |v2: bool| {
-            let kind = if v2 && version == RleVersion::V2 {
+            let v2 = if v2 {
                 EncodingKind::DirectV2
             } else {
                 EncodingKind::Direct
             };
-            ColumnEncoding {
-                kind: Some(kind as i32),
-                dictionary_size: None,
-            }
+            encoding(version, EncodingKind::Direct, v2, None)
         };
         // Format 0.11 knows only DIRECT; 0.12 readers take DIRECT_V2 only
         // where a column has RLE integers.
@@ -502,12 +497,8 @@ impl Column {
                 stream(StreamKind::Data, data.finish());
                 direct(true)
             }
-            Values::Text {
-                values,
-                dictionary_threshold,
-                ..
-            } => {
-                let text = values.finish(version, *dictionary_threshold);
+            Values::Text { values, .. } => {
+                let text = values.finish(version);
                 for (kind, bytes) in text.streams {
                     stream(kind, bytes);
                 }

@@ -3,27 +3,57 @@
 //! distinct values sorted, their lengths, and each value's entry number),
 //! whichever the stripe's distinct values call for.
 //!
-//! The choice needs the whole stripe, so the values are kept until then with
-//! where each row group starts; the row index's positions in the DATA and
-//! LENGTH streams are found while the streams are written.
+//! While a dictionary may pay, each distinct value is kept once with each
+//! value's entry number (found by hash while the value is in the cache);
+//! once it cannot, the values are kept end to end. Where each row group
+//! starts is kept too: the row index's positions in the DATA and LENGTH
+//! streams are found while the streams are written.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 
 use crate::column::Mark;
 use crate::encoding::int_rle::{IntRle, RleVersion};
 use crate::proto::{ColumnEncoding, EncodingKind, StreamKind};
 
 /// The stripe's values so far.
-#[derive(Default)]
 pub struct TextValues {
-    /// The values end to end, as they are written directly.
-    data: Vec<u8>,
-    /// Where each value ends in `data`.
-    ends: Vec<usize>,
+    /// The largest share of distinct values among the stripe's values at
+    /// which a dictionary is written (0 never, 1 always: Firehose's
+    /// `DictionaryKeyThreshold`).
+    threshold: f64,
     /// The number of values before each row group.
     group_starts: Vec<usize>,
+    kept: Kept,
+}
+
+/// How a stripe's values are kept.
+enum Kept {
+    /// While a dictionary may pay: its entries, and each value's entry.
+    Distinct(Distinct),
+    /// Once it cannot: the values end to end.
+    Direct(Strings),
+}
+
+/// Strings end to end.
+#[derive(Default)]
+struct Strings {
+    data: Vec<u8>,
+    /// Where each string ends in `data`.
+    ends: Vec<usize>,
+}
+
+/// Distinct values, numbered in order of first appearance.
+#[derive(Default)]
+struct Distinct {
+    hasher: RandomState,
+    /// Each entry's number and hash, found by its value's hash.
+    table: HashTable<(u32, u64)>,
+    entries: Strings,
+    /// Each value's entry number.
+    numbers: Vec<u32>,
 }
 
 /// A stripe's text streams, how they are encoded, and each row group's
@@ -35,89 +65,90 @@ pub struct EncodedText {
 }
 
 impl TextValues {
+    /// Values written through a dictionary in stripes whose distinct values
+    /// are at most `threshold` of their values.
+    pub fn new(threshold: f64) -> TextValues {
+        TextValues {
+            threshold,
+            group_starts: Vec::new(),
+            kept: Kept::empty(threshold),
+        }
+    }
+
     /// Adds the value `write` appends to the buffer it is given; returns it.
     pub fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> &[u8] {
-        let start = self.data.len();
-        write(&mut self.data);
-        self.ends.push(self.data.len());
-        &self.data[start..]
+        match &mut self.kept {
+            Kept::Distinct(distinct) => distinct.push_with(write),
+            Kept::Direct(strings) => strings.push_with(write),
+        }
     }
 
+    /// As in Java's writer, the first of several row groups decides: when
+    /// its distinct values are too many, the stripe is written directly.
     pub fn begin_group(&mut self) {
-        self.group_starts.push(self.ends.len());
+        let values = self.kept.count();
+        if self.group_starts.len() == 1 && values > 0 && !self.dictionary_pays() {
+            self.write_directly();
+        }
+        self.group_starts.push(values);
     }
 
-    /// Bytes buffered: the values and, roughly, their lengths.
+    /// Bytes buffered: the strings kept and, roughly, their lengths and
+    /// entry numbers.
     pub fn buffered(&self) -> usize {
-        self.data.len() + self.ends.len()
+        match &self.kept {
+            Kept::Distinct(distinct) => distinct.entries.buffered() + distinct.numbers.len() * 4,
+            Kept::Direct(strings) => strings.buffered(),
+        }
     }
 
     /// Encodes the stripe's values and starts the next stripe. A dictionary is
-    /// used when there are values and the distinct ones are at most
-    /// `threshold` of them (0 never, 1 always: Firehose's
-    /// `DictionaryKeyThreshold`).
-    pub fn finish(&mut self, version: RleVersion, threshold: f64) -> EncodedText {
-        let encoded = match self.dictionary(threshold) {
-            Some((entries, numbers)) => self.dictionary_streams(version, entries, numbers),
-            None => self.direct_streams(version),
+    /// used when there are values and the distinct ones are at most the
+    /// threshold of them (and of the first row group's).
+    pub fn finish(&mut self, version: RleVersion) -> EncodedText {
+        if !self.dictionary_pays() {
+            self.write_directly();
+        }
+        let kept = std::mem::replace(&mut self.kept, Kept::empty(self.threshold));
+        let encoded = match kept {
+            Kept::Distinct(distinct) => self.dictionary_streams(version, distinct),
+            Kept::Direct(strings) => self.direct_streams(version, strings),
         };
-        self.data.clear();
-        self.ends.clear();
         self.group_starts.clear();
         encoded
     }
 
-    /// The values, in order.
-    fn values(&self) -> impl Iterator<Item = &[u8]> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(&self.ends)
-            .map(|(start, &end)| &self.data[start..end])
+    /// Whether the stripe's values so far are kept as distinct values and
+    /// they are few enough for a dictionary.
+    fn dictionary_pays(&self) -> bool {
+        match &self.kept {
+            Kept::Distinct(distinct) => {
+                let values = distinct.numbers.len();
+                values > 0
+                    && distinct.entries.count() <= (self.threshold * values as f64).floor() as usize
+            }
+            Kept::Direct(_) => false,
+        }
     }
 
-    /// If a dictionary pays: its entries (the distinct values, sorted) and
-    /// each value's entry number. As Java's writer does, the first row group
-    /// decides when the stripe has more than one; the whole stripe must pay too.
-    fn dictionary(&self, threshold: f64) -> Option<(Vec<&[u8]>, Vec<u32>)> {
-        let count = self.ends.len();
-        if count == 0 || threshold <= 0.0 {
-            return None;
-        }
-        let limit = |values: usize| (threshold * values as f64).floor() as usize;
-        let first_group_end = self.group_starts.get(1).copied().filter(|&end| end > 0);
-        let mut numbers: HashMap<&[u8], u32, RandomState> = HashMap::default();
-        let mut in_order = Vec::with_capacity(count);
-        for (at, value) in self.values().enumerate() {
-            if Some(at) == first_group_end && numbers.len() > limit(at) {
-                return None;
+    /// Keeps the values end to end from here on.
+    fn write_directly(&mut self) {
+        if let Kept::Distinct(distinct) = &self.kept {
+            let mut strings = Strings::default();
+            for &number in &distinct.numbers {
+                let entry = distinct.entries.get(number as usize);
+                strings.push_with(|out| out.extend_from_slice(entry));
             }
-            let next = numbers.len() as u32;
-            in_order.push(*numbers.entry(value).or_insert(next));
-            if numbers.len() > limit(count) {
-                return None;
-            }
+            self.kept = Kept::Direct(strings);
         }
-        // The specification asks for the dictionary in byte order: entries
-        // numbered in order of appearance are renumbered once sorted.
-        let mut entries: Vec<(&[u8], u32)> = numbers.into_iter().collect();
-        entries.sort_unstable();
-        let mut renumbered = vec![0; entries.len()];
-        for (sorted, &(_, first_seen)) in entries.iter().enumerate() {
-            renumbered[first_seen as usize] = sorted as u32;
-        }
-        let numbers = in_order.iter().map(|&n| renumbered[n as usize]).collect();
-        Some((
-            entries.into_iter().map(|(value, _)| value).collect(),
-            numbers,
-        ))
     }
 
     /// DATA holds the values' bytes, LENGTH their lengths.
-    fn direct_streams(&mut self, version: RleVersion) -> EncodedText {
+    fn direct_streams(&self, version: RleVersion, strings: Strings) -> EncodedText {
         let mut lengths = IntRle::new(version, false);
         let mut group_marks = Vec::new();
         let mut start = 0;
-        for_each_with_groups(&self.ends, &self.group_starts, |value| match value {
+        for_each_with_groups(&strings.ends, &self.group_starts, |value| match value {
             Some(&end) => {
                 lengths.push((end - start) as i64);
                 start = end;
@@ -130,7 +161,7 @@ impl TextValues {
         EncodedText {
             encoding: encoding(version, EncodingKind::Direct, EncodingKind::DirectV2, None),
             streams: vec![
-                (StreamKind::Data, std::mem::take(&mut self.data)),
+                (StreamKind::Data, strings.data),
                 (StreamKind::Length, lengths.finish()),
             ],
             group_marks,
@@ -139,31 +170,37 @@ impl TextValues {
 
     /// DATA holds each value's entry number, DICTIONARY_DATA the entries' bytes
     /// and LENGTH their lengths. Only DATA has positions in the row index.
-    fn dictionary_streams(
-        &self,
-        version: RleVersion,
-        entries: Vec<&[u8]>,
-        numbers: Vec<u32>,
-    ) -> EncodedText {
-        let mut dictionary = Vec::new();
+    fn dictionary_streams(&self, version: RleVersion, distinct: Distinct) -> EncodedText {
+        // The specification asks for the dictionary in byte order: entries
+        // numbered in order of appearance are renumbered once sorted.
+        let mut entries: Vec<(&[u8], u32)> = (0..distinct.entries.count())
+            .map(|number| (distinct.entries.get(number), number as u32))
+            .collect();
+        entries.sort_unstable();
+        let mut renumbered = vec![0; entries.len()];
+        let mut dictionary = Vec::with_capacity(distinct.entries.data.len());
         let mut lengths = IntRle::new(version, false);
-        for entry in &entries {
+        for (sorted, &(entry, first_seen)) in entries.iter().enumerate() {
+            renumbered[first_seen as usize] = sorted as u32;
             dictionary.extend_from_slice(entry);
             lengths.push(entry.len() as i64);
         }
-        let size = entries.len() as u32;
         let mut ids = IntRle::new(version, false);
         let mut group_marks = Vec::new();
-        for_each_with_groups(&numbers, &self.group_starts, |number| match number {
-            Some(&number) => ids.push(i64::from(number)),
-            None => group_marks.push(vec![mark(StreamKind::Data, ids.mark())]),
-        });
+        for_each_with_groups(
+            &distinct.numbers,
+            &self.group_starts,
+            |number| match number {
+                Some(&number) => ids.push(i64::from(renumbered[number as usize])),
+                None => group_marks.push(vec![mark(StreamKind::Data, ids.mark())]),
+            },
+        );
         EncodedText {
             encoding: encoding(
                 version,
                 EncodingKind::Dictionary,
                 EncodingKind::DictionaryV2,
-                Some(size),
+                Some(entries.len() as u32),
             ),
             streams: vec![
                 (StreamKind::Data, ids.finish()),
@@ -172,6 +209,77 @@ impl TextValues {
             ],
             group_marks,
         }
+    }
+}
+
+impl Kept {
+    /// A stripe's start: a dictionary may pay unless the threshold is 0.
+    fn empty(threshold: f64) -> Kept {
+        if threshold > 0.0 {
+            Kept::Distinct(Distinct::default())
+        } else {
+            Kept::Direct(Strings::default())
+        }
+    }
+
+    fn count(&self) -> usize {
+        match self {
+            Kept::Distinct(distinct) => distinct.numbers.len(),
+            Kept::Direct(strings) => strings.count(),
+        }
+    }
+}
+
+impl Strings {
+    fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> &[u8] {
+        let start = self.data.len();
+        write(&mut self.data);
+        self.ends.push(self.data.len());
+        &self.data[start..]
+    }
+
+    fn get(&self, at: usize) -> &[u8] {
+        let start = at.checked_sub(1).map_or(0, |before| self.ends[before]);
+        &self.data[start..self.ends[at]]
+    }
+
+    fn count(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn buffered(&self) -> usize {
+        self.data.len() + self.ends.len()
+    }
+
+    /// Drops the last string.
+    fn pop(&mut self) {
+        self.ends.pop();
+        self.data.truncate(self.ends.last().copied().unwrap_or(0));
+    }
+}
+
+impl Distinct {
+    /// Adds the value `write` appends to the buffer it is given, as a new
+    /// entry or as the number of the entry it equals; returns it.
+    fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> &[u8] {
+        let entries = &mut self.entries;
+        let last = entries.count();
+        let hash = self.hasher.hash_one(entries.push_with(write));
+        let value = entries.get(last);
+        let same = |&(number, _): &(u32, u64)| entries.get(number as usize) == value;
+        let number = match self.table.find(hash, same) {
+            Some(&(number, _)) => {
+                entries.pop();
+                number as usize
+            }
+            None => {
+                self.table
+                    .insert_unique(hash, (last as u32, hash), |&(_, hash)| hash);
+                last
+            }
+        };
+        self.numbers.push(number as u32);
+        entries.get(number)
     }
 }
 
@@ -200,7 +308,8 @@ fn raw_mark(kind: StreamKind, offset: usize) -> Mark {
     }
 }
 
-fn encoding(
+/// `v1` in format 0.11 (RLE v1), `v2` in 0.12.
+pub fn encoding(
     version: RleVersion,
     v1: EncodingKind,
     v2: EncodingKind,
@@ -220,8 +329,8 @@ fn encoding(
 mod tests {
     use super::*;
 
-    fn stripe(values: &[&str], group_starts: &[usize]) -> TextValues {
-        let mut text = TextValues::default();
+    fn stripe(values: &[&str], group_starts: &[usize], threshold: f64) -> TextValues {
+        let mut text = TextValues::new(threshold);
         for (at, value) in values.iter().enumerate() {
             if group_starts.contains(&at) {
                 text.begin_group();
@@ -241,7 +350,7 @@ mod tests {
     #[test]
     fn repeated_values_are_written_through_a_sorted_dictionary() {
         let values = ["Nevada", "California", "Nevada", "California", "Florida"];
-        let encoded = stripe(&values, &[0]).finish(RleVersion::V2, 0.8);
+        let encoded = stripe(&values, &[0], 0.8).finish(RleVersion::V2);
         assert_eq!(
             encoded.encoding.kind,
             Some(EncodingKind::DictionaryV2 as i32)
@@ -260,7 +369,7 @@ mod tests {
     fn the_threshold_decides_between_dictionary_and_direct() {
         let values = ["a", "b", "a", "c"]; // three distinct of four
         let kind = |threshold| {
-            let encoded = stripe(&values, &[0]).finish(RleVersion::V1, threshold);
+            let encoded = stripe(&values, &[0], threshold).finish(RleVersion::V1);
             encoded
                 .encoding
                 .kind
@@ -270,15 +379,22 @@ mod tests {
         assert_eq!(kind(0.74), Some(EncodingKind::Direct));
         assert_eq!(kind(0.0), Some(EncodingKind::Direct));
         assert_eq!(kind(1.0), Some(EncodingKind::Dictionary));
+        // Kept as distinct values until the end, written directly in order.
+        let direct = stripe(&values, &[0], 0.74).finish(RleVersion::V1);
+        assert_eq!(stream(&direct, StreamKind::Data), b"abac");
         // The first of several row groups decides, as in Java's writer.
         let mut values = vec!["a", "b", "c", "d"];
         values.extend(["a"; 100]);
-        let first_group_distinct = stripe(&values, &[0, 4]).finish(RleVersion::V2, 0.8);
+        let first_group_distinct = stripe(&values, &[0, 4], 0.8).finish(RleVersion::V2);
         assert_eq!(
             first_group_distinct.encoding.kind,
             Some(EncodingKind::DirectV2 as i32)
         );
-        let one_group = stripe(&values, &[0]).finish(RleVersion::V2, 0.8);
+        assert_eq!(
+            stream(&first_group_distinct, StreamKind::Data),
+            [&b"abcd"[..], &[b'a'; 100]].concat()
+        );
+        let one_group = stripe(&values, &[0], 0.8).finish(RleVersion::V2);
         assert_eq!(
             one_group.encoding.kind,
             Some(EncodingKind::DictionaryV2 as i32)
@@ -288,9 +404,9 @@ mod tests {
     #[test]
     fn every_row_group_gets_its_positions_including_groups_without_values() {
         let values = ["x", "yy", "x", "zzz"];
-        let mut text = stripe(&values, &[0, 2]);
+        let mut text = stripe(&values, &[0, 2], 0.0);
         text.begin_group(); // a last group whose rows are all null
-        let direct = text.finish(RleVersion::V2, 0.0);
+        let direct = text.finish(RleVersion::V2);
         let offsets: Vec<Vec<u64>> = direct
             .group_marks
             .iter()
@@ -299,8 +415,35 @@ mod tests {
         assert_eq!(offsets.len(), 3);
         assert_eq!(offsets.iter().map(|o| o[0]).collect::<Vec<_>>(), [0, 3, 7]);
         assert_eq!(stream(&direct, StreamKind::Data), b"xyyxzzz");
-        let mut again = stripe(&values, &[0, 2]);
+        let mut again = stripe(&values, &[0, 2], 1.0);
         again.begin_group();
-        assert_eq!(again.finish(RleVersion::V2, 1.0).group_marks.len(), 3);
+        assert_eq!(again.finish(RleVersion::V2).group_marks.len(), 3);
+    }
+
+    /// Each stripe counts its own distinct values: the first group's verdict
+    /// and the entries of one stripe do not carry into the next.
+    #[test]
+    fn the_next_stripe_starts_its_dictionary_afresh() {
+        let mut text = TextValues::new(0.5);
+        let push = |text: &mut TextValues, values: &[&str]| {
+            text.begin_group();
+            for value in values {
+                text.push_with(|out| out.extend_from_slice(value.as_bytes()));
+            }
+        };
+        push(&mut text, &["a", "b", "c", "d"]);
+        push(&mut text, &["a"; 20]);
+        let kind = |encoded: &EncodedText| encoded.encoding.kind;
+        assert_eq!(
+            kind(&text.finish(RleVersion::V2)),
+            Some(EncodingKind::DirectV2 as i32)
+        );
+        push(&mut text, &["y", "x", "y", "y"]);
+        let second = text.finish(RleVersion::V2);
+        assert_eq!(kind(&second), Some(EncodingKind::DictionaryV2 as i32));
+        assert_eq!(stream(&second, StreamKind::DictionaryData), b"xy");
+        let mut numbers = IntRle::new(RleVersion::V2, false);
+        [1, 0, 1, 1].into_iter().for_each(|n| numbers.push(n));
+        assert_eq!(stream(&second, StreamKind::Data), numbers.finish());
     }
 }

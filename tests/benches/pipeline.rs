@@ -189,7 +189,16 @@ fn batch(
     target: usize,
     payload_of: fn(&mut fastrand::Rng, usize) -> Vec<u8>,
 ) -> (Vec<u8>, Vec<Vec<u8>>) {
-    let mut rng = fastrand::Rng::with_seed(20_261_124);
+    seeded_batch(20_261_124, target, payload_of)
+}
+
+/// `batch` with records drawn from `seed`.
+fn seeded_batch(
+    seed: u64,
+    target: usize,
+    payload_of: fn(&mut fastrand::Rng, usize) -> Vec<u8>,
+) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let mut rng = fastrand::Rng::with_seed(seed);
     let (mut records, mut payloads, mut size) = (Vec::new(), Vec::new(), 200);
     while size < target {
         let payload = payload_of(&mut rng, records.len());
@@ -431,6 +440,23 @@ fn conversion(c: &mut Criterion) {
     group.bench_function("rows-and-parquet", |b| {
         b.iter(|| conversion.object(&rows(black_box(&records))))
     });
+    group.finish();
+    // What Firehose writes: with format conversion its buffer is at least
+    // 64 MiB, so an object has several row groups (10,000 rows each) and the
+    // first decides whether a string column's dictionary pays.
+    let records = (1..=11)
+        .flat_map(|seed| normalized(&seeded_batch(seed, 5_990_000, json_record).0))
+        .collect::<Vec<Vec<u8>>>();
+    let lines = rows(&records);
+    let mut group = c.benchmark_group("conversion-64MB");
+    group.throughput(Throughput::Bytes(
+        records.iter().map(Vec::len).sum::<usize>() as u64,
+    ));
+    group.sample_size(10);
+    group.bench_function("parquet-write", |b| {
+        b.iter(|| conversion.object(black_box(&lines)))
+    });
+    group.bench_function("orc-write", |b| b.iter(|| orc.object(black_box(&lines))));
     group.finish();
     // The records as they came in, before normalize.
     let mut group = c.benchmark_group("normalize-to-parquet-6MB");

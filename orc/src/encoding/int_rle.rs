@@ -215,27 +215,31 @@ mod v2 {
     /// Writes `values` as one DELTA run if they are monotonic with a first
     /// step that is not 0; says whether it did.
     fn delta(out: &mut Vec<u8>, values: &[i64], signed: bool) -> bool {
-        let steps: Option<Vec<i64>> = values.windows(2).map(|w| w[1].checked_sub(w[0])).collect();
-        let Some(steps) = steps else { return false };
-        let base = steps[0];
-        let monotonic = steps.iter().all(|&s| s.signum() * base.signum() >= 0);
-        if base == 0 || !monotonic {
-            return false;
+        // Steps after the first; `None` when one overflows.
+        let rest = || values[1..].windows(2).map(|w| w[1].checked_sub(w[0]));
+        let base = match values[1].checked_sub(values[0]) {
+            Some(base) if base != 0 => base,
+            _ => return false,
+        };
+        // One pass that stops at the first step against the direction (most
+        // literals are not monotonic): the widest step, and whether all equal.
+        let (mut bits, mut fixed) = (0, true);
+        for step in rest() {
+            match step {
+                Some(step) if step.signum() * base.signum() >= 0 => {
+                    bits = bits.max(64 - step.unsigned_abs().leading_zeros());
+                    fixed &= step == base;
+                }
+                _ => return false,
+            }
         }
-        let rest = &steps[1..];
-        let fixed = rest.iter().all(|&s| s == base);
-        let bits = rest
-            .iter()
-            .map(|s| 64 - s.unsigned_abs().leading_zeros())
-            .max()
-            .unwrap_or(0);
         // Code 0 means "fixed step", so a varying 1-bit step is written as 2 bits.
         let (code, width) = if fixed { (0, 0) } else { width(bits.max(2)) };
         header(out, 3, code, values.len());
         first_value(out, values[0], signed);
         write_signed(out, base);
         if !fixed {
-            pack(out, rest.iter().map(|s| s.unsigned_abs()), width);
+            pack(out, rest().flatten().map(i64::unsigned_abs), width);
         }
         true
     }
