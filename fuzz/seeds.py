@@ -1,7 +1,7 @@
 """Writes the seed corpus of every fuzz target into fuzz/corpus/<target>/,
 from the test fixtures and golden inputs: a few files per parser or function,
 each starting with the byte that chooses it (see fuzzing/src/). Run it with the
-test venv's Python (it needs cbor2) from the repository root:
+test venv's Python (it needs cbor2 and pyarrow) from the repository root:
     .venv/bin/python fuzz/seeds.py
 Seeds are named seed-*; minimising the corpus after a campaign (-merge=1, docs/testing.md) names what it
 keeps by hash. Inputs that broke an invariant go to fuzz/regressions/<target>/, which no tool rewrites.
@@ -14,6 +14,8 @@ import json
 import pathlib
 
 import cbor2
+import pyarrow as pa
+import pyarrow.orc as orc
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"
@@ -141,3 +143,33 @@ for op, body in enumerate(kinesis):
         as_json["Records"] = [{**r, "Data": base64.b64encode(r["Data"]).decode()} for r in body["Records"]]
     write("service_api", 1, bytes([op]) + json.dumps(as_json).encode())
     write("service_api", 2, bytes([op]) + cbor2.dumps(body))
+
+# orc_reader: small ORC files from Apache ORC's C++ writer (pyarrow), under each codec and format version,
+# with dictionaries and without: nulls at every level, nesting, every Hive type, PATCHED_BASE integers.
+rows = 40
+wide = [(1 << 40) if i % 17 == 0 else i for i in range(rows)]
+table = pa.table({
+    "b": pa.array([None if i % 5 == 0 else i % 2 == 0 for i in range(rows)], pa.bool_()),
+    "t": pa.array([i - 20 for i in range(rows)], pa.int8()),
+    "i": pa.array([None if i % 7 == 0 else w for i, w in enumerate(wide)], pa.int64()),
+    "d": pa.array([i / 3 for i in range(rows)], pa.float64()),
+    "f": pa.array([i / 7 for i in range(rows)], pa.float32()),
+    "s": pa.array([["red", "green", "blue"][i % 3] if i % 4 else None for i in range(rows)]),
+    "bin": pa.array([bytes([i]) * (i % 3) for i in range(rows)], pa.binary()),
+    "dec": pa.array([None if i % 6 == 0 else i * 101 for i in range(rows)], pa.decimal128(7, 2)),
+    "day": pa.array([19_000 + i for i in range(rows)], pa.date32()),
+    "at": pa.array([1_714_566_600_000_000 + i * 1_500_001 for i in range(rows)], pa.timestamp("us")),
+    "list": pa.array([None if i % 9 == 0 else [f"x{j}" for j in range(i % 4)] for i in range(rows)],
+                     pa.list_(pa.string())),
+    "map": pa.array([[("k", i), ("l", None)] if i % 3 else None for i in range(rows)],
+                    pa.map_(pa.string(), pa.int32())),
+    "row": pa.array([None if i % 8 == 0 else {"a": i, "n": {"z": str(i) if i % 2 else None}} for i in range(rows)],
+                    pa.struct([("a", pa.int32()), ("n", pa.struct([("z", pa.string())]))])),
+})
+for compression in ["uncompressed", "zlib", "snappy"]:
+    for version in ["0.11", "0.12"]:
+        for dictionary in [0.0, 1.0]:
+            out = pa.BufferOutputStream()
+            orc.write_table(table, out, file_version=version, compression=compression,
+                            dictionary_key_size_threshold=dictionary, stripe_size=4 << 10, row_index_stride=1000)
+            write("orc_reader", None, out.getvalue().to_pybytes())

@@ -50,6 +50,7 @@ fn every_target_has_a_test_and_a_fuzzer() {
         "response",
         "local_inputs",
         "service_api",
+        "orc_reader",
     ];
     let targets: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
     assert_eq!(targets, tested);
@@ -126,4 +127,9 @@ fn local_inputs() {
 #[test]
 fn service_api() {
     corpus("service_api");
+}
+
+#[test]
+fn orc_reader() {
+    corpus("orc_reader");
 }

@@ -13,6 +13,7 @@ pub mod invocation;
 pub mod line_parsers;
 pub mod local_inputs;
 pub mod normalize;
+pub mod orc_reader;
 pub mod response;
 pub mod service_api;
 mod step_panics;
@@ -29,6 +30,7 @@ pub const TARGETS: &[(&str, Entry)] = &[
     ("response", response::run),
     ("local_inputs", local_inputs::run),
     ("service_api", service_api::run),
+    ("orc_reader", orc_reader::run),
 ];
 
 /// The input's first byte as a choice among `n`, and the rest.
