@@ -141,7 +141,8 @@ impl<'a> Stripe<'a> {
         slots: usize,
         parent: Option<&[bool]>,
     ) -> Result<ArrayRef, OrcError> {
-        let ty = &self.types[id as usize];
+        let ty = (self.types.get(id as usize))
+            .ok_or_else(|| OrcError::Read("the footer has no such type".to_owned()))?;
         let entries = parent.map_or(slots, |p| p.iter().filter(|&&v| v).count());
         let present = match self.streams.contains_key(&(id, StreamKind::Present as i32)) {
             true => runs::booleans(&mut self.stream(id, StreamKind::Present), entries)?,

@@ -187,6 +187,15 @@ fn arrow_type(types: &[Type], id: u32, depth: usize) -> Result<DataType, OrcErro
                 )));
             }
         },
+        // The column reader reads every child type listed: a list has one, a map two.
+        TypeKind::List | TypeKind::Map
+            if ty.subtypes.len() != usize::from(kind == TypeKind::Map) + 1 =>
+        {
+            return Err(damaged(format!(
+                "a {kind:?} type lists {} child types",
+                ty.subtypes.len()
+            )));
+        }
         TypeKind::List => DataType::List(Arc::new(Field::new("element", child(0)?, true))),
         TypeKind::Map => {
             let entries = Fields::from(vec![
@@ -326,5 +335,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A list or map whose type lists more child types than it has is
+    /// refused when the file is opened (a fuzzed file's extra child pointed
+    /// past the footer's types and the column reader followed it).
+    #[test]
+    fn a_collection_type_with_an_extra_child_is_refused() {
+        let file = small_file(Compression::None);
+        let postscript_start = file.len() - 1 - usize::from(file[file.len() - 1]);
+        let mut postscript = PostScript::decode(&file[postscript_start..file.len() - 1]).unwrap();
+        let footer_start = postscript_start - postscript.footer_length() as usize;
+        let mut footer = Footer::decode(&file[footer_start..postscript_start]).unwrap();
+        let list = (footer.types.iter_mut())
+            .find(|ty| ty.kind == Some(TypeKind::List as i32))
+            .unwrap();
+        list.subtypes.push(99);
+        let footer = footer.encode_to_vec();
+        postscript.footer_length = Some(footer.len() as u64);
+        let postscript = postscript.encode_to_vec();
+        let damaged = [
+            &file[..footer_start],
+            &footer,
+            &postscript,
+            &[postscript.len() as u8],
+        ]
+        .concat();
+        let refused = Reader::new(&damaged).err().unwrap().to_string();
+        assert!(
+            refused.contains("List type lists 2 child types"),
+            "{refused}"
+        );
     }
 }
