@@ -133,12 +133,19 @@ impl TextValues {
 
     /// Keeps the values end to end from here on.
     fn write_directly(&mut self) {
-        if let Kept::Distinct(distinct) = &self.kept {
-            let mut strings = Strings::default();
-            for &number in &distinct.numbers {
-                let entry = distinct.entries.get(number as usize);
-                strings.push_with(|out| out.extend_from_slice(entry));
-            }
+        if let Kept::Distinct(distinct) = &mut self.kept {
+            // Entries are numbered as they first appear: when no value
+            // repeated, they are the values in order and need no copy.
+            let strings = if distinct.entries.count() == distinct.numbers.len() {
+                std::mem::take(&mut distinct.entries)
+            } else {
+                let mut strings = Strings::default();
+                for &number in &distinct.numbers {
+                    let entry = distinct.entries.get(number as usize);
+                    strings.push_with(|out| out.extend_from_slice(entry));
+                }
+                strings
+            };
             self.kept = Kept::Direct(strings);
         }
     }
@@ -382,6 +389,9 @@ mod tests {
         // Kept as distinct values until the end, written directly in order.
         let direct = stripe(&values, &[0], 0.74).finish(RleVersion::V1);
         assert_eq!(stream(&direct, StreamKind::Data), b"abac");
+        // Every value distinct: the entries themselves are written.
+        let distinct = stripe(&["c", "a", "b"], &[0], 0.5).finish(RleVersion::V1);
+        assert_eq!(stream(&distinct, StreamKind::Data), b"cab");
         // The first of several row groups decides, as in Java's writer.
         let mut values = vec!["a", "b", "c", "d"];
         values.extend(["a"; 100]);
