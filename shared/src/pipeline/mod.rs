@@ -186,10 +186,11 @@ impl Pipeline {
     /// "deadline", and the response goes out while the thread runs on (a step
     /// may never return). Then [`Processed::abandoned`] says so, and the
     /// process should exit once it has responded. A panic outside the steps
-    /// is `Err` with its message.
+    /// is `Err` with its message. The thread shares the payload as it was
+    /// read (an `Arc<[u8]>` would be a copy of the whole event).
     pub fn process_by(
         self: &Arc<Self>,
-        payload: Arc<[u8]>,
+        payload: Arc<Vec<u8>>,
         context: Context,
     ) -> Result<Result<Processed, InvalidEvent>, String> {
         let cutoff = context.cutoff;
@@ -938,7 +939,7 @@ mod tests {
     #[test]
     fn records_not_reached_by_the_cutoff_are_failed_and_the_response_goes_out() {
         // a, slow, c
-        let payload: Arc<[u8]> = event(&[("1", "YQ=="), ("2", "c2xvdw=="), ("3", "Yw==")]).into();
+        let payload = Arc::new(event(&[("1", "YQ=="), ("2", "c2xvdw=="), ("3", "Yw==")]));
         let cutoff = Instant::now() + std::time::Duration::from_millis(100);
         let processed = sleepy()
             .process_by(payload, until(cutoff))
@@ -969,7 +970,7 @@ mod tests {
 
     #[test]
     fn a_batch_done_before_the_cutoff_is_answered_whole() {
-        let payload: Arc<[u8]> = event(&[("1", "YQ=="), ("2", "c2xvdw==")]).into();
+        let payload = Arc::new(event(&[("1", "YQ=="), ("2", "c2xvdw==")]));
         let cutoff = Instant::now() + std::time::Duration::from_secs(30);
         let processed = sleepy()
             .process_by(payload, until(cutoff))
@@ -978,11 +979,11 @@ mod tests {
         assert!(!processed.abandoned);
         assert_eq!((processed.summary.ok, processed.summary.late), (2, 0));
         let invalid = sleepy()
-            .process_by(b"[]".as_slice().into(), until(cutoff))
+            .process_by(Arc::new(b"[]".to_vec()), until(cutoff))
             .unwrap();
         assert!(invalid.is_err());
         // A cutoff already past: nothing is run, everything is answered.
-        let payload: Arc<[u8]> = event(&[("1", "YQ==")]).into();
+        let payload = Arc::new(event(&[("1", "YQ==")]));
         let processed = sleepy()
             .process_by(payload, until(Instant::now()))
             .unwrap()

@@ -6,6 +6,7 @@
 //! pipeline wrote, with no async runtime and no re-serialisation.
 //! Protocol: <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>.
 
+use std::io::Read;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
@@ -85,11 +86,20 @@ impl RuntimeClient {
             .and_then(|ms| ms.trim().parse::<u64>().ok())
             .map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
         let trace_id = header("lambda-runtime-trace-id");
-        let payload = response
+        // Sized once from Content-Length: reading into a growing buffer would
+        // copy the event again at each doubling.
+        let length = header("content-length")
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+            .min(MAX_PAYLOAD_BYTES);
+        let mut payload = Vec::with_capacity(length as usize);
+        response
             .body_mut()
             .with_config()
             .limit(MAX_PAYLOAD_BYTES)
-            .read_to_vec()?;
+            .reader()
+            .read_to_end(&mut payload)
+            .map_err(ureq::Error::from)?;
         Ok(Invocation {
             request_id,
             payload,

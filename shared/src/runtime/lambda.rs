@@ -214,7 +214,7 @@ fn handle(served: &Served, client: &RuntimeClient, invocation: Invocation) -> Ab
     };
     let ran = served
         .pipeline
-        .process_by(invocation.payload.into(), context);
+        .process_by(Arc::new(invocation.payload), context);
     let mut abandoned = Abandoned::No;
     let reply = match ran {
         Ok(Ok(processed)) => {
