@@ -244,6 +244,18 @@ impl Normalize {
     /// Appends `raw` normalised: lower-cased, dots and characters a column
     /// cannot hold turned into `_`, as the settings say.
     fn push_key(&self, raw: &str, key: &mut String) {
+        // Most keys are ASCII with nothing to replace: copied, then lower-cased in place.
+        if raw
+            .bytes()
+            .all(|b| b.is_ascii() && !self.replaced(char::from(b)))
+        {
+            let start = key.len();
+            key.push_str(raw);
+            if !self.keep_case {
+                key[start..].make_ascii_lowercase();
+            }
+            return;
+        }
         let lower = !self.keep_case && raw.chars().any(char::is_uppercase);
         // `str::to_lowercase` knows context (a final `Σ` is `ς`); ASCII needs none.
         let lowered;
@@ -255,9 +267,13 @@ impl Normalize {
         };
         for c in chars.chars() {
             let c = if lower { c.to_ascii_lowercase() } else { c };
-            let replaced = (self.replace_dots && c == '.') || (self.safe_keys && is_unsafe(c));
-            key.push(if replaced { '_' } else { c });
+            key.push(if self.replaced(c) { '_' } else { c });
         }
+    }
+
+    /// Whether a key's character becomes `_`.
+    fn replaced(&self, c: char) -> bool {
+        (self.replace_dots && c == '.') || (self.safe_keys && is_unsafe(c))
     }
 
     fn flatten(
