@@ -168,7 +168,14 @@ struct Output {
     bytes: Vec<u8>,
     /// Each key written so far of each open object, so that two keys that are
     /// the same are found when their object closes.
-    keys: Vec<Range<usize>>,
+    keys: Vec<WrittenKey>,
+}
+
+/// Where a key is in the output, and its first bytes as a number: keys sort
+/// by that number, and only keys that start alike are compared byte by byte.
+struct WrittenKey {
+    start: u64,
+    at: Range<usize>,
 }
 
 impl Output {
@@ -181,11 +188,12 @@ impl Output {
     /// Closes the object opened at `mark`; `None` when two of its keys are the same.
     fn close(&mut self, brace: u8, mark: usize) -> Option<()> {
         let bytes = &self.bytes;
+        let key = |k: &WrittenKey| &bytes[k.at.clone()];
         let keys = &mut self.keys[mark..];
-        keys.sort_unstable_by(|a, b| bytes[a.clone()].cmp(&bytes[b.clone()]));
+        keys.sort_unstable_by(|a, b| a.start.cmp(&b.start).then_with(|| key(a).cmp(key(b))));
         let distinct = keys
             .windows(2)
-            .all(|pair| bytes[pair[0].clone()] != bytes[pair[1].clone()]);
+            .all(|pair| pair[0].start != pair[1].start || key(&pair[0]) != key(&pair[1]));
         self.keys.truncate(mark);
         self.bytes.push(brace);
         distinct.then_some(())
@@ -196,7 +204,13 @@ impl Output {
         self.comma();
         let start = self.bytes.len();
         serde_json::to_writer(&mut self.bytes, key).ok()?;
-        self.keys.push(start..self.bytes.len());
+        let mut first = [0; 8];
+        let written = &self.bytes[start..];
+        first[..written.len().min(8)].copy_from_slice(&written[..written.len().min(8)]);
+        self.keys.push(WrittenKey {
+            start: u64::from_be_bytes(first),
+            at: start..self.bytes.len(),
+        });
         self.bytes.push(b':');
         Some(())
     }
