@@ -42,6 +42,12 @@ pub fn ratio(slow: &Measured, fast: &Measured) -> f64 {
     median(&slow.net).as_secs_f64() / median(&fast.net).as_secs_f64().max(1e-9)
 }
 
+/// The same by CPU time, each process's less the harness's own (`echo`'s).
+pub fn cpu_ratio(slow: &Measured, fast: &Measured, echo: &Measured) -> f64 {
+    let net = |m: &Measured| m.cpu.saturating_sub(echo.cpu).as_secs_f64();
+    net(slow) / net(fast).max(1e-9)
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
 }
@@ -129,5 +135,20 @@ mod tests {
         let ms = |n| Duration::from_millis(n);
         assert_eq!(median(&[ms(9), ms(1), ms(5)]), ms(5));
         assert_eq!(median(&[]), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_cpu_ratio_leaves_out_the_harness() {
+        let cpu = |n| Measured {
+            name: "p",
+            first: Duration::ZERO,
+            warm: Vec::new(),
+            net: Vec::new(),
+            cpu: Duration::from_millis(n),
+            peak_rss: None,
+            inexact_numbers: 0,
+        };
+        let (echo, fast, slow) = (cpu(2), cpu(12), cpu(32));
+        assert!((cpu_ratio(&slow, &fast, &echo) - 3.0).abs() < 1e-9);
     }
 }

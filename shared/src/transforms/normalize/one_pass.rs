@@ -32,11 +32,12 @@ pub(super) fn rewrite<'a>(rules: &Normalize, input: &'a [u8]) -> Option<Vec<u8>>
         rules,
         out: Output {
             bytes: Vec::with_capacity(input.len() + input.len() / 8),
-            keys: Vec::new(),
+            // Room for a typical record's keys, so that they rarely grow.
+            keys: Vec::with_capacity(32),
         },
-        key: String::new(),
-        inner_key: String::new(),
-        raw_keys: Vec::new(),
+        key: String::with_capacity(64),
+        inner_key: String::with_capacity(32),
+        raw_keys: Vec::with_capacity(32),
         objects_flattened: 0,
     };
     let mut json = serde_json::Deserializer::from_slice(input);
