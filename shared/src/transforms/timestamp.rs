@@ -100,12 +100,17 @@ impl EpochUnit {
 /// text (taken as UTC), or RFC 2822 text. The error says what was found,
 /// never the value itself.
 pub fn read(value: &Value, unit: EpochUnit) -> Result<Timestamp, String> {
-    let text = match value {
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => s.trim().to_owned(),
-        other => return Err(format!("{} is not a timestamp", json_kind(other))),
-    };
-    if let Some(at) = from_epoch(&text, unit) {
+    match value {
+        Value::Number(n) => read_text(&n.to_string(), unit),
+        Value::String(s) => read_text(s, unit),
+        other => Err(format!("{} is not a timestamp", json_kind(other))),
+    }
+}
+
+/// [`read`] of a number's text or a string's contents, spaces around them ignored.
+pub(crate) fn read_text(text: &str, unit: EpochUnit) -> Result<Timestamp, String> {
+    let text = text.trim();
+    if let Some(at) = from_epoch(text, unit) {
         return at;
     }
     if let Ok(at) = text.parse::<Timestamp>() {
@@ -117,7 +122,7 @@ pub fn read(value: &Value, unit: EpochUnit) -> Result<Timestamp, String> {
     {
         return Ok(at);
     }
-    if let Ok(at) = jiff::fmt::rfc2822::parse(&text) {
+    if let Ok(at) = jiff::fmt::rfc2822::parse(text) {
         return Ok(at.timestamp());
     }
     Err(format!(

@@ -18,7 +18,6 @@ use std::fmt;
 use std::ops::Range;
 
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::{MAX_DEPTH, Normalize};
@@ -158,8 +157,13 @@ impl<'a> Pass<'_, 'a> {
 
     /// A `NORMALIZE_TIMESTAMP_FIELDS` value, converted.
     fn timestamp(&mut self, text: &str) -> Option<()> {
-        let value: Value = serde_json::from_str(text).ok()?;
-        let at = timestamp::read(&value, self.rules.epoch_unit).ok()?;
+        let unit = self.rules.epoch_unit;
+        let at = match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            // A string without escapes is its own contents: no value to build.
+            Some(contents) if !contents.contains('\\') => timestamp::read_text(contents, unit),
+            _ => timestamp::read(&serde_json::from_str(text).ok()?, unit),
+        }
+        .ok()?;
         serde_json::to_writer(&mut self.out.bytes, &self.rules.timestamp_format.write(at)).ok()
     }
 }
@@ -287,6 +291,7 @@ mod tests {
     use crate::pipeline::record::Record;
     use crate::pipeline::transform::Transform;
     use proptest::prelude::*;
+    use serde_json::Value;
     use std::fmt::Write;
 
     /// What the tree writes (the record parsed first, so the one pass cannot run).
@@ -353,6 +358,22 @@ mod tests {
             Some(r#"{"ts":"2024-05-01T12:30:00Z","none":null,"status":200}"#)
         );
         assert_eq!(one_pass(&rules, r#"{"ts":"soon"}"#), None);
+        // Strings read as they are, or through their escapes; numbers as the tree reads them.
+        for ts in [
+            r#"" 2024-05-01T12:30:00Z ""#,
+            r#""2024-05-01T12:30:00Z""#,
+            r#""1714566600""#,
+            "1714566600000",
+            "1.7145666e9",
+        ] {
+            let text = format!(r#"{{"ts":{ts}}}"#);
+            let tree = tree(&rules, &text).map(|b| String::from_utf8(b).unwrap_or_default());
+            assert_eq!(one_pass(&rules, &text), tree, "{text}");
+            assert!(
+                tree.is_some_and(|t| t.contains("2024-05-01T12:30:00Z")),
+                "{text}"
+            );
+        }
     }
 
     /// Keys mixing case, dots, characters a column cannot hold and non-ASCII.
