@@ -179,7 +179,7 @@ struct Output {
 /// Where a key is in the output, and its first bytes as a number: keys sort
 /// by that number, and only keys that start alike are compared byte by byte.
 struct WrittenKey {
-    start: u64,
+    prefix: u64,
     at: Range<usize>,
 }
 
@@ -195,10 +195,10 @@ impl Output {
         let bytes = &self.bytes;
         let key = |k: &WrittenKey| &bytes[k.at.clone()];
         let keys = &mut self.keys[mark..];
-        keys.sort_unstable_by(|a, b| a.start.cmp(&b.start).then_with(|| key(a).cmp(key(b))));
+        keys.sort_unstable_by(|a, b| a.prefix.cmp(&b.prefix).then_with(|| key(a).cmp(key(b))));
         let distinct = keys
             .windows(2)
-            .all(|pair| pair[0].start != pair[1].start || key(&pair[0]) != key(&pair[1]));
+            .all(|pair| pair[0].prefix != pair[1].prefix || key(&pair[0]) != key(&pair[1]));
         self.keys.truncate(mark);
         self.bytes.push(brace);
         distinct.then_some(())
@@ -209,11 +209,11 @@ impl Output {
         self.comma();
         let start = self.bytes.len();
         serde_json::to_writer(&mut self.bytes, key).ok()?;
-        let mut first = [0; 8];
         let written = &self.bytes[start..];
-        first[..written.len().min(8)].copy_from_slice(&written[..written.len().min(8)]);
+        let (mut first, n) = ([0; 8], written.len().min(8));
+        first[..n].copy_from_slice(&written[..n]);
         self.keys.push(WrittenKey {
-            start: u64::from_be_bytes(first),
+            prefix: u64::from_be_bytes(first),
             at: start..self.bytes.len(),
         });
         self.bytes.push(b':');
@@ -361,7 +361,7 @@ mod tests {
         // Strings read as they are, or through their escapes; numbers as the tree reads them.
         for ts in [
             r#"" 2024-05-01T12:30:00Z ""#,
-            r#""2024-05-01T12:30:00Z""#,
+            r#""2024-05-01T12:30:00\u005a""#,
             r#""1714566600""#,
             "1714566600000",
             "1.7145666e9",
