@@ -61,13 +61,19 @@ def iso(value):
     return text + ("." + fraction if fraction else "") + "Z"
 
 
-def normalize(data):
+def normalized(data):
+    """The record normalised, as a dict (the chain goes on from here)."""
     if not isinstance(data, dict):
         raise ValueError("not a JSON object")
     out = {}
     flatten(data, "", out)
     if "timestamp" in out:
         out["timestamp"] = iso(out["timestamp"])
+    return out
+
+
+def line(out):
+    """One compact object and a newline."""
     return json.dumps(out, separators=(",", ":"), ensure_ascii=False) + "\n"
 
 
@@ -76,7 +82,7 @@ def handler(event, context):
     response = KinesisFirehoseDataTransformationResponse()
     for record in event.records:
         try:
-            data = base64_from_str(normalize(record.data_as_json))
+            data = base64_from_str(line(normalized(record.data_as_json)))
             response.add_record(record.build_data_transformation_response(data=data))
         except Exception:
             response.add_record(

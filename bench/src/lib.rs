@@ -6,5 +6,6 @@
 pub mod agree;
 pub mod batch;
 pub mod contender;
+pub mod job;
 pub mod report;
 pub mod soak;

@@ -15,6 +15,7 @@ use clap::Parser;
 use firehose_bench::agree::difference;
 use firehose_bench::batch::{self, Batch};
 use firehose_bench::contender::{self, Contender, cpu_time, invoke};
+use firehose_bench::job::{self, Job};
 use firehose_bench::report::{self, Measured, Target, cpu_ratio, median, ratio};
 use firehose_bench::soak;
 use firehose_local::{LocalFunction, check};
@@ -37,12 +38,19 @@ struct Cli {
     /// Only these buffer sizes (1MB, 3MB); both when not given.
     #[arg(long, value_delimiter = ',')]
     buffers: Vec<String>,
+    /// Only these jobs (normalize, chain); all when not given.
+    #[arg(long, value_delimiter = ',')]
+    jobs: Vec<String>,
     /// A Python with bench/python/requirements.txt; else a venv is made in target/bench-venv.
     #[arg(long)]
     python: Option<PathBuf>,
     /// The straightforward Rust handler; else it is built alone into target/bench-plain.
     #[arg(long)]
     plain: Option<PathBuf>,
+    /// Instead of measuring, write each batch's event to DIR (`1MB.json`, `3MB.json`), for profiling
+    /// one function with `firehose-local invoke`.
+    #[arg(long, value_name = "DIR")]
+    write_events: Option<PathBuf>,
     /// Instead of measuring, the soak: serve this many small varied invocations to one process of
     /// each function, and report its memory and open file descriptors.
     #[arg(long, value_name = "INVOCATIONS")]
@@ -67,21 +75,13 @@ fn run(cli: Cli) -> Result<(), String> {
     if let Some(invocations) = cli.soak {
         return soak_all(&release, invocations, cli.seed);
     }
-    let target = release.parent().unwrap_or(&release);
-    let python = contender::python(cli.python, target)?;
-    let plain = contender::plain_handler(cli.plain, target)?;
-    let ours = |name: &str| release.join(name);
-    // The echo first, the real function second: the ratios are of it.
-    let contenders = [
-        Contender::binary("echo (the harness)", ours("firehose-bench-echo"), &[]),
-        Contender::binary(
-            "firehose-normalize",
-            ours("firehose-normalize"),
-            &[("NORMALIZE_TIMESTAMP_FIELDS", "timestamp")],
-        ),
-        Contender::binary("straightforward Rust", plain, &[]),
-        Contender::python("Python + Powertools", &python, "normalize.handler"),
-    ];
+    let wanted = |name: &str| cli.jobs.is_empty() || cli.jobs.iter().any(|j| j == name);
+    if let Some(unknown) = cli.jobs.iter().find(|j| !job::NAMES.contains(&j.as_str())) {
+        return Err(format!(
+            "--jobs: no job {unknown:?}; the jobs are {:?}",
+            job::NAMES
+        ));
+    }
     let batches: Vec<Batch> = batch::BUFFERS
         .iter()
         .filter(|(name, _)| cli.buffers.is_empty() || cli.buffers.iter().any(|b| b == name))
@@ -93,56 +93,39 @@ fn run(cli: Cli) -> Result<(), String> {
             cli.buffers
         ));
     }
+    if let Some(dir) = cli.write_events {
+        return write_events(&dir, &batches);
+    }
+    let target = release.parent().unwrap_or(&release);
+    let python = contender::python(cli.python, target)?;
+    let mut jobs = Vec::new();
+    if wanted("normalize") {
+        let plain = contender::plain_handler(cli.plain, target)?;
+        jobs.push(job::normalize(&release, &python, plain));
+    }
+    if wanted("chain") {
+        jobs.push(job::chain(&release, &python));
+    }
 
     let mut targets = Vec::new();
     let mut tables = Vec::new();
-    for batch in &batches {
-        let measured = measure(&contenders, batch, cli.rounds)?;
-        let (echo, normalize, plain, powertools) =
-            (&measured[0], &measured[1], &measured[2], &measured[3]);
-        for (other, goal) in [(powertools, 10.0), (plain, 3.0)] {
-            let what = |by| {
-                format!(
-                    "{}: firehose-normalize ≥ {goal}× {} by {by}",
-                    batch.name, other.name
-                )
-            };
-            targets.push(times(what("wall time"), ratio(other, normalize), goal));
-            targets.push(times(
-                what("CPU time"),
-                cpu_ratio(other, normalize, echo),
-                goal,
-            ));
-        }
-        let limit = 3 * batch.event.len() as u64 + (4 << 20);
-        let rss = normalize.peak_rss.unwrap_or(u64::MAX);
-        targets.push(Target {
-            what: format!("{}: peak RSS ≤ 3 × the event + 4 MiB", batch.name),
-            measured: format!("{:.1} of {:.1} MiB", mib(rss), mib(limit)),
-            met: rss <= limit,
-        });
-        tables.push(report::batch_table(batch, &measured, 1));
-    }
-
     let mut starts = Vec::new();
-    for contender in &contenders[1..] {
-        let samples = (0..cli.starts)
-            .map(|_| start_up(contender))
-            .collect::<Result<Vec<_>, _>>()?;
-        starts.push((contender.name, samples, contender.binary_bytes()));
+    for job in &jobs {
+        for batch in &batches {
+            let measured = measure(&job.contenders, batch, cli.rounds)?;
+            tables.push(report::batch_table(job.name, batch, &measured, 1));
+            targets.extend(batch_targets(job, batch, &measured));
+        }
+        for (i, contender) in job.contenders.iter().enumerate().skip(1) {
+            let samples = (0..cli.starts)
+                .map(|_| start_up(contender))
+                .collect::<Result<Vec<_>, _>>()?;
+            if i == 1 {
+                targets.extend(start_targets(job, &samples));
+            }
+            starts.push((contender.name, samples, contender.binary_bytes()));
+        }
     }
-    let start = median(&starts[0].1);
-    targets.push(Target {
-        what: "firehose-normalize: start to first poll ≤ 5 ms".to_owned(),
-        measured: format!("{:.2} ms", start.as_secs_f64() * 1e3),
-        met: start <= Duration::from_millis(5),
-    });
-    let size = starts[0].2.unwrap_or(u64::MAX);
-    targets.push(Target {
-        what: "firehose-normalize: binary ≤ 6 MB stripped".to_owned(),
-        measured: format!("{:.2} MB", size as f64 / 1e6),
-        met: size <= 6_000_000,
-    });
 
     println!("firehose-bench: seed {}, {} rounds\n", cli.seed, cli.rounds);
     for table in tables {
@@ -150,6 +133,66 @@ fn run(cli: Cli) -> Result<(), String> {
     }
     println!("{}", report::start_table(&starts));
     println!("{}", report::target_lines(&targets));
+    Ok(())
+}
+
+/// The targets of `job` on one batch: its speed against each other process,
+/// by wall and by CPU time, and its peak memory.
+fn batch_targets(job: &Job, batch: &Batch, measured: &[Measured]) -> Vec<Target> {
+    let (echo, ours) = (&measured[0], &measured[1]);
+    let mut targets = Vec::new();
+    for &(other, goal) in &job.goals {
+        let other = &measured[other];
+        let what = |by| {
+            format!(
+                "{}: {} ≥ {goal}× {} by {by}",
+                batch.name, ours.name, other.name
+            )
+        };
+        targets.push(times(what("wall time"), ratio(other, ours), goal));
+        targets.push(times(what("CPU time"), cpu_ratio(other, ours, echo), goal));
+    }
+    let limit = 3 * batch.event.len() as u64 + (4 << 20);
+    let rss = ours.peak_rss.unwrap_or(u64::MAX);
+    targets.push(Target {
+        what: format!(
+            "{}: {} peak RSS ≤ 3 × the event + 4 MiB",
+            batch.name, ours.name
+        ),
+        measured: format!("{:.1} of {:.1} MiB", mib(rss), mib(limit)),
+        met: rss <= limit,
+    });
+    targets
+}
+
+/// The start-up target of `job`'s function, and its size where it has one.
+fn start_targets(job: &Job, samples: &[Duration]) -> Vec<Target> {
+    let ours = &job.contenders[1];
+    let start = median(samples);
+    let mut targets = vec![Target {
+        what: format!("{}: start to first poll ≤ 5 ms", ours.name),
+        measured: format!("{:.2} ms", start.as_secs_f64() * 1e3),
+        met: start <= Duration::from_millis(5),
+    }];
+    if let Some(limit) = job.max_binary_bytes {
+        let size = ours.binary_bytes().unwrap_or(u64::MAX);
+        targets.push(Target {
+            what: format!("{}: binary ≤ {} MB stripped", ours.name, limit / 1_000_000),
+            measured: format!("{:.2} MB", size as f64 / 1e6),
+            met: size <= limit,
+        });
+    }
+    targets
+}
+
+/// Each batch's event as a file of `dir`.
+fn write_events(dir: &Path, batches: &[Batch]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("--write-events {}: {e}", dir.display()))?;
+    for batch in batches {
+        let path = dir.join(format!("{}.json", batch.name));
+        std::fs::write(&path, &batch.event).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("{}: {} records", path.display(), batch.records);
+    }
     Ok(())
 }
 
@@ -178,7 +221,7 @@ fn measure(
 ) -> Result<Vec<Measured>, String> {
     let mut processes = Vec::new();
     let mut measured = Vec::new();
-    let mut reference: Option<Vec<u8>> = None;
+    let mut reference: Option<(&str, Vec<u8>)> = None;
     for (i, contender) in contenders.iter().enumerate() {
         let mut function = contender.start()?;
         let began = Instant::now();
@@ -186,8 +229,8 @@ fn measure(
         let first = began.elapsed();
         let mut inexact_numbers = 0;
         if i > 0 {
-            inexact_numbers = check_answer(contender.name, batch, &answer, reference.as_deref())?;
-            reference.get_or_insert(answer);
+            inexact_numbers = check_answer(contender.name, batch, &answer, reference.as_ref())?;
+            reference.get_or_insert((contender.name, answer));
         }
         processes.push(function);
         measured.push(Measured {
@@ -225,13 +268,13 @@ fn measure(
 }
 
 /// Firehose takes the answer (advice, such as `aws_lambda_events`' empty
-/// `metadata` on every record, is not counted), and it says what the real
-/// function's says; how many numbers are off in their last digits.
+/// `metadata` on every record, is not counted), and it says what our
+/// function's (`reference`, by name) says; how many numbers are off in their last digits.
 fn check_answer(
     name: &str,
     batch: &Batch,
     answer: &[u8],
-    reference: Option<&[u8]>,
+    reference: Option<&(&str, Vec<u8>)>,
 ) -> Result<usize, String> {
     let report = check::judge(&batch.event, answer);
     if !report.accepted() {
@@ -241,12 +284,12 @@ fn check_answer(
             batch.name
         ));
     }
-    let Some(ours) = reference else {
+    let Some((ours, reference)) = reference else {
         return Ok(0);
     };
-    difference(ours, answer).map_err(|why| {
+    difference(reference, answer).map_err(|why| {
         format!(
-            "{name} does another job than firehose-normalize on the {} batch: {why}",
+            "{name} does another job than {ours} on the {} batch: {why}",
             batch.name
         )
     })

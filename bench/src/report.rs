@@ -56,12 +56,12 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
 }
 
-/// The table of one batch; `reference` is the row the ratios are of.
-pub fn batch_table(batch: &Batch, rows: &[Measured], reference: usize) -> String {
+/// The table of one job on one batch; `reference` is the row the ratios are of.
+pub fn batch_table(job: &str, batch: &Batch, rows: &[Measured], reference: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{} buffer: a {:.2} MB event of {} records ({:.2} MB of records)\n",
+        "{job}, {} buffer: a {:.2} MB event of {} records ({:.2} MB of records)\n",
         batch.name,
         batch.event.len() as f64 / 1e6,
         batch.records,
