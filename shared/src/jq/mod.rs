@@ -1,8 +1,11 @@
 //! jq programs, compiled once at start-up with jaq and run on a record's parsed JSON.
 //!
 //! The record is already a `serde_json::Value` (parsed once for the whole chain),
-//! so it is converted to jaq's value type rather than parsed again. Numbers keep
-//! their exact text: integers become jaq integers, anything else a jaq decimal.
+//! so it is converted to jaq's value type rather than parsed again, and only the
+//! top-level keys the program reads ([`reads`]). Numbers keep their exact text:
+//! integers become jaq integers, anything else a jaq decimal.
+
+mod reads;
 
 use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
@@ -12,6 +15,7 @@ use serde_json::Value;
 use crate::pipeline::transform::TransformError;
 use crate::redact;
 use crate::settings::Parse;
+use reads::Reads;
 
 type Data = data::JustLut<Val>;
 
@@ -33,6 +37,8 @@ pub struct Jq {
     filter: jaq_core::Filter<Data>,
     /// The program's text: what its messages may quote without quoting the record.
     code: String,
+    /// What of the record it reads, and so is converted.
+    reads: Reads,
 }
 
 /// What goes wrong when a jq program runs on one record. It shows jq's
@@ -71,6 +77,7 @@ impl Jq {
         Ok(Jq {
             filter,
             code: code.to_owned(),
+            reads: reads::reads(code),
         })
     }
 
@@ -79,7 +86,7 @@ impl Jq {
         let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([]));
         self.filter
             .id
-            .run((ctx, to_jaq(input)))
+            .run((ctx, self.input(input)))
             .map(unwrap_valr)
             .map(|output| {
                 output.map_err(|e| {
@@ -90,6 +97,20 @@ impl Jq {
                     }
                 })
             })
+    }
+
+    /// The record as jaq's value: an object with only the keys the program
+    /// reads, in the record's order, when it reads named keys only.
+    fn input(&self, record: &Value) -> Val {
+        match (&self.reads, record) {
+            (Reads::Keys(keys), Value::Object(map)) => Val::obj(
+                map.iter()
+                    .filter(|(k, _)| keys.binary_search(k).is_ok())
+                    .map(|(k, v)| (Val::utf8_str(k.clone().into_bytes()), to_jaq(v)))
+                    .collect(),
+            ),
+            _ => to_jaq(record),
+        }
     }
 
     /// Whether any output is true (anything but `false` and `null`), as in
@@ -259,6 +280,51 @@ mod tests {
                 .any_true(&json!(1))
                 .unwrap()
         );
+    }
+
+    /// Converting only the keys a program reads changes nothing it outputs, errors included.
+    #[test]
+    fn a_program_that_reads_named_keys_gives_what_it_gives_on_the_whole_record() {
+        let records = [
+            json!({"level": "DEBUG", "a": [1, 2.50, "x"], "b": {"c": null}, "i": 1, "j": 3, "n": 7}),
+            json!({"level": "INFO", "a": "text", "b": 5, "tags": ["t1", "t2", "t3"], "x": false}),
+            json!({"A": 1, "a b": {"z": 1e300}, "c": "\u{fc}", "k": "a"}),
+            json!({}),
+            json!([1, 2]),
+            json!("a string"),
+            json!(null),
+        ];
+        let programs = [
+            r#".level == "DEBUG""#,
+            r#".level != "DEBUG" and (.a | type) == "array""#,
+            ".b.c? // .a[0] + 1",
+            ".b.c",
+            r#"."a b", .["c"], ."\u0041""#,
+            ".a[.i:.j], .a[.i]",
+            r#"{k: .a, "\(.level)": 1, c}"#,
+            "if .a then .b elif .c then 1 else null end",
+            ".a as $x | .n + ($x | length)",
+            ".tags | map(. + \"!\") | length > 2 and (.x | not)",
+            "try .a.b catch .",
+            "-.n, [.i, .j], .x // \"none\"",
+        ];
+        for code in programs {
+            let jq = Jq::compile(code).unwrap();
+            assert!(matches!(jq.reads, Reads::Keys(_)), "{code}");
+            let whole = Jq {
+                reads: Reads::Whole,
+                ..Jq::compile(code).unwrap()
+            };
+            for record in &records {
+                let run = |jq: &Jq| -> Vec<Result<String, JqError>> {
+                    jq.run(record)
+                        .take(20)
+                        .map(|o| o.map(|v| v.to_string()))
+                        .collect()
+                };
+                assert_eq!(run(&jq), run(&whole), "{code} on {record}");
+            }
+        }
     }
 
     #[test]
