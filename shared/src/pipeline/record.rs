@@ -172,6 +172,49 @@ impl<'e> Record<'e> {
         }
     }
 
+    /// Adds each of `fields` the JSON object does not have yet, after its own
+    /// keys. While the payload is compact JSON text that matches the parsed
+    /// value (what `normalize` writes, read since by read-only steps), the
+    /// fields are appended to that text as well, so it is not written out again.
+    pub fn add_json_fields(
+        &mut self,
+        fields: impl IntoIterator<Item = (String, Value)>,
+    ) -> Result<(), TransformError> {
+        let text_is_current =
+            self.bytes_are_json && !self.json_changed && self.csv_columns.is_none();
+        let map = match self.parsed()? {
+            Value::Object(map) => map,
+            other => {
+                return Err(TransformError::NotAnObject {
+                    found: json_kind(other),
+                });
+            }
+        };
+        let mut appended = Vec::new();
+        for (key, value) in fields {
+            if map.contains_key(&key) {
+                continue;
+            }
+            if !map.is_empty() {
+                appended.push(b',');
+            }
+            // Writing a string and a `Value` to a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut appended, &key);
+            appended.push(b':');
+            let _ = serde_json::to_writer(&mut appended, &value);
+            map.insert(key, value);
+        }
+        match self.bytes.as_mut() {
+            Some(text) if text_is_current && text.last() == Some(&b'}') => {
+                text.pop();
+                text.extend_from_slice(&appended);
+                text.push(b'}');
+            }
+            _ => self.json_changed = true,
+        }
+        Ok(())
+    }
+
     /// The payload's bytes while no step has parsed them (nor asked for CSV):
     /// a step that rewrites JSON text in one pass reads these instead of a tree.
     pub fn unparsed(&self) -> Option<&[u8]> {
@@ -334,6 +377,43 @@ mod tests {
         r.json().unwrap()["b"] = json!(2);
         r.json().unwrap()["c"] = json!(3);
         assert_eq!(output_bytes(r), b"{\"a\":1,\"b\":2,\"c\":3}\n");
+    }
+
+    /// Fields appended to compact text come out as the parsed value written out would.
+    #[test]
+    fn fields_added_to_compact_text_come_out_as_the_value_would() {
+        let fields = || {
+            vec![
+                ("b".to_owned(), json!("new")),
+                ("n".to_owned(), json!({"x": [1, "é\"\n"]})),
+                ("a".to_owned(), json!("kept: the record has it")),
+            ]
+        };
+        // Texts as serde_json writes them, the only kind `set_json_text` takes.
+        for text in [r#"{"a":1}"#, "{}", r#"{"a":"é\t","z":[]}"#] {
+            let mut by_value = Record::detached(text);
+            let map = by_value.json_object().unwrap();
+            for (k, v) in fields() {
+                map.entry(k).or_insert(v);
+            }
+            let by_value = output_bytes(by_value);
+
+            // As normalize leaves it: compact text, then read by a filter.
+            let mut appended = Record::detached("ignored");
+            appended.set_json_text(text.as_bytes().to_vec());
+            appended.json_value().unwrap();
+            appended.add_json_fields(fields()).unwrap();
+            assert!(!appended.json_changed, "{text} was written out again");
+            assert_eq!(appended.json_value().unwrap()["b"], json!("new"));
+            assert_eq!(output_bytes(appended), by_value, "{text}");
+
+            // Raw bytes, not ours: written out from the value, as before.
+            let mut raw = Record::detached(text);
+            raw.add_json_fields(fields()).unwrap();
+            assert_eq!(output_bytes(raw), by_value, "{text}");
+        }
+        let mut not_object = Record::detached("[1]");
+        assert!(not_object.add_json_fields(fields()).is_err());
     }
 
     #[test]

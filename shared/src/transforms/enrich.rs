@@ -180,12 +180,13 @@ impl Transform for Enrich {
             .iter()
             .filter_map(|(name, source)| Some((name.as_str(), metadata(record, *source)?)))
             .collect();
-        let object = record.json_object()?;
         let statics = self.fields.iter().map(|(k, v)| (k.as_str(), v.clone()));
-        for (name, value) in statics.chain(values) {
-            if self.overwrite || !object.contains_key(name) {
-                object.insert(name.to_owned(), value);
-            }
+        let fields = statics.chain(values).map(|(k, v)| (k.to_owned(), v));
+        if self.overwrite {
+            let object = record.json_object()?;
+            object.extend(fields);
+        } else {
+            record.add_json_fields(fields)?;
         }
         Ok(Verdict::Keep)
     }
