@@ -1,8 +1,9 @@
 //! `firehose-bench`, the side-by-side benchmark, in one short round: every
-//! process it compares (for normalize and for the chain
-//! `normalize,filter,validate,enrich`) does the same job as the real function on a seeded
-//! batch (it refuses to measure otherwise), and its tables come out. Its
-//! figures are measurements for `docs/performance.md`, never asserted here.
+//! process it compares for normalize and for the chain
+//! `normalize,filter,validate,enrich` does the same job as the real function
+//! on a seeded batch (it refuses to measure otherwise), AWS's log blueprints
+//! read no line ours cannot, and its tables come out. Its figures are
+//! measurements for `docs/performance.md`, never asserted here.
 
 // Test helpers too may panic: the panic message is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -45,8 +46,22 @@ fn every_process_compared_does_the_same_job_and_the_tables_come_out() {
         "1MB: firehose-pipeline ≥ 8× Python chain (Powertools, fastjsonschema) by CPU time",
         "firehose-normalize: start to first poll ≤ 5 ms",
         "firehose-pipeline: start to first poll ≤ 5 ms",
+        "| firehose-access-log |",
+        "| apachelog-to-json blueprint (Node.js) |",
+        "| firehose-syslog |",
+        "| syslog-to-json blueprint (Node.js) |",
+        "1MB: firehose-syslog ≥ 5× syslog-to-json blueprint (Node.js) by wall time",
     ] {
         assert!(stdout.contains(row), "no {row:?} in\n{stdout}");
+    }
+    // The blueprints read the lines of their own format, and only ours read the others.
+    for blueprint in ["apachelog-to-json", "syslog-to-json"] {
+        let note = stdout
+            .lines()
+            .find(|l| l.starts_with(blueprint) && l.contains("both read"))
+            .unwrap_or_else(|| panic!("no note of what {blueprint} reads in\n{stdout}"));
+        assert!(note.ends_with(", 0 only it reads"), "{note}");
+        assert!(!note.contains("; 0 only ours reads"), "{note}");
     }
     assert!(
         !stdout.contains("3MB buffer"),

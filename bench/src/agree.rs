@@ -40,6 +40,29 @@ pub fn difference(ours: &[u8], theirs: &[u8]) -> Result<usize, String> {
     Ok(inexact)
 }
 
+/// How many records `theirs` reads (answers `Ok`) beside `ours`, for functions
+/// whose output formats differ: only the results are compared.
+pub fn results(ours: &[u8], theirs: &[u8]) -> Result<String, String> {
+    let (ours, theirs) = match (Answer::parse(ours), Answer::parse(theirs)) {
+        (Ok(ours), Ok(theirs)) => (ours, theirs),
+        (Err(e), _) | (_, Err(e)) => return Err(format!("an answer does not read: {e}")),
+    };
+    let ok = |r: &firehose_local::answer::AnsweredRecord| r.result.as_deref() == Some("Ok");
+    let (mut both, mut only_ours, mut only_theirs) = (0, 0, 0);
+    for (a, b) in ours.records.iter().zip(&theirs.records) {
+        match (ok(a), ok(b)) {
+            (true, true) => both += 1,
+            (true, false) => only_ours += 1,
+            (false, true) => only_theirs += 1,
+            (false, false) => {}
+        }
+    }
+    Ok(format!(
+        "both read {both} of {} records; {only_ours} only ours reads, {only_theirs} only it reads",
+        ours.records.len()
+    ))
+}
+
 fn json(data: Option<&AnsweredData>) -> Option<Value> {
     match data? {
         AnsweredData::Canonical(bytes) | AnsweredData::Lenient(bytes) => {

@@ -24,13 +24,21 @@ pub const BUFFERS: [(&str, usize); 2] = [("1MB", 1_000_000), ("3MB", 3_000_000)]
 /// The seed used when none is given.
 pub const SEED: u64 = 20_261_203;
 
-/// An event holding `buffer_bytes` of records, as a buffer of that size hands
-/// them to the function.
+/// The `i`th record of a kind, from the batch's random numbers.
+pub type Generator = fn(&mut fastrand::Rng, usize) -> Vec<u8>;
+
+/// An event holding `buffer_bytes` of JSON access records, as a buffer of that
+/// size hands them to the function.
 pub fn batch(name: &'static str, buffer_bytes: usize, seed: u64) -> Batch {
+    batch_of(name, buffer_bytes, seed, record)
+}
+
+/// An event holding `buffer_bytes` of the records `generate` makes.
+pub fn batch_of(name: &'static str, buffer_bytes: usize, seed: u64, generate: Generator) -> Batch {
     let mut rng = fastrand::Rng::with_seed(seed);
     let (mut payloads, mut record_bytes) = (Vec::new(), 0);
     while record_bytes < buffer_bytes {
-        let payload = record(&mut rng, payloads.len());
+        let payload = generate(&mut rng, payloads.len());
         record_bytes += payload.len();
         payloads.push(payload);
     }

@@ -44,6 +44,19 @@ impl Contender {
         contender
     }
 
+    /// A Node.js handler of `bench/node/` (`module.function`), run by its small runtime loop.
+    pub fn node(name: &'static str, node: &Path, handler: &str) -> Self {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
+        let mut contender =
+            Contender::binary(name, folder.join("bootstrap"), &[("_HANDLER", handler)]);
+        contender.native = false;
+        contender.env.extend([
+            ("BENCH_NODE".to_owned(), node.display().to_string()),
+            ("LAMBDA_TASK_ROOT".to_owned(), folder.display().to_string()),
+        ]);
+        contender
+    }
+
     /// Starts a fresh process.
     pub fn start(&self) -> Result<LocalFunction, String> {
         LocalFunction::start(&self.binary, &self.env).map_err(|e| format!("{}: {e}", self.name))
@@ -119,6 +132,17 @@ pub fn python(given: Option<PathBuf>, target: &Path) -> Result<PathBuf, String> 
         .args(["install", "-q", "-r"])
         .arg(requirements))?;
     Ok(python)
+}
+
+/// The `node` on the `PATH`, by its full path (functions start with no `PATH`).
+pub fn node() -> Result<PathBuf, String> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("node"))
+        .find(|node| node.is_file())
+        .ok_or_else(|| {
+            "no `node` on the PATH: the log jobs run AWS's Node.js blueprints".to_owned()
+        })
 }
 
 /// The straightforward Rust handler: `given`, or built alone (as its own

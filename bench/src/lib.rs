@@ -7,5 +7,6 @@ pub mod agree;
 pub mod batch;
 pub mod contender;
 pub mod job;
+pub mod logs;
 pub mod report;
 pub mod soak;

@@ -12,10 +12,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use firehose_bench::agree::difference;
+use firehose_bench::agree::{difference, results};
 use firehose_bench::batch::{self, Batch};
 use firehose_bench::contender::{self, Contender, cpu_time, invoke};
-use firehose_bench::job::{self, Job};
+use firehose_bench::job::{self, Agreement, Job};
 use firehose_bench::report::{self, Measured, Target, cpu_ratio, median, ratio};
 use firehose_bench::soak;
 use firehose_local::{LocalFunction, check};
@@ -38,7 +38,7 @@ struct Cli {
     /// Only these buffer sizes (1MB, 3MB); both when not given.
     #[arg(long, value_delimiter = ',')]
     buffers: Vec<String>,
-    /// Only these jobs (normalize, chain); all when not given.
+    /// Only these jobs (normalize, chain, access-log, syslog); all when not given.
     #[arg(long, value_delimiter = ',')]
     jobs: Vec<String>,
     /// A Python with bench/python/requirements.txt; else a venv is made in target/bench-venv.
@@ -82,19 +82,24 @@ fn run(cli: Cli) -> Result<(), String> {
             job::NAMES
         ));
     }
-    let batches: Vec<Batch> = batch::BUFFERS
-        .iter()
+    let buffers: Vec<(&'static str, usize)> = batch::BUFFERS
+        .into_iter()
         .filter(|(name, _)| cli.buffers.is_empty() || cli.buffers.iter().any(|b| b == name))
-        .map(|&(name, bytes)| batch::batch(name, bytes, cli.seed))
         .collect();
-    if batches.is_empty() {
+    if buffers.is_empty() {
         return Err(format!(
             "--buffers: none of {:?} is 1MB or 3MB",
             cli.buffers
         ));
     }
+    let batches_of = |generate| {
+        buffers
+            .iter()
+            .map(|&(name, bytes)| batch::batch_of(name, bytes, cli.seed, generate))
+            .collect::<Vec<Batch>>()
+    };
     if let Some(dir) = cli.write_events {
-        return write_events(&dir, &batches);
+        return write_events(&dir, &batches_of(batch::record));
     }
     let target = release.parent().unwrap_or(&release);
     let python = contender::python(cli.python, target)?;
@@ -106,13 +111,22 @@ fn run(cli: Cli) -> Result<(), String> {
     if wanted("chain") {
         jobs.push(job::chain(&release, &python));
     }
+    if wanted("access-log") || wanted("syslog") {
+        let node = contender::node()?;
+        if wanted("access-log") {
+            jobs.push(job::access_log(&release, &node));
+        }
+        if wanted("syslog") {
+            jobs.push(job::syslog(&release, &node));
+        }
+    }
 
     let mut targets = Vec::new();
     let mut tables = Vec::new();
     let mut starts = Vec::new();
     for job in &jobs {
-        for batch in &batches {
-            let measured = measure(&job.contenders, batch, cli.rounds)?;
+        for batch in &batches_of(job.records) {
+            let measured = measure(job, batch, cli.rounds)?;
             tables.push(report::batch_table(job.name, batch, &measured, 1));
             targets.extend(batch_targets(job, batch, &measured));
         }
@@ -214,11 +228,8 @@ fn soak_all(release: &Path, invocations: usize, seed: u64) -> Result<(), String>
 
 /// Every contender on `batch`: a fresh process each, invoked once and checked,
 /// then `rounds` warm invocations in turn.
-fn measure(
-    contenders: &[Contender],
-    batch: &Batch,
-    rounds: usize,
-) -> Result<Vec<Measured>, String> {
+fn measure(job: &Job, batch: &Batch, rounds: usize) -> Result<Vec<Measured>, String> {
+    let contenders = &job.contenders;
     let mut processes = Vec::new();
     let mut measured = Vec::new();
     let mut reference: Option<(&str, Vec<u8>)> = None;
@@ -227,9 +238,9 @@ fn measure(
         let began = Instant::now();
         let answer = invoke(contender.name, &mut function, &batch.event)?;
         let first = began.elapsed();
-        let mut inexact_numbers = 0;
+        let mut note = None;
         if i > 0 {
-            inexact_numbers = check_answer(contender.name, batch, &answer, reference.as_ref())?;
+            note = check_answer(job, contender.name, batch, &answer, reference.as_ref())?;
             reference.get_or_insert((contender.name, answer));
         }
         processes.push(function);
@@ -240,7 +251,7 @@ fn measure(
             net: Vec::new(),
             cpu: Duration::ZERO,
             peak_rss: None,
-            inexact_numbers,
+            note,
         });
     }
     let cpu_before: Vec<Duration> = processes.iter().map(|f| cpu_time(f.pid())).collect();
@@ -268,14 +279,17 @@ fn measure(
 }
 
 /// Firehose takes the answer (advice, such as `aws_lambda_events`' empty
-/// `metadata` on every record, is not counted), and it says what our
-/// function's (`reference`, by name) says; how many numbers are off in their last digits.
+/// `metadata` on every record, is not counted), and, for a job of the same
+/// answers, it says what our function's (`reference`, by name) says. What
+/// there is to say about it: numbers off in their last digits, or how many
+/// records it reads beside ours.
 fn check_answer(
+    job: &Job,
     name: &str,
     batch: &Batch,
     answer: &[u8],
     reference: Option<&(&str, Vec<u8>)>,
-) -> Result<usize, String> {
+) -> Result<Option<String>, String> {
     let report = check::judge(&batch.event, answer);
     if !report.accepted() {
         let first: Vec<String> = report.lines().into_iter().take(3).collect();
@@ -285,14 +299,21 @@ fn check_answer(
         ));
     }
     let Some((ours, reference)) = reference else {
-        return Ok(0);
+        return Ok(None);
     };
-    difference(reference, answer).map_err(|why| {
-        format!(
-            "{name} does another job than {ours} on the {} batch: {why}",
-            batch.name
-        )
-    })
+    let what = |why| format!("{name} beside {ours} on the {} batch: {why}", batch.name);
+    match job.agreement {
+        Agreement::SameAnswer => {
+            let inexact =
+                difference(reference, answer).map_err(|why| what(format!("another job: {why}")))?;
+            Ok((inexact > 0).then(|| {
+                format!(
+                    "{inexact} numbers of its answer differ from the records' in their last digits."
+                )
+            }))
+        }
+        Agreement::ResultsReported => results(reference, answer).map(Some).map_err(what),
+    }
 }
 
 /// A fresh process's time from being started to asking for work.
