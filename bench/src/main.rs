@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use firehose_bench::agree::{difference, results};
-use firehose_bench::batch::{self, Batch};
+use firehose_bench::batch::{self, Batch, Generator};
 use firehose_bench::contender::{self, Contender, cpu_time, invoke};
 use firehose_bench::job::{self, Agreement, Job};
+use firehose_bench::logs;
 use firehose_bench::report::{self, Measured, Target, cpu_ratio, median, ratio};
 use firehose_bench::soak;
 use firehose_local::{LocalFunction, check};
@@ -47,8 +48,8 @@ struct Cli {
     /// The straightforward Rust handler; else it is built alone into target/bench-plain.
     #[arg(long)]
     plain: Option<PathBuf>,
-    /// Instead of measuring, write each batch's event to DIR (`1MB.json`, `3MB.json`), for profiling
-    /// one function with `firehose-local invoke`.
+    /// Instead of measuring, write each batch's event to DIR (`json-1MB.json`, `syslog-3MB.json`, …),
+    /// for profiling one function with `firehose-local invoke`.
     #[arg(long, value_name = "DIR")]
     write_events: Option<PathBuf>,
     /// Instead of measuring, the soak: serve this many small varied invocations to one process of
@@ -99,7 +100,15 @@ fn run(cli: Cli) -> Result<(), String> {
             .collect::<Vec<Batch>>()
     };
     if let Some(dir) = cli.write_events {
-        return write_events(&dir, &batches_of(batch::record));
+        let kinds: [(&str, Generator); 3] = [
+            ("json", batch::record),
+            ("access-log", logs::access_line),
+            ("syslog", logs::syslog_line),
+        ];
+        for (kind, generate) in kinds {
+            write_events(&dir, kind, &batches_of(generate))?;
+        }
+        return Ok(());
     }
     let target = release.parent().unwrap_or(&release);
     let python = contender::python(cli.python, target)?;
@@ -199,11 +208,11 @@ fn start_targets(job: &Job, samples: &[Duration]) -> Vec<Target> {
     targets
 }
 
-/// Each batch's event as a file of `dir`.
-fn write_events(dir: &Path, batches: &[Batch]) -> Result<(), String> {
+/// Each batch's event as a file of `dir`: `json-1MB.json`, `syslog-3MB.json`, ….
+fn write_events(dir: &Path, kind: &str, batches: &[Batch]) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("--write-events {}: {e}", dir.display()))?;
     for batch in batches {
-        let path = dir.join(format!("{}.json", batch.name));
+        let path = dir.join(format!("{kind}-{}.json", batch.name));
         std::fs::write(&path, &batch.event).map_err(|e| format!("{}: {e}", path.display()))?;
         eprintln!("{}: {} records", path.display(), batch.records);
     }
