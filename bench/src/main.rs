@@ -19,7 +19,7 @@ use firehose_bench::job::{self, Agreement, Job};
 use firehose_bench::logs;
 use firehose_bench::report::{self, Measured, Target, cpu_ratio, median, ratio};
 use firehose_bench::soak;
-use firehose_local::{LocalFunction, check};
+use firehose_local::{LocalFunction, Reply, check};
 
 #[derive(Parser)]
 #[command(
@@ -166,6 +166,10 @@ fn batch_targets(job: &Job, batch: &Batch, measured: &[Measured]) -> Vec<Target>
     let mut targets = Vec::new();
     for &(other, goal) in &job.goals {
         let other = &measured[other];
+        if !other.answered {
+            // Its note in the table says why: there is no time to compare.
+            continue;
+        }
         let what = |by| {
             format!(
                 "{}: {} ≥ {goal}× {} by {by}",
@@ -245,13 +249,29 @@ fn measure(job: &Job, batch: &Batch, rounds: usize) -> Result<Vec<Measured>, Str
     for (i, contender) in contenders.iter().enumerate() {
         let mut function = contender.start()?;
         let began = Instant::now();
-        let answer = invoke(contender.name, &mut function, &batch.event)?;
+        let (answered, note) = match function.invoke(&batch.event) {
+            Ok(Reply::Response(answer)) => {
+                let mut note = None;
+                if i > 0 {
+                    note = check_answer(job, contender.name, batch, &answer, reference.as_ref())?;
+                    reference.get_or_insert((contender.name, answer));
+                }
+                (true, note)
+            }
+            // Ours and the harness must answer; another process may fail the batch as Lambda would fail it.
+            Ok(Reply::Error { message, .. }) if i > 1 => {
+                (false, Some(format!("fails this batch: {message}")))
+            }
+            other => {
+                return Err(format!(
+                    "{} did not answer the {} batch: {other:?}; its logs: {:?}",
+                    contender.name,
+                    batch.name,
+                    function.take_logs()
+                ));
+            }
+        };
         let first = began.elapsed();
-        let mut note = None;
-        if i > 0 {
-            note = check_answer(job, contender.name, batch, &answer, reference.as_ref())?;
-            reference.get_or_insert((contender.name, answer));
-        }
         processes.push(function);
         measured.push(Measured {
             name: contender.name,
@@ -260,6 +280,7 @@ fn measure(job: &Job, batch: &Batch, rounds: usize) -> Result<Vec<Measured>, Str
             net: Vec::new(),
             cpu: Duration::ZERO,
             peak_rss: None,
+            answered,
             note,
         });
     }
@@ -268,6 +289,9 @@ fn measure(job: &Job, batch: &Batch, rounds: usize) -> Result<Vec<Measured>, Str
         let mut wall = vec![Duration::ZERO; contenders.len()];
         for turn in 0..contenders.len() {
             let i = (round + turn) % contenders.len();
+            if !measured[i].answered {
+                continue;
+            }
             let function = &mut processes[i];
             let began = Instant::now();
             invoke(contenders[i].name, function, &batch.event)?;

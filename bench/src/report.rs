@@ -19,6 +19,9 @@ pub struct Measured {
     pub cpu: Duration,
     /// Its peak resident set after every invocation (Lambda's "Max Memory Used").
     pub peak_rss: Option<u64>,
+    /// Whether it answered the batch at all (an answer over Lambda's 6 MB is
+    /// an error): one that did not is not timed, and its note says why.
+    pub answered: bool,
     /// What there is to say about its answer beside ours (numbers off in their
     /// last digits, records only one of them reads).
     pub note: Option<String>,
@@ -75,6 +78,10 @@ pub fn batch_table(job: &str, batch: &Batch, rows: &[Measured], reference: usize
     );
     out.push_str("|---|---|---|---|---|---|---|\n");
     for (i, row) in rows.iter().enumerate() {
+        if !row.answered {
+            let _ = writeln!(out, "| {} | fails | – | – | – | – | – |", row.name);
+            continue;
+        }
         let times = if i == 0 {
             "–".to_owned()
         } else {
@@ -145,6 +152,7 @@ mod tests {
             net: Vec::new(),
             cpu: Duration::from_millis(n),
             peak_rss: None,
+            answered: true,
             note: None,
         };
         let (echo, fast, slow) = (cpu(2), cpu(12), cpu(32));
