@@ -33,12 +33,24 @@ pub fn batch(name: &'static str, buffer_bytes: usize, seed: u64) -> Batch {
     batch_of(name, buffer_bytes, seed, record)
 }
 
-/// An event holding `buffer_bytes` of the records `generate` makes.
+/// The largest event a batch makes: Lambda takes requests of up to 6 MiB, and
+/// Firehose splits a buffer of many small records (short log lines, which
+/// base64 and the record ids more than double) into invocations under it.
+pub const MAX_EVENT_BYTES: usize = 6_000_000;
+
+/// An event holding `buffer_bytes` of the records `generate` makes, or as many
+/// as fit in [`MAX_EVENT_BYTES`].
 pub fn batch_of(name: &'static str, buffer_bytes: usize, seed: u64, generate: Generator) -> Batch {
     let mut rng = fastrand::Rng::with_seed(seed);
     let (mut payloads, mut record_bytes) = (Vec::new(), 0);
+    // The event's opening and closing, then each record's entry and its comma.
+    let mut event_bytes = event(&[]).len();
     while record_bytes < buffer_bytes {
         let payload = generate(&mut rng, payloads.len());
+        event_bytes += entry(payloads.len(), &payload).to_string().len() + 1;
+        if event_bytes > MAX_EVENT_BYTES {
+            break;
+        }
         record_bytes += payload.len();
         payloads.push(payload);
     }
@@ -55,13 +67,7 @@ pub fn event(payloads: &[Vec<u8>]) -> Vec<u8> {
     let records: Vec<Value> = payloads
         .iter()
         .enumerate()
-        .map(|(i, payload)| {
-            json!({
-                "recordId": format!("{i:056}"),
-                "approximateArrivalTimestamp": 1_714_566_600_000_u64 + i as u64,
-                "data": STANDARD.encode_to_string(payload),
-            })
-        })
+        .map(|(i, payload)| entry(i, payload))
         .collect();
     json!({
         "invocationId": "firehose-bench",
@@ -71,6 +77,15 @@ pub fn event(payloads: &[Vec<u8>]) -> Vec<u8> {
     })
     .to_string()
     .into_bytes()
+}
+
+/// The `i`th record's entry in the event.
+fn entry(i: usize, payload: &[u8]) -> Value {
+    json!({
+        "recordId": format!("{i:056}"),
+        "approximateArrivalTimestamp": 1_714_566_600_000_u64 + i as u64,
+        "data": STANDARD.encode_to_string(payload),
+    })
 }
 
 /// One record: a JSON access event, or one time in fifty something no
@@ -170,6 +185,23 @@ mod tests {
         );
         assert_eq!(a.event, b.event);
         assert_ne!(a.event, c.event);
+    }
+
+    #[test]
+    fn an_event_of_small_records_stops_under_lambda_s_request_limit() {
+        let short: Generator = |_, _| b"a short log line".to_vec();
+        let capped = batch_of("3MB", 3_000_000, SEED, short);
+        assert!(
+            capped.event.len() <= MAX_EVENT_BYTES,
+            "{}",
+            capped.event.len()
+        );
+        assert!(
+            capped.event.len() > MAX_EVENT_BYTES - 200,
+            "{}",
+            capped.event.len()
+        );
+        assert!(capped.record_bytes < 3_000_000);
     }
 
     #[test]
