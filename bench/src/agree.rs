@@ -10,10 +10,7 @@ use serde_json::Value;
 /// difference, or how many numbers differ only in their last digits (a float
 /// parser that is not exact, as serde_json's default one is not).
 pub fn difference(ours: &[u8], theirs: &[u8]) -> Result<usize, String> {
-    let (ours, theirs) = match (Answer::parse(ours), Answer::parse(theirs)) {
-        (Ok(ours), Ok(theirs)) => (ours, theirs),
-        (Err(e), _) | (_, Err(e)) => return Err(format!("an answer does not read: {e}")),
-    };
+    let (ours, theirs) = both(ours, theirs)?;
     if ours.records.len() != theirs.records.len() {
         return Err(format!(
             "{} records answered, against {}",
@@ -43,10 +40,7 @@ pub fn difference(ours: &[u8], theirs: &[u8]) -> Result<usize, String> {
 /// How many records `theirs` reads (answers `Ok`) beside `ours`, for functions
 /// whose output formats differ: only the results are compared.
 pub fn results(ours: &[u8], theirs: &[u8]) -> Result<String, String> {
-    let (ours, theirs) = match (Answer::parse(ours), Answer::parse(theirs)) {
-        (Ok(ours), Ok(theirs)) => (ours, theirs),
-        (Err(e), _) | (_, Err(e)) => return Err(format!("an answer does not read: {e}")),
-    };
+    let (ours, theirs) = both(ours, theirs)?;
     let ok = |r: &firehose_local::answer::AnsweredRecord| r.result.as_deref() == Some("Ok");
     let (mut both, mut only_ours, mut only_theirs) = (0, 0, 0);
     for (a, b) in ours.records.iter().zip(&theirs.records) {
@@ -61,6 +55,14 @@ pub fn results(ours: &[u8], theirs: &[u8]) -> Result<String, String> {
         "both read {both} of {} records; {only_ours} only ours reads, {only_theirs} only it reads",
         ours.records.len()
     ))
+}
+
+/// Both answers, read.
+fn both(ours: &[u8], theirs: &[u8]) -> Result<(Answer, Answer), String> {
+    match (Answer::parse(ours), Answer::parse(theirs)) {
+        (Ok(ours), Ok(theirs)) => Ok((ours, theirs)),
+        (Err(e), _) | (_, Err(e)) => Err(format!("an answer does not read: {e}")),
+    }
 }
 
 fn json(data: Option<&AnsweredData>) -> Option<Value> {

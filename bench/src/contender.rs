@@ -33,25 +33,28 @@ impl Contender {
 
     /// A Python handler of `bench/python/` (`module.function`), run by awslambdaric.
     pub fn python(name: &'static str, python: &Path, handler: &str) -> Self {
-        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("python");
-        let mut contender =
-            Contender::binary(name, folder.join("bootstrap"), &[("_HANDLER", handler)]);
-        contender.native = false;
-        contender.env.extend([
-            ("BENCH_PYTHON".to_owned(), python.display().to_string()),
-            ("LAMBDA_TASK_ROOT".to_owned(), folder.display().to_string()),
-        ]);
-        contender
+        Contender::handler(name, "python", ("BENCH_PYTHON", python), handler)
     }
 
     /// A Node.js handler of `bench/node/` (`module.function`), run by its small runtime loop.
     pub fn node(name: &'static str, node: &Path, handler: &str) -> Self {
-        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
+        Contender::handler(name, "node", ("BENCH_NODE", node), handler)
+    }
+
+    /// A handler in `bench/<folder>/`, started by that folder's `bootstrap` with
+    /// `interpreter` (its variable and path), as Lambda sets `LAMBDA_TASK_ROOT` and `_HANDLER`.
+    fn handler(
+        name: &'static str,
+        folder: &str,
+        (variable, interpreter): (&str, &Path),
+        handler: &str,
+    ) -> Self {
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
         let mut contender =
             Contender::binary(name, folder.join("bootstrap"), &[("_HANDLER", handler)]);
         contender.native = false;
         contender.env.extend([
-            ("BENCH_NODE".to_owned(), node.display().to_string()),
+            (variable.to_owned(), interpreter.display().to_string()),
             ("LAMBDA_TASK_ROOT".to_owned(), folder.display().to_string()),
         ]);
         contender

@@ -111,14 +111,17 @@ fn run(cli: Cli) -> Result<(), String> {
         return Ok(());
     }
     let target = release.parent().unwrap_or(&release);
-    let python = contender::python(cli.python, target)?;
     let mut jobs = Vec::new();
-    if wanted("normalize") {
-        let plain = contender::plain_handler(cli.plain, target)?;
-        jobs.push(job::normalize(&release, &python, plain));
-    }
-    if wanted("chain") {
-        jobs.push(job::chain(&release, &python));
+    // Each job's other processes need Python or Node.js: only what the jobs asked for is looked for.
+    if wanted("normalize") || wanted("chain") {
+        let python = contender::python(cli.python, target)?;
+        if wanted("normalize") {
+            let plain = contender::plain_handler(cli.plain, target)?;
+            jobs.push(job::normalize(&release, &python, plain));
+        }
+        if wanted("chain") {
+            jobs.push(job::chain(&release, &python));
+        }
     }
     if wanted("access-log") || wanted("syslog") {
         let node = contender::node()?;
