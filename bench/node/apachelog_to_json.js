@@ -4,6 +4,8 @@
 // the original data for a line it does not match.
 'use strict';
 
+const { lineHandler } = require('./line_blueprint.js');
+
 const LINE = /^([\d.]+) (\S+) (\S+) \[([\w:/]+)(\s[+-]\d{4}){0,1}\] "(.+?)" (\d{3}) (\d+)/;
 const MONTHS = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
 
@@ -31,11 +33,4 @@ function transform(line) {
   return JSON.stringify(out);
 }
 
-exports.handler = (event, context, callback) => {
-  const records = event.records.map((record) => {
-    const json = transform(Buffer.from(record.data, 'base64').toString('utf8'));
-    if (json === null) return { recordId: record.recordId, result: 'ProcessingFailed', data: record.data };
-    return { recordId: record.recordId, result: 'Ok', data: Buffer.from(json, 'utf8').toString('base64') };
-  });
-  callback(null, { records });
-};
+exports.handler = lineHandler('utf8', transform);

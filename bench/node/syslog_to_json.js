@@ -4,6 +4,8 @@
 // and `ProcessingFailed` with the original data for a line it does not match.
 'use strict';
 
+const { lineHandler } = require('./line_blueprint.js');
+
 const MONTH = '(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|Jun(?:e)?|Jul(?:y)?|Aug(?:ust)?|Sep(?:tember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)';
 const DAY = '(?:(?:0[1-9])|(?:[12][0-9])|(?:3[01])|[1-9])';
 const TIME = '(?:(?:2[0123]|[01]?[0-9]):(?:[0-5][0-9]):(?:(?:[0-5]?[0-9]|60)(?:[:.,][0-9]+)?))';
@@ -17,11 +19,4 @@ function transform(line) {
   return JSON.stringify({ timestamp: m[1], hostname: m[2], program: m[3], processid: m[4] === undefined ? null : m[4], message: m[5] });
 }
 
-exports.handler = (event, context, callback) => {
-  const records = event.records.map((record) => {
-    const json = transform(Buffer.from(record.data, 'base64').toString('ascii'));
-    if (json === null) return { recordId: record.recordId, result: 'ProcessingFailed', data: record.data };
-    return { recordId: record.recordId, result: 'Ok', data: Buffer.from(json, 'utf8').toString('base64') };
-  });
-  callback(null, { records });
-};
+exports.handler = lineHandler('ascii', transform);
