@@ -7,14 +7,15 @@
 //! method, path, query and protocol. A line that does not match the format is
 //! `ProcessingFailed`, with the column where it stopped matching.
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
-use serde_json::{Map, Value};
 
 use crate::pipeline::record::Record;
 use crate::pipeline::transform::{Transform, TransformError, Verdict};
 use crate::settings::{Choice, Names, Parse, Setting, SettingError, SettingGroup, Settings};
 use crate::text::snake_case;
-use crate::transforms::line_output::{self, LineOutput};
+use crate::transforms::line_output::{self, FieldValue, LineFields, LineOutput};
 use crate::transforms::timestamp::TimestampFormat;
 
 /// Apache's `common` format.
@@ -138,9 +139,9 @@ impl LogFormat {
         names
     }
 
-    /// Parses one line into a JSON object.
-    pub fn parse(&self, line: &str) -> Result<Map<String, Value>, String> {
-        let mut object = Map::new();
+    /// Parses one line into the fields of a JSON object.
+    pub fn parse<'a>(&'a self, line: &'a str) -> Result<LineFields<'a>, String> {
+        let mut object = LineFields::with_capacity(self.tokens.len() + 4);
         let mut rest = line;
         for (i, token) in self.tokens.iter().enumerate() {
             let column = line.len() - rest.len() + 1;
@@ -241,47 +242,50 @@ fn header_name(prefix: &str, header: &str) -> String {
     format!("{prefix}{}", snake_case(header))
 }
 
-fn fill(object: &mut Map<String, Value>, field: &Field, text: &str) -> Result<(), String> {
+fn fill<'a>(object: &mut LineFields<'a>, field: &'a Field, text: &'a str) -> Result<(), String> {
     match field {
         Field::Text(name) => {
-            object.insert(
-                name.clone(),
-                dash_is_null(text, |t| Ok(Value::from(unescape(t))))?,
+            object.set(
+                name.as_str(),
+                dash_is_null(text, |t| Ok(FieldValue::Text(unescape(t))))?,
             );
         }
         Field::Number(name) => {
             let value = dash_is_null(text, |t| {
                 t.parse::<u64>()
-                    .map(Value::from)
+                    .map(FieldValue::Number)
                     .map_err(|_| format!("{name} {t:?} is not a whole number"))
             })?;
-            object.insert(name.clone(), value);
+            object.set(name.as_str(), value);
         }
         Field::Time => {
-            object.insert("time".to_owned(), TimestampFormat::Iso.write(time(text)?));
+            object.set(
+                "time",
+                FieldValue::Json(TimestampFormat::Iso.write(time(text)?)),
+            );
         }
-        Field::Request => request(object, text)?,
+        Field::Request => request(object, text),
     }
     Ok(())
 }
 
-fn dash_is_null(
-    text: &str,
-    read: impl FnOnce(&str) -> Result<Value, String>,
-) -> Result<Value, String> {
+fn dash_is_null<'a>(
+    text: &'a str,
+    read: impl FnOnce(&'a str) -> Result<FieldValue<'a>, String>,
+) -> Result<FieldValue<'a>, String> {
     if text == "-" {
-        Ok(Value::Null)
+        Ok(FieldValue::Null)
     } else {
         read(text)
     }
 }
 
 /// Apache writes `"` and `\` in quoted fields as `\"` and `\\`.
-fn unescape(text: &str) -> String {
+fn unescape(text: &str) -> Cow<'_, str> {
     if !text.contains('\\') {
-        return text.to_owned();
+        return Cow::Borrowed(text);
     }
-    text.replace("\\\"", "\"").replace("\\\\", "\\")
+    Cow::Owned(text.replace("\\\"", "\"").replace("\\\\", "\\"))
 }
 
 /// `[10/Oct/2000:13:55:36 -0700]`.
@@ -295,14 +299,27 @@ fn time(text: &str) -> Result<Timestamp, String> {
 /// The request line, raw and split: `GET /a?b=1 HTTP/1.1`. A line that is not
 /// a request (`-`, or the bytes of a TLS handshake sent to a plain port) keeps
 /// only `request`, with the parts `null`.
-fn request(object: &mut Map<String, Value>, text: &str) -> Result<(), String> {
-    let raw = unescape(text);
-    let parts: Vec<&str> = raw.split(' ').collect();
-    let (method, target, protocol) = match parts.as_slice() {
-        [method, target, protocol] if protocol.starts_with("HTTP/") => {
-            (Some(*method), Some(*target), Some(*protocol))
+fn request<'a>(object: &mut LineFields<'a>, text: &'a str) {
+    match unescape(text) {
+        Cow::Borrowed(raw) => split_request(object, raw, Cow::Borrowed),
+        Cow::Owned(raw) => split_request(object, &raw, |part| Cow::Owned(part.to_owned())),
+    }
+}
+
+/// Sets the request's fields from `raw`, its unescaped text; `keep` makes a
+/// part of it a field's text (borrowed from the line while nothing was unescaped).
+fn split_request<'a, 'r>(
+    object: &mut LineFields<'a>,
+    raw: &'r str,
+    keep: impl Fn(&'r str) -> Cow<'a, str>,
+) {
+    let mut parts = raw.split(' ');
+    let (method, target, protocol) = match (parts.next(), parts.next(), parts.next(), parts.next())
+    {
+        (Some(method), Some(target), Some(protocol), None) if protocol.starts_with("HTTP/") => {
+            (Some(method), Some(target), Some(protocol))
         }
-        [method, target] => (Some(*method), Some(*target), None),
+        (Some(method), Some(target), None, None) => (Some(method), Some(target), None),
         _ => (None, None, None),
     };
     let method = method.filter(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_uppercase()));
@@ -311,19 +328,19 @@ fn request(object: &mut Map<String, Value>, text: &str) -> Result<(), String> {
         Some((path, query)) => (Some(path), (!query.is_empty()).then_some(query)),
         None => (None, None),
     };
-    let text_or_null = |t: Option<&str>| t.map_or(Value::Null, Value::from);
-    object.insert("method".to_owned(), text_or_null(method));
-    object.insert("path".to_owned(), text_or_null(path));
-    object.insert("query".to_owned(), text_or_null(query));
-    object.insert(
-        "protocol".to_owned(),
+    let text_or_null = |t: Option<&'r str>| FieldValue::text_or_null(t.map(&keep));
+    object.set("method", text_or_null(method));
+    object.set("path", text_or_null(path));
+    object.set("query", text_or_null(query));
+    object.set(
+        "protocol",
         text_or_null(protocol.filter(|_| method.is_some())),
     );
-    object.insert(
-        "request".to_owned(),
-        dash_is_null(&raw, |t| Ok(Value::from(t)))?,
-    );
-    Ok(())
+    let request = match raw {
+        "-" => FieldValue::Null,
+        raw => FieldValue::Text(keep(raw)),
+    };
+    object.set("request", request);
 }
 
 /// The `ACCESS_LOG_FORMAT` parser: a name or a `LogFormat`, compiled at start-up.
@@ -381,11 +398,8 @@ impl Transform for AccessLog {
         let mut first_error = None;
         for format in &self.formats {
             match format.parse(line) {
-                Ok(object) => {
-                    record.set_json(Value::Object(object));
-                    if let LineOutput::Csv(columns) = &self.output {
-                        record.set_csv_columns(columns.clone());
-                    }
+                Ok(fields) => {
+                    self.output.write(fields, record);
                     return Ok(Verdict::Keep);
                 }
                 Err(e) => {
@@ -404,7 +418,7 @@ impl Transform for AccessLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn parse(format: &str, line: &str) -> Result<Value, String> {
         let formats = FormatSetting.parse(format)?;

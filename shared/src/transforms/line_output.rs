@@ -1,8 +1,12 @@
 //! What the line parsers (`access-log`, `syslog`) write: a JSON object, or a
 //! CSV row with the columns in a fixed order.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
+use serde_json::{Map, Value};
+
+use crate::pipeline::record::Record;
 use crate::settings::{Choice, Names, Setting, SettingError, Settings};
 
 /// How a parsed line is written.
@@ -34,6 +38,142 @@ impl LineOutput {
                 columns.name, output.name
             ))),
             _ => Ok(LineOutput::Json),
+        }
+    }
+
+    /// Puts a parsed line on the record: as JSON text written straight from
+    /// the fields (no map is built, so later steps that only pass bytes on pay
+    /// for none), or, for CSV, as the JSON object the row is written from.
+    pub fn write(&self, fields: LineFields<'_>, record: &mut Record<'_>) {
+        match self {
+            LineOutput::Json => record.set_json_text(fields.to_json_text()),
+            LineOutput::Csv(columns) => {
+                record.set_json(Value::Object(fields.into_map()));
+                record.set_csv_columns(columns.clone());
+            }
+        }
+    }
+}
+
+/// A parsed line's fields, in output order. Setting a name again replaces its
+/// value where it first stood, as inserting into a JSON object does.
+#[derive(Debug, Default)]
+pub struct LineFields<'a> {
+    fields: Vec<(Cow<'a, str>, FieldValue<'a>)>,
+}
+
+/// One field's value, borrowing from the line where it can.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue<'a> {
+    Null,
+    Text(Cow<'a, str>),
+    Number(u64),
+    /// Anything else (structured data, a converted time).
+    Json(Value),
+}
+
+impl<'a> FieldValue<'a> {
+    /// Text, or `null` for none.
+    pub fn text_or_null(text: Option<impl Into<Cow<'a, str>>>) -> Self {
+        text.map_or(FieldValue::Null, |t| FieldValue::Text(t.into()))
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            FieldValue::Null => Value::Null,
+            FieldValue::Text(text) => Value::String(text.into_owned()),
+            FieldValue::Number(n) => Value::from(n),
+            FieldValue::Json(value) => value,
+        }
+    }
+}
+
+impl<'a> LineFields<'a> {
+    /// No fields yet, with room for `capacity`.
+    pub fn with_capacity(capacity: usize) -> Self {
+        LineFields {
+            fields: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Sets `name` to `value`: after the fields so far, or in place of its earlier value.
+    pub fn set(&mut self, name: impl Into<Cow<'a, str>>, value: FieldValue<'a>) {
+        let name = name.into();
+        match self.fields.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, old)) => *old = value,
+            None => self.fields.push((name, value)),
+        }
+    }
+
+    /// The compact JSON text of the object, byte for byte what serde_json
+    /// writes for [`LineFields::into_map`].
+    pub fn to_json_text(&self) -> Vec<u8> {
+        let mut text = Vec::with_capacity(64 * self.fields.len());
+        text.push(b'{');
+        for (i, (name, value)) in self.fields.iter().enumerate() {
+            if i > 0 {
+                text.push(b',');
+            }
+            // Writing strings, numbers and a `Value` to a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut text, name.as_ref());
+            text.push(b':');
+            let _ = match value {
+                FieldValue::Null => serde_json::to_writer(&mut text, &()),
+                FieldValue::Text(t) => serde_json::to_writer(&mut text, t.as_ref()),
+                FieldValue::Number(n) => serde_json::to_writer(&mut text, n),
+                FieldValue::Json(v) => serde_json::to_writer(&mut text, v),
+            };
+        }
+        text.push(b'}');
+        text
+    }
+
+    /// The fields as a JSON object, in order.
+    pub fn into_map(self) -> Map<String, Value> {
+        self.fields
+            .into_iter()
+            .map(|(name, value)| (name.into_owned(), value.into_value()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_name_set_again_keeps_its_place_and_takes_the_new_value() {
+        let mut fields = LineFields::default();
+        fields.set("host", FieldValue::Text("a".into()));
+        fields.set("n", FieldValue::Number(7));
+        fields.set("host", FieldValue::Null);
+        assert_eq!(fields.to_json_text(), br#"{"host":null,"n":7}"#);
+    }
+
+    fn field_value() -> impl Strategy<Value = FieldValue<'static>> {
+        prop_oneof![
+            Just(FieldValue::Null),
+            any::<String>().prop_map(|t| FieldValue::Text(t.into())),
+            any::<u64>().prop_map(FieldValue::Number),
+            any::<String>().prop_map(|t| FieldValue::Json(json!({ "k": [t, 1.5] }))),
+        ]
+    }
+
+    proptest! {
+        /// The text written straight from the fields is what writing their map gives.
+        #[test]
+        fn json_text_is_the_maps_serialisation(
+            fields in prop::collection::vec(("[ab\"\\\\\n\u{1}é]{0,3}", field_value()), 0..8)
+        ) {
+            let mut line = LineFields::default();
+            for (name, value) in fields {
+                line.set(name, value);
+            }
+            let text = String::from_utf8(line.to_json_text()).unwrap();
+            let map = serde_json::to_string(&line.into_map()).unwrap();
+            prop_assert_eq!(text, map);
         }
     }
 }

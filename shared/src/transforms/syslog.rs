@@ -6,6 +6,8 @@
 //! priority, and RFC 3164 times (which carry neither year nor zone) placed in
 //! the year and zone the settings give.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Datelike, FixedOffset, Timelike};
 use jiff::civil::{Date, DateTime as CivilDateTime};
 use jiff::tz::TimeZone;
@@ -17,7 +19,7 @@ use crate::pipeline::record::Record;
 use crate::pipeline::transform::{Transform, TransformError, Verdict};
 use crate::settings::{Choice, Names, Parse, Setting, SettingError, SettingGroup, Settings};
 use crate::text::snake_case;
-use crate::transforms::line_output::{self, LineOutput};
+use crate::transforms::line_output::{self, FieldValue, LineFields, LineOutput};
 
 pub const YEAR: Setting<YearSetting> = Setting {
     name: "SYSLOG_YEAR",
@@ -126,7 +128,7 @@ impl Syslog {
     }
 
     /// Parses one line; `arrival` is when Firehose received it.
-    pub fn parse(&self, line: &str, arrival: Timestamp) -> Result<Map<String, Value>, String> {
+    pub fn parse<'l>(&self, line: &'l str, arrival: Timestamp) -> Result<LineFields<'l>, String> {
         let arrival_date = arrival.to_zoned(self.zone.clone()).date();
         let year = self.year;
         let year_of = move |(month, day, ..): syslog_loose::IncompleteDate| -> i32 {
@@ -184,53 +186,54 @@ impl Syslog {
             })
     }
 
-    fn object(
+    fn object<'l>(
         &self,
-        line: &str,
-        message: Message<&str>,
+        line: &'l str,
+        message: Message<&'l str>,
         timestamp: Option<Timestamp>,
-    ) -> Map<String, Value> {
-        let text = |s: Option<&str>| s.map_or(Value::Null, Value::from);
-        let mut object = Map::new();
+    ) -> LineFields<'l> {
+        let mut object = LineFields::with_capacity(FIELDS.len());
         let format = match message.protocol {
             Protocol::RFC3164 => "rfc3164",
             Protocol::RFC5424(_) => "rfc5424",
         };
-        object.insert("format".to_owned(), Value::from(format));
-        object.insert(
-            "priority".to_owned(),
-            priority(line).map_or(Value::Null, Value::from),
+        object.set("format", FieldValue::Text(format.into()));
+        object.set(
+            "priority",
+            priority(line).map_or(FieldValue::Null, |p| FieldValue::Number(p.into())),
         );
-        object.insert(
-            "facility".to_owned(),
-            text(message.facility.map(|f| f.as_str())),
+        object.set(
+            "facility",
+            FieldValue::text_or_null(message.facility.map(|f| f.as_str())),
         );
-        object.insert(
-            "severity".to_owned(),
-            text(message.severity.map(|s| s.as_str())),
+        object.set(
+            "severity",
+            FieldValue::text_or_null(message.severity.map(|s| s.as_str())),
         );
-        object.insert(
-            "timestamp".to_owned(),
-            text(
-                timestamp
-                    .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.fZ").to_string())
-                    .as_deref(),
+        object.set(
+            "timestamp",
+            FieldValue::text_or_null(
+                timestamp.map(|t| t.strftime("%Y-%m-%dT%H:%M:%S%.fZ").to_string()),
             ),
         );
-        object.insert("hostname".to_owned(), text(message.hostname));
-        object.insert("appname".to_owned(), text(message.appname));
+        object.set("hostname", FieldValue::text_or_null(message.hostname));
+        object.set("appname", FieldValue::text_or_null(message.appname));
         let procid = message.procid.map(|p| match p {
-            ProcId::PID(pid) => pid.to_string(),
-            ProcId::Name(name) => name.to_owned(),
+            ProcId::PID(pid) => Cow::Owned(pid.to_string()),
+            ProcId::Name(name) => Cow::Borrowed(name),
         });
-        object.insert("procid".to_owned(), text(procid.as_deref()));
-        object.insert("msgid".to_owned(), text(message.msgid));
+        object.set("procid", FieldValue::text_or_null(procid));
+        object.set("msgid", FieldValue::text_or_null(message.msgid));
         if self.flat_structured_data {
+            let mut flat = Map::new();
             for element in &message.structured_data {
                 for (name, value) in &element.params {
                     let key = snake_case(&format!("sd_{}_{name}", element.id));
-                    add_param(&mut object, key, value);
+                    add_param(&mut flat, key, value);
                 }
+            }
+            for (key, value) in flat {
+                object.set(key, FieldValue::Json(value));
             }
         } else {
             let mut data = Map::new();
@@ -245,11 +248,11 @@ impl Syslog {
                     add_param(params, (*name).to_owned(), value);
                 }
             }
-            object.insert("structured_data".to_owned(), Value::Object(data));
+            object.set("structured_data", FieldValue::Json(Value::Object(data)));
         }
         // RFC 5424 marks a UTF-8 message with a byte-order mark, which is not part of it.
-        let text = message.msg.strip_prefix('\u{feff}').unwrap_or(message.msg);
-        object.insert("message".to_owned(), Value::from(text));
+        let message = message.msg.strip_prefix('\u{feff}').unwrap_or(message.msg);
+        object.set("message", FieldValue::Text(message.into()));
         object
     }
 }
@@ -339,11 +342,8 @@ impl Transform for Syslog {
         if line.contains('\n') {
             return Err("the record holds several lines; expected one syslog line".into());
         }
-        let object = self.parse(line, arrival)?;
-        record.set_json(Value::Object(object));
-        if let LineOutput::Csv(columns) = &self.output {
-            record.set_csv_columns(columns.clone());
-        }
+        let fields = self.parse(line, arrival)?;
+        self.output.write(fields, record);
         Ok(Verdict::Keep)
     }
 }
@@ -402,7 +402,9 @@ mod tests {
 
     fn parse(syslog: &Syslog, line: &str) -> Result<Value, String> {
         let arrival: Timestamp = "2024-05-01T12:00:00Z".parse().unwrap();
-        syslog.parse(line, arrival).map(Value::Object)
+        syslog
+            .parse(line, arrival)
+            .map(|fields| Value::Object(fields.into_map()))
     }
 
     fn utc() -> Syslog {
