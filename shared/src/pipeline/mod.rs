@@ -422,7 +422,7 @@ impl Pipeline {
             Output::Changed(bytes) => Data::Bytes(bytes),
         };
         let written = progress.with_open(|open| match original {
-            Some(original) if !open.writer.fits(id, Outcome::Ok, &data, &keys) => {
+            Some(original) if !open.writer.fits(Outcome::Ok, &data, &keys) => {
                 Some((open.write_held(id), Overflowed { source, original }))
             }
             _ => {

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::contract::{Event, EventRecord, KinesisRecordMetadata};
 use crate::csv_row::csv_row;
+use crate::json_str;
 use crate::pipeline::error::TransformError;
 
 /// One record as the steps of a pipeline see it.
@@ -198,9 +199,9 @@ impl<'e> Record<'e> {
             if !map.is_empty() {
                 appended.push(b',');
             }
-            // Writing a string and a `Value` to a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut appended, &key);
+            json_str::write(&mut appended, &key);
             appended.push(b':');
+            // Writing a `Value` to a Vec cannot fail.
             let _ = serde_json::to_writer(&mut appended, &value);
             map.insert(key, value);
         }

@@ -8,10 +8,10 @@
 //! bytes under `processing-failed/` whatever `data` says).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
 use crate::contract::Outcome;
 use crate::contract::codec;
+use crate::json_str;
 
 const OPEN: &[u8] = b"{\"records\":[";
 const CLOSE: &[u8] = b"]}";
@@ -93,7 +93,7 @@ impl ResponseWriter {
         data: Data<'_>,
         keys: &BTreeMap<String, String>,
     ) -> Outcome {
-        let extra = extra_len(id, outcome, &data, keys);
+        let extra = extra_len(outcome, &data, keys);
         if extra > self.budget {
             self.overflowed += 1;
             self.write_entry(id, Outcome::ProcessingFailed, Data::Empty, &BTreeMap::new());
@@ -105,14 +105,8 @@ impl ResponseWriter {
     }
 
     /// Whether an answer with this data fits in what is left of the limit.
-    pub fn fits(
-        &self,
-        id: &str,
-        outcome: Outcome,
-        data: &Data<'_>,
-        keys: &BTreeMap<String, String>,
-    ) -> bool {
-        extra_len(id, outcome, data, keys) <= self.budget
+    pub fn fits(&self, outcome: Outcome, data: &Data<'_>, keys: &BTreeMap<String, String>) -> bool {
+        extra_len(outcome, data, keys) <= self.budget
     }
 
     /// Writes an answer whose outcome is decided later: `ProcessingFailed`
@@ -153,7 +147,7 @@ impl ResponseWriter {
         }
         self.written += 1;
         self.buf.extend_from_slice(ENTRY_OPEN.as_bytes());
-        write_json_str(&mut self.buf, id);
+        json_str::write(&mut self.buf, id);
         self.buf.extend_from_slice(RESULT_OPEN.as_bytes());
     }
 
@@ -181,66 +175,39 @@ impl ResponseWriter {
             if i > 0 {
                 self.buf.push(b',');
             }
-            write_json_str(&mut self.buf, name);
+            json_str::write(&mut self.buf, name);
             self.buf.push(b':');
-            write_json_str(&mut self.buf, value);
+            json_str::write(&mut self.buf, value);
         }
         self.buf.extend_from_slice(METADATA_CLOSE.as_bytes());
     }
 }
 
-/// What an answer needs beyond the minimal one reserved for its record.
-fn extra_len(id: &str, outcome: Outcome, data: &Data<'_>, keys: &BTreeMap<String, String>) -> i64 {
-    entry_len(id, outcome, data.encoded_len(), keys) as i64 - minimal_len(id) as i64
+/// What an answer needs beyond the minimal one reserved for its record (the
+/// record id is in both, so it is not measured again).
+fn extra_len(outcome: Outcome, data: &Data<'_>, keys: &BTreeMap<String, String>) -> i64 {
+    let minimal = body_len(Outcome::ProcessingFailed, 0, &BTreeMap::new());
+    body_len(outcome, data.encoded_len(), keys) as i64 - minimal as i64
 }
 
+/// The smallest answer to the record `id`: `ProcessingFailed`, with empty data.
 fn minimal_len(id: &str) -> usize {
-    entry_len(id, Outcome::ProcessingFailed, 0, &BTreeMap::new())
+    ENTRY_OPEN.len() + json_str::len(id) + body_len(Outcome::ProcessingFailed, 0, &BTreeMap::new())
 }
 
-fn entry_len(
-    id: &str,
-    outcome: Outcome,
-    data_len: usize,
-    keys: &BTreeMap<String, String>,
-) -> usize {
-    let head = ENTRY_OPEN.len()
-        + json_str_len(id)
-        + RESULT_OPEN.len()
-        + outcome.as_str().len()
-        + DATA_OPEN.len();
+/// An answer's length after its record id.
+fn body_len(outcome: Outcome, data_len: usize, keys: &BTreeMap<String, String>) -> usize {
+    let head = RESULT_OPEN.len() + outcome.as_str().len() + DATA_OPEN.len();
     let tail = if keys.is_empty() {
         ENTRY_CLOSE.len()
     } else {
         let pairs: usize = keys
             .iter()
-            .map(|(k, v)| json_str_len(k) + 1 + json_str_len(v))
+            .map(|(k, v)| json_str::len(k) + 1 + json_str::len(v))
             .sum();
         METADATA_OPEN.len() + pairs + keys.len() - 1 + METADATA_CLOSE.len()
     };
     head + data_len + tail
-}
-
-fn write_json_str(buf: &mut Vec<u8>, s: &str) {
-    // Writing a string into a Vec cannot fail.
-    let _ = serde_json::to_writer(buf, s);
-}
-
-/// The length of `s` written as a JSON string, quotes and escapes included.
-fn json_str_len(s: &str) -> usize {
-    struct Count(usize);
-    impl Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    let _ = serde_json::to_writer(&mut count, s);
-    count.0
 }
 
 #[cfg(test)]
@@ -315,7 +282,7 @@ mod tests {
             ),
         ];
         for (id, outcome, data, keys) in cases {
-            let predicted = entry_len(id, outcome, data.encoded_len(), &keys);
+            let predicted = (minimal_len(id) as i64 + extra_len(outcome, &data, &keys)) as usize;
             let mut w = ResponseWriter::new([id].into_iter(), usize::MAX / 2, 0);
             w.write(id, outcome, data, &keys);
             let bytes = w.finish();

@@ -2,10 +2,12 @@
 //! CSV row with the columns in a fixed order.
 
 use std::borrow::Cow;
+use std::io::Write;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::json_str;
 use crate::pipeline::record::Record;
 use crate::settings::{Choice, Names, Setting, SettingError, Settings};
 
@@ -114,15 +116,20 @@ impl<'a> LineFields<'a> {
             if i > 0 {
                 text.push(b',');
             }
-            // Writing strings, numbers and a `Value` to a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut text, name.as_ref());
+            json_str::write(&mut text, name);
             text.push(b':');
-            let _ = match value {
-                FieldValue::Null => serde_json::to_writer(&mut text, &()),
-                FieldValue::Text(t) => serde_json::to_writer(&mut text, t.as_ref()),
-                FieldValue::Number(n) => serde_json::to_writer(&mut text, n),
-                FieldValue::Json(v) => serde_json::to_writer(&mut text, v),
-            };
+            match value {
+                FieldValue::Null => text.extend_from_slice(b"null"),
+                FieldValue::Text(t) => json_str::write(&mut text, t),
+                // Writing to a Vec cannot fail.
+                FieldValue::Number(n) => {
+                    let _ = write!(text, "{n}");
+                }
+                // Writing a `Value` to a Vec cannot fail.
+                FieldValue::Json(v) => {
+                    let _ = serde_json::to_writer(&mut text, v);
+                }
+            }
         }
         text.push(b'}');
         text

@@ -21,6 +21,7 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::{MAX_DEPTH, Normalize};
+use crate::json_str;
 use crate::transforms::timestamp;
 
 /// The record written out as normalised compact JSON, without the newline;
@@ -208,7 +209,7 @@ impl Output {
     fn key(&mut self, key: &str) -> Option<()> {
         self.comma();
         let start = self.bytes.len();
-        serde_json::to_writer(&mut self.bytes, key).ok()?;
+        json_str::write(&mut self.bytes, key);
         let written = &self.bytes[start..];
         let (mut first, n) = ([0; 8], written.len().min(8));
         first[..n].copy_from_slice(&written[..n]);
