@@ -11,12 +11,12 @@
 pub(crate) mod codec;
 #[cfg(feature = "aws-lambda-events")]
 pub mod interop;
+mod lenient;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 
 /// A Firehose data-transformation event, borrowing from the payload it was read from.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -51,7 +51,7 @@ pub struct EventRecord<'a> {
     #[serde(borrow, default)]
     pub data: Cow<'a, str>,
     /// Epoch milliseconds; `None` when absent or unreadable.
-    #[serde(default, deserialize_with = "lenient_epoch_millis")]
+    #[serde(default, deserialize_with = "lenient::epoch_millis")]
     pub approximate_arrival_timestamp: Option<i64>,
     /// Present when the delivery stream reads a Kinesis data stream.
     #[serde(default)]
@@ -69,9 +69,9 @@ pub struct KinesisRecordMetadata {
     #[serde(default)]
     pub sequence_number: Option<String>,
     /// Index inside a KPL-aggregated record; `None` for `""` or absent.
-    #[serde(default, deserialize_with = "lenient_unsigned")]
+    #[serde(default, deserialize_with = "lenient::unsigned")]
     pub subsequence_number: Option<u64>,
-    #[serde(default, deserialize_with = "lenient_epoch_millis")]
+    #[serde(default, deserialize_with = "lenient::epoch_millis")]
     pub approximate_arrival_timestamp: Option<i64>,
 }
 
@@ -159,39 +159,6 @@ impl Response {
     pub fn from_slice(bytes: &[u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(bytes)
     }
-}
-
-/// Reads epoch milliseconds from a number, a numeric string, fractional
-/// milliseconds or an ISO 8601 string; anything else is `None`.
-fn lenient_epoch_millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => millis_from_text(&n.to_string()),
-        Value::String(s) => millis_from_text(s.trim()),
-        _ => None,
-    })
-}
-
-fn millis_from_text(text: &str) -> Option<i64> {
-    if let Ok(whole) = text.parse::<i64>() {
-        return Some(whole);
-    }
-    if let Ok(fractional) = text.parse::<f64>() {
-        // Fractional milliseconds are truncated toward the past, never a panic.
-        return (fractional.is_finite() && fractional.abs() < 9.2e18)
-            .then(|| fractional.floor() as i64);
-    }
-    text.parse::<jiff::Timestamp>()
-        .ok()
-        .map(|t| t.as_millisecond())
-}
-
-/// Reads an unsigned integer from a number or a numeric string; `""` is `None`.
-fn lenient_unsigned<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.to_string().parse().ok(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    })
 }
 
 #[cfg(test)]
