@@ -16,7 +16,7 @@ use crate::pipeline::transform::{Transform, TransformError, Verdict};
 use crate::settings::{Choice, Names, Parse, Setting, SettingError, SettingGroup, Settings};
 use crate::text::snake_case;
 use crate::transforms::line_output::{self, FieldValue, LineFields, LineOutput};
-use crate::transforms::timestamp::TimestampFormat;
+use crate::transforms::timestamp::{Fraction, utc_text};
 
 /// Apache's `common` format.
 const COMMON: &str = r#"%h %l %u %t "%r" %>s %b"#;
@@ -259,10 +259,8 @@ fn fill<'a>(object: &mut LineFields<'a>, field: &'a Field, text: &'a str) -> Res
             object.set(name.as_str(), value);
         }
         Field::Time => {
-            object.set(
-                "time",
-                FieldValue::Json(TimestampFormat::Iso.write(time(text)?)),
-            );
+            let at = utc_text(time(text)?, b'T', Fraction::Trimmed, "Z");
+            object.set("time", FieldValue::Text(at.into()));
         }
         Field::Request => request(object, text),
     }
