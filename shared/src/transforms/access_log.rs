@@ -8,6 +8,7 @@
 //! `ProcessingFailed`, with the column where it stopped matching.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use jiff::Timestamp;
 
@@ -77,6 +78,8 @@ enum Field {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFormat {
     tokens: Vec<Token>,
+    /// Whether two directives fill the same field (`%h` and `%{Host}i`): the later one wins.
+    names_repeat: bool,
 }
 
 impl LogFormat {
@@ -121,7 +124,13 @@ impl LogFormat {
         if !literal.is_empty() {
             tokens.push(Token::Literal(literal));
         }
-        Ok(LogFormat { tokens })
+        let mut format = LogFormat {
+            tokens,
+            names_repeat: false,
+        };
+        let names = format.fields();
+        format.names_repeat = names.iter().collect::<HashSet<_>>().len() < names.len();
+        Ok(format)
     }
 
     /// The fields a parsed line has, in order.
@@ -141,7 +150,7 @@ impl LogFormat {
 
     /// Parses one line into the fields of a JSON object.
     pub fn parse<'a>(&'a self, line: &'a str) -> Result<LineFields<'a>, String> {
-        let mut object = LineFields::with_capacity(self.tokens.len() + 4);
+        let mut object = LineFields::with_capacity(self.tokens.len() + 4, self.names_repeat);
         let mut rest = line;
         for (i, token) in self.tokens.iter().enumerate() {
             let column = line.len() - rest.len() + 1;
@@ -476,6 +485,19 @@ mod tests {
         assert_eq!(got["method"], Value::Null);
         assert_eq!(got["request"], r"\x16\x03\x01");
         assert_eq!(got["duration_us"], 1234);
+    }
+
+    #[test]
+    fn a_field_filled_twice_keeps_its_first_place_and_the_later_value() {
+        let format = r#"%h %m "%{Host}i" "%r""#;
+        let line = r#"10.0.0.1 PUT "example.com" "GET /a HTTP/1.1""#;
+        let step = AccessLog::new(FormatSetting.parse(format).unwrap(), LineOutput::Json);
+        let mut record = Record::detached(line);
+        step.apply(&mut record).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(record.bytes()),
+            r#"{"host":"example.com","method":"GET","path":"/a","query":null,"protocol":"HTTP/1.1","request":"GET /a HTTP/1.1"}"#
+        );
     }
 
     #[test]

@@ -59,9 +59,17 @@ impl LineOutput {
 
 /// A parsed line's fields, in output order. Setting a name again replaces its
 /// value where it first stood, as inserting into a JSON object does.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LineFields<'a> {
     fields: Vec<(Cow<'a, str>, FieldValue<'a>)>,
+    /// Whether a name can be set twice; only then does `set` look for it.
+    names_may_repeat: bool,
+}
+
+impl Default for LineFields<'_> {
+    fn default() -> Self {
+        LineFields::with_capacity(0, true)
+    }
 }
 
 /// One field's value, borrowing from the line where it can.
@@ -91,17 +99,24 @@ impl<'a> FieldValue<'a> {
 }
 
 impl<'a> LineFields<'a> {
-    /// No fields yet, with room for `capacity`.
-    pub fn with_capacity(capacity: usize) -> Self {
+    /// No fields yet, with room for `capacity`. A parser whose names are all
+    /// different (syslog's; a log format's, mostly) says `names_may_repeat:
+    /// false`, and its fields are not searched on every `set`.
+    pub fn with_capacity(capacity: usize, names_may_repeat: bool) -> Self {
         LineFields {
             fields: Vec::with_capacity(capacity),
+            names_may_repeat,
         }
     }
 
     /// Sets `name` to `value`: after the fields so far, or in place of its earlier value.
     pub fn set(&mut self, name: impl Into<Cow<'a, str>>, value: FieldValue<'a>) {
         let name = name.into();
-        match self.fields.iter_mut().find(|(n, _)| *n == name) {
+        let earlier = match self.names_may_repeat {
+            true => self.fields.iter_mut().find(|(n, _)| *n == name),
+            false => None,
+        };
+        match earlier {
             Some((_, old)) => *old = value,
             None => self.fields.push((name, value)),
         }

@@ -193,7 +193,8 @@ impl Syslog {
         message: Message<&'l str>,
         timestamp: Option<Timestamp>,
     ) -> LineFields<'l> {
-        let mut object = LineFields::with_capacity(FIELDS.len());
+        // The names below differ, and flat structured data's all start `sd_`.
+        let mut object = LineFields::with_capacity(FIELDS.len(), false);
         let format = match message.protocol {
             Protocol::RFC3164 => "rfc3164",
             Protocol::RFC5424(_) => "rfc5424",

@@ -86,7 +86,9 @@ pub(crate) fn utc_text(at: Timestamp, separator: u8, fraction: Fraction, zone: &
         }
         Fraction::Trimmed if nanos > 0 => {
             text.push(b'.');
-            let zeros = (1..9).take_while(|i| nanos.is_multiple_of(10u32.pow(*i))).count() as u32;
+            let zeros = (1..9)
+                .take_while(|i| nanos.is_multiple_of(10u32.pow(*i)))
+                .count() as u32;
             push_digits(&mut text, nanos / 10u32.pow(zeros), 9 - zeros);
         }
         Fraction::Trimmed => {}
