@@ -48,7 +48,7 @@ fn event_record(record_id: String, record: &KinesisFirehoseEventRecord) -> Event
         kinesis_record_metadata: record
             .kinesis_firehose_record_metadata
             .as_ref()
-            .map(KinesisRecordMetadata::from),
+            .map(|m| Box::new(KinesisRecordMetadata::from(m))),
     }
 }
 

@@ -53,9 +53,10 @@ pub struct EventRecord<'a> {
     /// Epoch milliseconds; `None` when absent or unreadable.
     #[serde(default, deserialize_with = "lenient::epoch_millis")]
     pub approximate_arrival_timestamp: Option<i64>,
-    /// Present when the delivery stream reads a Kinesis data stream.
+    /// Present when the delivery stream reads a Kinesis data stream. Boxed:
+    /// it is most of a record's size, and an event holds thousands of records.
     #[serde(default)]
-    pub kinesis_record_metadata: Option<KinesisRecordMetadata>,
+    pub kinesis_record_metadata: Option<Box<KinesisRecordMetadata>>,
 }
 
 /// Where a record came from in its Kinesis data stream.

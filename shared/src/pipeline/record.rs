@@ -117,7 +117,7 @@ impl<'e> Record<'e> {
 
     /// The Kinesis data stream metadata, when the delivery stream reads one.
     pub fn kinesis(&self) -> Option<&KinesisRecordMetadata> {
-        self.source.kinesis_record_metadata.as_ref()
+        self.source.kinesis_record_metadata.as_deref()
     }
 
     /// The bytes the record arrived with, whatever steps have done since.
