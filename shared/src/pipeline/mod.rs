@@ -346,7 +346,10 @@ impl Pipeline {
     /// configured limit when the minimal answers fit it, else within Lambda's cap.
     fn writer(&self, event: &Event<'_>, bytes_in: usize) -> Result<ResponseWriter, InvalidEvent> {
         let ids = event.records.iter().map(|r| r.record_id.as_ref());
-        let mut writer = ResponseWriter::new(ids, self.response_limit, bytes_in + bytes_in / 4);
+        // Room for twice the event (within the limit): a line parser's JSON is
+        // larger than its lines, and a buffer grown midway is copied, both
+        // copies resident at once. Room never written costs no memory.
+        let mut writer = ResponseWriter::new(ids, self.response_limit, 2 * bytes_in);
         if writer.reserved > MAX_RESPONSE_BYTES {
             return Err(InvalidEvent {
                 reason: format!(
