@@ -17,7 +17,7 @@ use crate::pipeline::transform::{Transform, TransformError, Verdict};
 use crate::settings::{Choice, Names, Parse, Setting, SettingError, SettingGroup, Settings};
 use crate::text::snake_case;
 use crate::transforms::line_output::{self, FieldValue, LineFields, LineOutput};
-use crate::transforms::timestamp::{Fraction, utc_text};
+use crate::transforms::timestamp::{UtcForm, utc_text};
 
 /// Apache's `common` format.
 const COMMON: &str = r#"%h %l %u %t "%r" %>s %b"#;
@@ -268,7 +268,7 @@ fn fill<'a>(object: &mut LineFields<'a>, field: &'a Field, text: &'a str) -> Res
             object.set(name.as_str(), value);
         }
         Field::Time => {
-            let at = utc_text(time(text)?, b'T', Fraction::Trimmed, "Z");
+            let at = utc_text(time(text)?, UtcForm::Iso);
             object.set("time", FieldValue::Text(at.into()));
         }
         Field::Request => request(object, text),

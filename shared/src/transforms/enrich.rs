@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::pipeline::record::Record;
 use crate::pipeline::transform::{Transform, TransformError, Verdict};
 use crate::settings::{Declared, Flag, Parse, Setting, SettingError, SettingGroup, Settings, Text};
-use crate::transforms::timestamp::{Fraction, utc_text};
+use crate::transforms::timestamp::{UtcForm, utc_text};
 
 pub const FIELDS: Setting<JsonObject> = Setting {
     name: "ENRICH_FIELDS",
@@ -200,7 +200,7 @@ fn metadata(record: &Record<'_>, source: Metadata) -> Option<Value> {
         Metadata::ArrivalTime => {
             // Always three fraction digits: arrival times are milliseconds, and sort as text.
             let at = Timestamp::from_millisecond(record.arrival_millis()?).ok()?;
-            Some(Value::String(utc_text(at, b'T', Fraction::Millis, "Z")))
+            Some(Value::String(utc_text(at, UtcForm::IsoMillis)))
         }
         Metadata::ArrivalEpochMillis => record.arrival_millis().map(Value::from),
         Metadata::DeliveryStream => text(record.event().delivery_stream_name()),

@@ -20,7 +20,7 @@ use crate::pipeline::transform::{Transform, TransformError, Verdict};
 use crate::settings::{Choice, Names, Parse, Setting, SettingError, SettingGroup, Settings};
 use crate::text::snake_case;
 use crate::transforms::line_output::{self, FieldValue, LineFields, LineOutput};
-use crate::transforms::timestamp::{Fraction, utc_text};
+use crate::transforms::timestamp::{UtcForm, utc_text};
 
 pub const YEAR: Setting<YearSetting> = Setting {
     name: "SYSLOG_YEAR",
@@ -214,7 +214,7 @@ impl Syslog {
         );
         object.set(
             "timestamp",
-            FieldValue::text_or_null(timestamp.map(|t| utc_text(t, b'T', Fraction::Trimmed, "Z"))),
+            FieldValue::text_or_null(timestamp.map(|t| utc_text(t, UtcForm::Iso))),
         );
         object.set("hostname", FieldValue::text_or_null(message.hostname));
         object.set("appname", FieldValue::text_or_null(message.appname));

@@ -39,31 +39,47 @@ impl TimestampFormat {
     /// Writes `at` in this format.
     pub fn write(self, at: Timestamp) -> Value {
         match self {
-            Self::Iso => Value::String(utc_text(at, b'T', Fraction::Trimmed, "Z")),
-            Self::Hive => Value::String(utc_text(at, b' ', Fraction::Trimmed, "")),
+            Self::Iso => Value::String(utc_text(at, UtcForm::Iso)),
+            Self::Hive => Value::String(utc_text(at, UtcForm::Hive)),
             Self::EpochMillis => Value::from(at.as_millisecond()),
             Self::EpochSeconds => Value::from(at.as_second()),
         }
     }
 }
 
-/// How [`utc_text`] writes the fraction of a second.
+/// The text forms of a UTC time that [`utc_text`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Fraction {
-    /// `.25`: the digits it needs, none when it is zero (strftime's `%.f`).
-    Trimmed,
-    /// `.250`: always three digits (strftime's `%.3f`).
-    Millis,
+pub(crate) enum UtcForm {
+    /// `2024-05-01T12:30:00.25Z`: the fraction's digits as needed, none when it is zero.
+    Iso,
+    /// `2024-05-01T12:30:00.250Z`: always three fraction digits.
+    IsoMillis,
+    /// `2024-05-01 12:30:00.25`, Hive's.
+    Hive,
 }
 
-/// `at` in UTC as `2024-05-01T12:30:00.25Z` (`separator` `T`, `zone` `Z`),
-/// exactly as strftime writes `%Y-%m-%dT%H:%M:%S%.fZ` (or `%.3f`), without
-/// reading a format string for every record. Years outside 0 to 9999, which
+impl UtcForm {
+    /// The strftime format that writes the same text.
+    fn strftime_format(self) -> &'static str {
+        match self {
+            UtcForm::Iso => "%Y-%m-%dT%H:%M:%S%.fZ",
+            UtcForm::IsoMillis => "%Y-%m-%dT%H:%M:%S%.3fZ",
+            UtcForm::Hive => "%Y-%m-%d %H:%M:%S%.f",
+        }
+    }
+}
+
+/// `at` in UTC in `form`, exactly as strftime writes the form's format, but
+/// without reading a format string for every record. Years before 0, which
 /// strftime writes with a sign, are left to strftime.
-pub(crate) fn utc_text(at: Timestamp, separator: u8, fraction: Fraction, zone: &str) -> String {
+pub(crate) fn utc_text(at: Timestamp, form: UtcForm) -> String {
     let dt = jiff::tz::Offset::UTC.to_datetime(at);
     let Ok(year) = u32::try_from(dt.year()) else {
-        return strftime_text(at, separator, fraction, zone);
+        return at.strftime(form.strftime_format()).to_string();
+    };
+    let separator = match form {
+        UtcForm::Iso | UtcForm::IsoMillis => b'T',
+        UtcForm::Hive => b' ',
     };
     let mut text = Vec::with_capacity(32);
     let fields = [
@@ -79,23 +95,21 @@ pub(crate) fn utc_text(at: Timestamp, separator: u8, fraction: Fraction, zone: &
     }
     push_digits(&mut text, dt.second() as u32, 2);
     let nanos = dt.subsec_nanosecond() as u32;
-    match fraction {
-        Fraction::Millis => {
-            text.push(b'.');
-            push_digits(&mut text, nanos / 1_000_000, 3);
-        }
-        Fraction::Trimmed if nanos > 0 => {
-            text.push(b'.');
-            let zeros = (1..9)
-                .take_while(|i| nanos.is_multiple_of(10u32.pow(*i)))
-                .count() as u32;
-            push_digits(&mut text, nanos / 10u32.pow(zeros), 9 - zeros);
-        }
-        Fraction::Trimmed => {}
+    if form == UtcForm::IsoMillis {
+        text.push(b'.');
+        push_digits(&mut text, nanos / 1_000_000, 3);
+    } else if nanos > 0 {
+        text.push(b'.');
+        let zeros = (1..9)
+            .take_while(|i| nanos.is_multiple_of(10u32.pow(*i)))
+            .count() as u32;
+        push_digits(&mut text, nanos / 10u32.pow(zeros), 9 - zeros);
     }
-    text.extend_from_slice(zone.as_bytes());
-    // Only ASCII digits, the separator and the zone were written.
-    String::from_utf8(text).unwrap_or_else(|_| strftime_text(at, separator, fraction, zone))
+    if form != UtcForm::Hive {
+        text.push(b'Z');
+    }
+    // Only ASCII digits and separators were written.
+    String::from_utf8(text).unwrap_or_else(|_| at.strftime(form.strftime_format()).to_string())
 }
 
 /// `value`'s last `width` decimal digits, zero-padded.
@@ -103,15 +117,6 @@ fn push_digits(text: &mut Vec<u8>, value: u32, width: u32) {
     for place in (0..width).rev() {
         text.push(b'0' + (value / 10u32.pow(place) % 10) as u8);
     }
-}
-
-fn strftime_text(at: Timestamp, separator: u8, fraction: Fraction, zone: &str) -> String {
-    let fraction = match fraction {
-        Fraction::Trimmed => "%.f",
-        Fraction::Millis => "%.3f",
-    };
-    let format = format!("%Y-%m-%d{}%H:%M:%S{fraction}{zone}", char::from(separator));
-    at.strftime(&format).to_string()
 }
 
 /// The unit of a numeric timestamp.
@@ -225,16 +230,10 @@ mod tests {
         fn utc_text_is_strftimes(
             seconds in Timestamp::MIN.as_second()..=Timestamp::MAX.as_second(),
             nanos in prop_oneof![Just(0), 0..1_000_000_000i32, (0..1000i32).prop_map(|ms| ms * 1_000_000)],
-            separator in prop_oneof![Just(b'T'), Just(b' ')],
-            millis in any::<bool>(),
         ) {
             let at = Timestamp::new(seconds, nanos).unwrap_or(Timestamp::MAX);
-            let fraction = if millis { Fraction::Millis } else { Fraction::Trimmed };
-            for zone in ["Z", ""] {
-                prop_assert_eq!(
-                    utc_text(at, separator, fraction, zone),
-                    strftime_text(at, separator, fraction, zone)
-                );
+            for form in [UtcForm::Iso, UtcForm::IsoMillis, UtcForm::Hive] {
+                prop_assert_eq!(utc_text(at, form), at.strftime(form.strftime_format()).to_string());
             }
         }
     }

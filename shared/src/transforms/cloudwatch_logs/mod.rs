@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use crate::pipeline::record::Record;
 use crate::pipeline::transform::{Transform, TransformError, Verdict};
 use crate::settings::{Choice, Flag, Integer, Setting, SettingError, SettingGroup, Settings};
-use crate::transforms::timestamp::{Fraction, utc_text};
+use crate::transforms::timestamp::{UtcForm, utc_text};
 
 mod halves;
 mod payload;
@@ -136,7 +136,7 @@ impl CloudWatchLogs {
             log_group: &payload.log_group,
             log_stream: &payload.log_stream,
             id: &event.id,
-            timestamp: utc_text(at, b'T', Fraction::Millis, "Z"),
+            timestamp: utc_text(at, UtcForm::IsoMillis),
             message: Message::of(&event.message, embed_json),
         };
         // Written straight to its line: later steps that read JSON parse it,

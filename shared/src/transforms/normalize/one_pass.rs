@@ -147,7 +147,7 @@ impl<'a> Pass<'_, 'a> {
             // An escape may be written differently (`\u00e9` as `é`): the tree's way.
             Some(b'"') if text.contains('\\') => {
                 let unescaped: String = serde_json::from_str(text).ok()?;
-                serde_json::to_writer(&mut self.out.bytes, &unescaped).ok()?;
+                json_str::write(&mut self.out.bytes, &unescaped);
             }
             Some(b'-' | b'0'..=b'9') => self.out.number(text),
             // Strings without escapes, and literals.
