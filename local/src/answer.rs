@@ -9,12 +9,13 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 /// A response read the way Firehose reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,99 +58,353 @@ pub struct Unreadable(String);
 /// The three result words Firehose accepts, case-sensitively.
 pub const RESULTS: [&str; 3] = ["Ok", "Dropped", "ProcessingFailed"];
 
-/// The shape of an answer, each field kept raw until it is looked at: no JSON
-/// tree for hundreds of thousands of records.
-#[derive(Deserialize)]
-struct RawAnswer<'a> {
-    #[serde(borrow)]
-    records: Option<&'a RawValue>,
-}
-
 impl Answer {
-    /// Reads `bytes` as a transformation response.
+    /// Reads `bytes` as a transformation response, in one pass over them.
     pub fn parse(bytes: &[u8]) -> Result<Answer, Unreadable> {
-        let not_json = |e: serde_json::Error| Unreadable(format!("the answer is not JSON: {e}"));
-        // Any JSON at all, first, so that a wrong shape is told apart from broken JSON.
-        let any: &RawValue = serde_json::from_slice(bytes).map_err(not_json)?;
-        let raw: RawAnswer<'_> = serde_json::from_str(any.get())
-            .map_err(|_| Unreadable("the answer has no `records`".to_owned()))?;
-        let records = raw
-            .records
-            .ok_or_else(|| Unreadable("the answer has no `records`".to_owned()))?;
-        let records: Vec<&RawValue> = serde_json::from_str(records.get())
-            .map_err(|_| Unreadable("`records` is not an array".to_owned()))?;
-        let records = records
-            .iter()
-            .enumerate()
-            .map(|(i, record)| AnsweredRecord::read(i, record))
-            .collect::<Result<_, _>>()?;
-        Ok(Answer { records })
+        let not_json =
+            |e: &dyn std::fmt::Display| Unreadable(format!("the answer is not JSON: {e}"));
+        // Checked whole first: the reader does not look inside the strings it skips.
+        let text = std::str::from_utf8(bytes).map_err(|e| not_json(&e))?;
+        let mut reader = serde_json::Deserializer::from_str(text);
+        // A wrong shape is told only once the whole answer has read as JSON:
+        // broken JSON anywhere is what Firehose reports first.
+        let shape = AnswerShape
+            .deserialize(&mut reader)
+            .and_then(|shape| reader.end().map(|()| shape))
+            .map_err(|e| not_json(&e))?;
+        shape
     }
 }
 
-/// A raw field as a string, when it is one.
-/// A `data` string decoded: strictly, else leniently, else kept as text.
-fn data(raw: &RawValue) -> Option<AnsweredData> {
-    let quoted = raw.get().strip_prefix('"')?.strip_suffix('"')?;
-    // Base64 needs no escapes: its text is decoded where it lies unless the writer escaped something (`\/`).
-    let text: Cow<'_, str> = if quoted.contains('\\') {
-        Cow::Owned(serde_json::from_str(raw.get()).ok()?)
-    } else {
-        Cow::Borrowed(quoted)
+fn no_records() -> Unreadable {
+    Unreadable("the answer has no `records`".to_owned())
+}
+
+/// What a visitor makes of a bool or a number, which it never asks for:
+/// `other` says what.
+macro_rules! scalars_are_other {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(self.other())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(self.other())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(self.other())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(self.other())
+        }
     };
-    Some(
-        match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
-            Ok(bytes) => AnsweredData::Canonical(bytes),
-            Err(_) => match decode_lenient(&text) {
-                Ok(bytes) => AnsweredData::Lenient(bytes),
-                Err(_) => AnsweredData::NotBase64(text.into_owned()),
-            },
-        },
-    )
 }
 
-fn string(raw: Option<&RawValue>) -> Option<String> {
-    let raw = raw?;
-    if !raw.get().starts_with('"') {
-        return None;
+/// Reads the answer's object, keeping only `records`; what it holds is the
+/// answer, or the first thing in it that is not a transformation response.
+struct AnswerShape;
+
+impl AnswerShape {
+    fn other(&self) -> Result<Answer, Unreadable> {
+        Err(no_records())
     }
-    serde_json::from_str(raw.get()).ok()
+}
+
+impl<'de> DeserializeSeed<'de> for AnswerShape {
+    type Value = Result<Answer, Unreadable>;
+
+    fn deserialize<D: Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
+        reader.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AnswerShape {
+    type Value = Result<Answer, Unreadable>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a transformation response")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut records = None;
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                // Given twice, it is not one answer's records.
+                Key::Records if records.is_some() => {
+                    map.next_value::<IgnoredAny>()?;
+                    records = Some(Err(no_records()));
+                }
+                Key::Records => records = Some(map.next_value_seed(Records)?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(records
+            .unwrap_or_else(|| Err(no_records()))
+            .map(|records| Answer { records }))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        skip_seq(seq).map(|()| self.other())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(self.other())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(self.other())
+    }
+
+    scalars_are_other!();
+}
+
+/// Reads `records`: every record, or the first that is not one.
+struct Records;
+
+impl Records {
+    fn other(&self) -> Result<Vec<AnsweredRecord>, Unreadable> {
+        Err(Unreadable("`records` is not an array".to_owned()))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Records {
+    type Value = Result<Vec<AnsweredRecord>, Unreadable>;
+
+    fn deserialize<D: Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
+        reader.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Records {
+    type Value = Result<Vec<AnsweredRecord>, Unreadable>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of records")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut records = Vec::new();
+        let mut first_unreadable = None;
+        let mut index = 0;
+        while let Some(record) = seq.next_element_seed(RecordShape(index))? {
+            index += 1;
+            match record {
+                Ok(record) => records.push(record),
+                // Read on all the same: broken JSON further on is told first.
+                Err(unreadable) => {
+                    first_unreadable.get_or_insert(unreadable);
+                }
+            }
+        }
+        Ok(first_unreadable.map_or(Ok(records), Err))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        skip_map(map).map(|()| self.other())
+    }
+
+    /// `"records": null` is no records.
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Err(no_records()))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(self.other())
+    }
+
+    scalars_are_other!();
+}
+
+/// Reads the record at this index of `records`.
+struct RecordShape(usize);
+
+impl RecordShape {
+    fn other(&self) -> Result<AnsweredRecord, Unreadable> {
+        Err(Unreadable(format!("records[{}] is not an object", self.0)))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for RecordShape {
+    type Value = Result<AnsweredRecord, Unreadable>;
+
+    fn deserialize<D: Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
+        reader.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordShape {
+    type Value = Result<AnsweredRecord, Unreadable>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a record")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        // A key given twice counts once, the last, as in a JSON tree.
+        let (mut record_id, mut result, mut data) = (Field::Null, Field::Null, Field::Null);
+        let mut metadata = Value::Null;
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::RecordId => record_id = map.next_value()?,
+                Key::Result => result = map.next_value()?,
+                Key::Data => data = map.next_value()?,
+                Key::Metadata => metadata = map.next_value()?,
+                Key::Number => {
+                    map.next_value::<IgnoredAny>()?;
+                    return Ok(self.other());
+                }
+                Key::Records | Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let partition_keys = match metadata.get_mut("partitionKeys").map(Value::take) {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(keys)) => Some(keys.into_iter().collect()),
+            Some(_) => {
+                return Ok(Err(Unreadable(format!(
+                    "records[{}].metadata.partitionKeys is not an object",
+                    self.0
+                ))));
+            }
+        };
+        Ok(Ok(AnsweredRecord {
+            record_id: record_id.text().map(Cow::into_owned),
+            result: result.text().map(Cow::into_owned),
+            data_not_text: matches!(data, Field::NotText),
+            data: data.text().map(decoded),
+            partition_keys,
+        }))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        skip_seq(seq).map(|()| self.other())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(self.other())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(self.other())
+    }
+
+    scalars_are_other!();
+}
+
+/// The keys the reader looks at.
+enum Key {
+    Records,
+    RecordId,
+    Result,
+    Data,
+    Metadata,
+    /// serde_json's `arbitrary_precision` (on in this workspace) hands a
+    /// number to `visit_map`, as a map of this one key.
+    Number,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(reader: D) -> Result<Self, D::Error> {
+        struct KeyName;
+        impl Visitor<'_> for KeyName {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "records" => Key::Records,
+                    "recordId" => Key::RecordId,
+                    "result" => Key::Result,
+                    "data" => Key::Data,
+                    "metadata" => Key::Metadata,
+                    "$serde_json::private::Number" => Key::Number,
+                    _ => Key::Other,
+                })
+            }
+        }
+        reader.deserialize_str(KeyName)
+    }
+}
+
+/// A field the reader wants as a string. `null` is a field left out:
+/// aws-lambda-go writes `"data": null` for a nil `Data`.
+enum Field<'de> {
+    Null,
+    Text(Cow<'de, str>),
+    /// A number, `true`, an array, an object.
+    NotText,
+}
+
+impl<'de> Field<'de> {
+    fn text(self) -> Option<Cow<'de, str>> {
+        match self {
+            Field::Text(text) => Some(text),
+            Field::Null | Field::NotText => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Field<'de> {
+    fn deserialize<D: Deserializer<'de>>(reader: D) -> Result<Self, D::Error> {
+        struct FieldValue;
+        impl FieldValue {
+            fn other(&self) -> Field<'static> {
+                Field::NotText
+            }
+        }
+        impl<'de> Visitor<'de> for FieldValue {
+            type Value = Field<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value")
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Field<'de>, E> {
+                Ok(Field::Text(Cow::Borrowed(text)))
+            }
+            /// A string with escapes, unescaped.
+            fn visit_str<E>(self, text: &str) -> Result<Field<'de>, E> {
+                Ok(Field::Text(Cow::Owned(text.to_owned())))
+            }
+            fn visit_unit<E>(self) -> Result<Field<'de>, E> {
+                Ok(Field::Null)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Field<'de>, A::Error> {
+                skip_map(map).map(|()| self.other())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Field<'de>, A::Error> {
+                skip_seq(seq).map(|()| self.other())
+            }
+            scalars_are_other!();
+        }
+        reader.deserialize_any(FieldValue)
+    }
+}
+
+fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+/// A `data` string decoded: strictly, else leniently, else kept as text.
+fn decoded(text: Cow<'_, str>) -> AnsweredData {
+    match base64::engine::general_purpose::STANDARD.decode(text.as_bytes()) {
+        Ok(bytes) => AnsweredData::Canonical(bytes),
+        Err(_) => match decode_lenient(&text) {
+            Ok(bytes) => AnsweredData::Lenient(bytes),
+            Err(_) => AnsweredData::NotBase64(text.into_owned()),
+        },
+    }
 }
 
 impl AnsweredRecord {
-    fn read(i: usize, record: &RawValue) -> Result<AnsweredRecord, Unreadable> {
-        let not_object = || Unreadable(format!("records[{i}] is not an object"));
-        if !record.get().starts_with('{') {
-            return Err(not_object());
-        }
-        // A map, not a struct: a key given twice counts once, the last, as in a JSON tree.
-        let fields: BTreeMap<Cow<'_, str>, &RawValue> =
-            serde_json::from_str(record.get()).map_err(|_| not_object())?;
-        // `null` is a field left out: aws-lambda-go writes `"data": null` for a nil `Data`.
-        let field = |name: &str| fields.get(name).copied().filter(|v| v.get() != "null");
-        let partition_keys = match field("metadata").map(|m| serde_json::from_str::<Value>(m.get()))
-        {
-            None | Some(Ok(Value::Null)) => None,
-            Some(Ok(metadata)) => match metadata.get("partitionKeys") {
-                None | Some(Value::Null) => None,
-                Some(Value::Object(keys)) => Some(keys.clone().into_iter().collect()),
-                Some(_) => {
-                    return Err(Unreadable(format!(
-                        "records[{i}].metadata.partitionKeys is not an object"
-                    )));
-                }
-            },
-            Some(Err(_)) => return Err(not_object()),
-        };
-        Ok(AnsweredRecord {
-            record_id: string(field("recordId")),
-            result: string(field("result")),
-            data: field("data").and_then(data),
-            data_not_text: field("data").is_some_and(|d| !d.get().starts_with('"')),
-            partition_keys,
-        })
-    }
-
     /// The decoded `data`, when it is there and base64.
     pub fn bytes(&self) -> Option<&[u8]> {
         match &self.data {
@@ -196,6 +451,32 @@ mod tests {
     }
 
     #[test]
+    fn a_key_given_twice_counts_once_the_last() {
+        let answer = Answer::parse(
+            br#"{"records":[{"recordId":"a","recordId":"b","data":"QQ==","data":null,"result":1,"result":"Ok"}]}"#,
+        )
+        .unwrap();
+        let record = &answer.records[0];
+        assert_eq!(record.record_id.as_deref(), Some("b"));
+        assert_eq!(record.result.as_deref(), Some("Ok"));
+        assert_eq!(record.data, None);
+        assert!(!record.data_not_text);
+    }
+
+    #[test]
+    fn fields_of_other_types_are_not_text() {
+        let answer = Answer::parse(
+            br#"{"records":[{"recordId":7,"result":true,"data":{"a":[1]}},{"recordId":"r\u00e9","data":[]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.records[0].record_id, None);
+        assert_eq!(answer.records[0].result, None);
+        assert!(answer.records[0].data_not_text);
+        assert_eq!(answer.records[1].record_id.as_deref(), Some("ré"));
+        assert!(answer.records[1].data_not_text);
+    }
+
+    #[test]
     fn null_fields_are_fields_left_out() {
         let answer = Answer::parse(
             br#"{"records":[{"recordId":"a","result":"Dropped","data":null,"metadata":null}]}"#,
@@ -212,6 +493,21 @@ mod tests {
             (b"{}", "no `records`"),
             (b"{\"records\":{}}", "not an array"),
             (b"{\"records\":[1]}", "records[0] is not an object"),
+            (b"{\"records\":[{},\"a\"]}", "records[1] is not an object"),
+            (b"{\"records\":[{},[{}]]}", "records[1] is not an object"),
+            (b"{\"records\":null}", "no `records`"),
+            (b"{\"records\":[],\"records\":[]}", "no `records`"),
+            (b"[{\"records\":[]}]", "no `records`"),
+            (b"{\"records\":7}", "not an array"),
+            (
+                b"{\"records\":[{\"metadata\":{\"partitionKeys\":[]}}]}",
+                "records[0].metadata.partitionKeys is not an object",
+            ),
+            // Broken JSON is told before a wrong shape met earlier.
+            (b"{\"records\":[1,{]}", "not JSON"),
+            (b"{\"records\":[]} x", "not JSON"),
+            // Even inside a string no field of ours is read from.
+            (b"{\"x\":\"\xff\",\"records\":[]}", "not JSON"),
         ] {
             let e = Answer::parse(bytes).unwrap_err();
             assert!(e.to_string().contains(why), "{e}");

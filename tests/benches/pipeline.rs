@@ -12,6 +12,7 @@ use std::io::Write;
 
 use base64_simd::STANDARD;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use firehose_local::answer::Answer;
 use firehose_local::convert::table::{Table, column};
 use firehose_local::convert::{Conversion, Deserializer, OrcSettings, ParquetSettings, Serializer};
 use firehose_transform::Pipeline;
@@ -391,6 +392,16 @@ fn conversion(c: &mut Criterion) {
             .unwrap_or_default()
     };
     let records = normalized(&event);
+    // What firehose-local's judge reads of every invocation: the function's answer.
+    let answer = normalize
+        .process(&event)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .response;
+    let mut group = c.benchmark_group("answer-6MB");
+    group.throughput(Throughput::Bytes(answer.len() as u64));
+    group.sample_size(20);
+    group.bench_function("parse", |b| b.iter(|| Answer::parse(black_box(&answer))));
+    group.finish();
     let columns = NORMALIZED_COLUMNS
         .iter()
         .map(|(name, ty)| column(name, ty))
