@@ -55,7 +55,12 @@ impl Deserializer {
 
     /// The rows of `record`: each JSON object in it, concatenated or one a line.
     pub fn rows(&self, record: &[u8], fields: &Fields) -> Result<Rows, Refused> {
-        let mut rows = Rows::default();
+        // A row is about as long as its record (column names for keys): room
+        // for it at once, not grown as it is written.
+        let mut rows = Rows {
+            lines: Vec::with_capacity(record.len() + record.len() / 2),
+            ..Rows::default()
+        };
         for value in json::values(record) {
             match value.map_err(not_json)? {
                 Top::Object(entries) => {
