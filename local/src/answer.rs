@@ -68,11 +68,10 @@ impl Answer {
         let mut reader = serde_json::Deserializer::from_str(text);
         // A wrong shape is told only once the whole answer has read as JSON:
         // broken JSON anywhere is what Firehose reports first.
-        let shape = AnswerShape
+        AnswerShape
             .deserialize(&mut reader)
             .and_then(|shape| reader.end().map(|()| shape))
-            .map_err(|e| not_json(&e))?;
-        shape
+            .map_err(|e| not_json(&e))?
     }
 }
 
