@@ -61,8 +61,7 @@ pub const RESULTS: [&str; 3] = ["Ok", "Dropped", "ProcessingFailed"];
 impl Answer {
     /// Reads `bytes` as a transformation response, in one pass over them.
     pub fn parse(bytes: &[u8]) -> Result<Answer, Unreadable> {
-        let not_json =
-            |e: &dyn std::fmt::Display| Unreadable(format!("the answer is not JSON: {e}"));
+        let not_json = |e: &dyn fmt::Display| Unreadable(format!("the answer is not JSON: {e}"));
         // Checked whole first: the reader does not look inside the strings it skips.
         let text = std::str::from_utf8(bytes).map_err(|e| not_json(&e))?;
         let mut reader = serde_json::Deserializer::from_str(text);
@@ -251,7 +250,7 @@ impl<'de> Visitor<'de> for RecordShape {
                 Key::Metadata => metadata = map.next_value()?,
                 Key::Number => {
                     map.next_value::<IgnoredAny>()?;
-                    return Ok(self.other());
+                    return skip_map(map).map(|()| self.other());
                 }
                 Key::Records | Key::Other => {
                     map.next_value::<IgnoredAny>()?;
