@@ -67,8 +67,8 @@ impl Answer {
         let mut reader = serde_json::Deserializer::from_str(text);
         // A wrong shape is told only once the whole answer has read as JSON:
         // broken JSON anywhere is what Firehose reports first.
-        AnswerShape
-            .deserialize(&mut reader)
+        (&mut reader)
+            .deserialize_any(AnswerShape)
             .and_then(|shape| reader.end().map(|()| shape))
             .map_err(|e| not_json(&e))?
     }
@@ -78,10 +78,34 @@ fn no_records() -> Unreadable {
     Unreadable("the answer has no `records`".to_owned())
 }
 
-/// What a visitor makes of a bool or a number, which it never asks for:
-/// `other` says what.
-macro_rules! scalars_are_other {
-    () => {
+/// The visit methods of the kinds of JSON value a visitor does not want:
+/// each value read through (an array's items, an object's entries) and
+/// answered with the visitor's `other`. `scalars` are a bool and the
+/// numbers serde_json hands over without `arbitrary_precision` (with it, a
+/// number comes to `visit_map`).
+macro_rules! others_are_other {
+    ($($kind:ident),*) => { $(others_are_other!(@ $kind);)* };
+    (@ map) => {
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            skip_map(map).map(|()| self.other())
+        }
+    };
+    (@ seq) => {
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            skip_seq(seq).map(|()| self.other())
+        }
+    };
+    (@ unit) => {
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(self.other())
+        }
+    };
+    (@ str) => {
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(self.other())
+        }
+    };
+    (@ scalars) => {
         fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
             Ok(self.other())
         }
@@ -104,14 +128,6 @@ struct AnswerShape;
 impl AnswerShape {
     fn other(&self) -> Result<Answer, Unreadable> {
         Err(no_records())
-    }
-}
-
-impl<'de> DeserializeSeed<'de> for AnswerShape {
-    type Value = Result<Answer, Unreadable>;
-
-    fn deserialize<D: Deserializer<'de>>(self, reader: D) -> Result<Self::Value, D::Error> {
-        reader.deserialize_any(self)
     }
 }
 
@@ -142,19 +158,7 @@ impl<'de> Visitor<'de> for AnswerShape {
             .map(|records| Answer { records }))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        skip_seq(seq).map(|()| self.other())
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(self.other())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(self.other())
-    }
-
-    scalars_are_other!();
+    others_are_other!(seq, unit, str, scalars);
 }
 
 /// Reads `records`: every record, or the first that is not one.
@@ -198,20 +202,12 @@ impl<'de> Visitor<'de> for Records {
         Ok(first_unreadable.map_or(Ok(records), Err))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        skip_map(map).map(|()| self.other())
-    }
-
     /// `"records": null` is no records.
     fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(Err(no_records()))
     }
 
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(self.other())
-    }
-
-    scalars_are_other!();
+    others_are_other!(map, str, scalars);
 }
 
 /// Reads the record at this index of `records`.
@@ -276,19 +272,7 @@ impl<'de> Visitor<'de> for RecordShape {
         }))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        skip_seq(seq).map(|()| self.other())
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(self.other())
-    }
-
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(self.other())
-    }
-
-    scalars_are_other!();
+    others_are_other!(seq, unit, str, scalars);
 }
 
 /// The keys the reader looks at.
@@ -369,13 +353,7 @@ impl<'de> Deserialize<'de> for Field<'de> {
             fn visit_unit<E>(self) -> Result<Field<'de>, E> {
                 Ok(Field::Null)
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Field<'de>, A::Error> {
-                skip_map(map).map(|()| self.other())
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Field<'de>, A::Error> {
-                skip_seq(seq).map(|()| self.other())
-            }
-            scalars_are_other!();
+            others_are_other!(map, seq, scalars);
         }
         reader.deserialize_any(FieldValue)
     }

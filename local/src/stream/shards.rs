@@ -5,6 +5,8 @@
 
 use md5::{Digest, Md5};
 
+use super::event::push_zero_padded;
+
 /// The hash key Kinesis gives a partition key: its MD5, big-endian.
 pub fn hash_key(partition_key: &str) -> u128 {
     u128::from_be_bytes(Md5::digest(partition_key.as_bytes()).into())
@@ -52,7 +54,10 @@ fn step(shards: u32) -> Option<u128> {
 
 /// `shardId-000000000003`.
 pub fn shard_id(shard: u32) -> String {
-    format!("shardId-{shard:012}")
+    let mut id = String::with_capacity(20);
+    id.push_str("shardId-");
+    push_zero_padded(&mut id, shard.into(), 12);
+    id
 }
 
 #[cfg(test)]
