@@ -289,8 +289,14 @@ impl Column {
             }
             Values::Text { values, fit, .. } => {
                 let array = array.as_string_opt::<i32>().ok_or_else(mismatch)?;
+                let mut padded = Vec::new();
                 for row in valid_rows() {
-                    stats.add_bytes(values.push_with(|out| fit.write(array.value(row), out)));
+                    let value = fit.fitted(array.value(row), &mut padded);
+                    if values.push(value) {
+                        stats.add_bytes(value);
+                    } else {
+                        stats.add_bytes_again(value.len());
+                    }
                 }
             }
             Values::Binary { data, lengths } => {
@@ -660,19 +666,25 @@ fn extend(ranges: &mut Vec<Rows<usize>>, rows: Rows<usize>) {
 }
 
 impl TextFit {
-    fn write(self, value: &str, out: &mut Vec<u8>) {
+    /// `value` cut or padded to fit; a padded value is written in `padded`.
+    fn fitted<'a>(self, value: &'a str, padded: &'a mut Vec<u8>) -> &'a [u8] {
         let cut = |n: usize| match value.char_indices().nth(n) {
             Some((at, _)) => &value[..at],
             None => value,
         };
         match self {
-            TextFit::Any => out.extend_from_slice(value.as_bytes()),
-            TextFit::AtMost(n) => out.extend_from_slice(cut(n).as_bytes()),
+            TextFit::Any => value.as_bytes(),
+            TextFit::AtMost(n) => cut(n).as_bytes(),
             TextFit::Exactly(n) => {
                 let kept = cut(n);
-                out.extend_from_slice(kept.as_bytes());
                 let padding = n - kept.chars().count();
-                out.resize(out.len() + padding, b' ');
+                if padding == 0 {
+                    return kept.as_bytes();
+                }
+                padded.clear();
+                padded.extend_from_slice(kept.as_bytes());
+                padded.resize(kept.len() + padding, b' ');
+                padded
             }
         }
     }
@@ -695,11 +707,11 @@ mod tests {
     #[test]
     fn char_and_varchar_fit_their_length_in_characters() {
         let fit = |fit: TextFit, value: &str| {
-            let mut out = Vec::new();
-            fit.write(value, &mut out);
-            String::from_utf8(out).unwrap_or_default()
+            let mut padded = Vec::new();
+            String::from_utf8(fit.fitted(value, &mut padded).to_vec()).unwrap_or_default()
         };
         assert_eq!(fit(TextFit::Exactly(4), "ab"), "ab  ");
+        assert_eq!(fit(TextFit::Exactly(3), "abc"), "abc");
         assert_eq!(fit(TextFit::Exactly(2), "héllo"), "hé");
         assert_eq!(fit(TextFit::AtMost(3), "héllo"), "hél");
         assert_eq!(fit(TextFit::AtMost(9), "hé"), "hé");

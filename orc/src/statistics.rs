@@ -145,6 +145,15 @@ impl Statistics {
         }
     }
 
+    /// A string equal to one already added: counted, its length summed, the
+    /// bounds as they are.
+    pub fn add_bytes_again(&mut self, length: usize) {
+        self.values += 1;
+        if let Kind::String(_, sum) = &mut self.kind {
+            *sum += length as i64;
+        }
+    }
+
     pub fn add_decimal(&mut self, unscaled: i128) {
         self.values += 1;
         if let Kind::Decimal(range, sum, _) = &mut self.kind {

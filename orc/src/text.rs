@@ -4,8 +4,9 @@
 //! whichever the stripe's distinct values call for.
 //!
 //! While a dictionary may pay, each distinct value is kept once with each
-//! value's entry number (found by hash while the value is in the cache);
-//! once it cannot, the values are kept end to end. Where each row group
+//! value's entry number (found by hash while the value is in the cache;
+//! a repeated value is never copied); once it cannot, the values are kept
+//! end to end. Where each row group
 //! starts is kept too: the row index's positions in the DATA and LENGTH
 //! streams are found while the streams are written.
 
@@ -54,6 +55,8 @@ struct Distinct {
     entries: Strings,
     /// Each value's entry number.
     numbers: Vec<u32>,
+    /// The row group each entry was last seen in.
+    last_group: Vec<u32>,
 }
 
 /// A stripe's text streams, how they are encoded, and each row group's
@@ -75,11 +78,16 @@ impl TextValues {
         }
     }
 
-    /// Adds the value `write` appends to the buffer it is given; returns it.
-    pub fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> &[u8] {
+    /// Adds `value`. Returns false when it repeats a value already added in
+    /// this row group (the group's statistics have it already), true when
+    /// it may not.
+    pub fn push(&mut self, value: &[u8]) -> bool {
         match &mut self.kept {
-            Kept::Distinct(distinct) => distinct.push_with(write),
-            Kept::Direct(strings) => strings.push_with(write),
+            Kept::Distinct(distinct) => distinct.push(value, self.group_starts.len() as u32),
+            Kept::Direct(strings) => {
+                strings.push(value);
+                true
+            }
         }
     }
 
@@ -141,8 +149,7 @@ impl TextValues {
             } else {
                 let mut strings = Strings::default();
                 for &number in &distinct.numbers {
-                    let entry = distinct.entries.get(number as usize);
-                    strings.push_with(|out| out.extend_from_slice(entry));
+                    strings.push(distinct.entries.get(number as usize));
                 }
                 strings
             };
@@ -238,11 +245,9 @@ impl Kept {
 }
 
 impl Strings {
-    fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> &[u8] {
-        let start = self.data.len();
-        write(&mut self.data);
+    fn push(&mut self, value: &[u8]) {
+        self.data.extend_from_slice(value);
         self.ends.push(self.data.len());
-        &self.data[start..]
     }
 
     fn get(&self, at: usize) -> &[u8] {
@@ -257,36 +262,33 @@ impl Strings {
     fn buffered(&self) -> usize {
         self.data.len() + self.ends.len()
     }
-
-    /// Drops the last string.
-    fn pop(&mut self) {
-        self.ends.pop();
-        self.data.truncate(self.ends.last().copied().unwrap_or(0));
-    }
 }
 
 impl Distinct {
-    /// Adds the value `write` appends to the buffer it is given, as a new
-    /// entry or as the number of the entry it equals; returns it.
-    fn push_with(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> &[u8] {
-        let entries = &mut self.entries;
-        let last = entries.count();
-        let hash = self.hasher.hash_one(entries.push_with(write));
-        let value = entries.get(last);
+    /// Adds `value` as a new entry or as the number of the entry it equals.
+    /// Returns false when that entry was seen before in row group `group`.
+    fn push(&mut self, value: &[u8], group: u32) -> bool {
+        let hash = self.hasher.hash_one(value);
+        let entries = &self.entries;
         let same = |&(number, _): &(u32, u64)| entries.get(number as usize) == value;
-        let number = match self.table.find(hash, same) {
+        match self.table.find(hash, same) {
             Some(&(number, _)) => {
-                entries.pop();
-                number as usize
+                self.numbers.push(number);
+                let last = &mut self.last_group[number as usize];
+                let first_in_group = *last != group;
+                *last = group;
+                first_in_group
             }
             None => {
+                let number = entries.count() as u32;
+                self.entries.push(value);
                 self.table
-                    .insert_unique(hash, (last as u32, hash), |&(_, hash)| hash);
-                last
+                    .insert_unique(hash, (number, hash), |&(_, hash)| hash);
+                self.numbers.push(number);
+                self.last_group.push(group);
+                true
             }
-        };
-        self.numbers.push(number as u32);
-        entries.get(number)
+        }
     }
 }
 
@@ -342,7 +344,7 @@ mod tests {
             if group_starts.contains(&at) {
                 text.begin_group();
             }
-            text.push_with(|out| out.extend_from_slice(value.as_bytes()));
+            text.push(value.as_bytes());
         }
         text
     }
@@ -411,6 +413,23 @@ mod tests {
         );
     }
 
+    /// The row group's statistics need each distinct value once: a value is
+    /// told as new the first time in each group, and always once written
+    /// directly.
+    #[test]
+    fn a_value_is_new_once_per_row_group() {
+        let mut text = TextValues::new(1.0);
+        text.begin_group();
+        let pushed: Vec<bool> = ["a", "b", "a", "a"].map(|v| text.push(v.as_bytes())).into();
+        assert_eq!(pushed, [true, true, false, false]);
+        text.begin_group();
+        let pushed: Vec<bool> = ["a", "a", "c"].map(|v| text.push(v.as_bytes())).into();
+        assert_eq!(pushed, [true, false, true]);
+        let mut direct = TextValues::new(0.0);
+        direct.begin_group();
+        assert!(direct.push(b"a") && direct.push(b"a"));
+    }
+
     #[test]
     fn every_row_group_gets_its_positions_including_groups_without_values() {
         let values = ["x", "yy", "x", "zzz"];
@@ -438,7 +457,7 @@ mod tests {
         let push = |text: &mut TextValues, values: &[&str]| {
             text.begin_group();
             for value in values {
-                text.push_with(|out| out.extend_from_slice(value.as_bytes()));
+                text.push(value.as_bytes());
             }
         };
         push(&mut text, &["a", "b", "c", "d"]);
