@@ -225,11 +225,16 @@ impl Column {
     pub fn write(&mut self, array: &dyn Array, rows: &[Rows<usize>]) -> Result<(), OrcError> {
         // Most columns have no nulls: then no row needs its validity looked up.
         let no_nulls = array.null_count() == 0;
-        for row in rows.iter().flat_map(|r| r.clone()) {
-            let valid = no_nulls || array.is_valid(row);
-            self.present.push(valid);
-            if !valid {
-                self.group.null();
+        if no_nulls {
+            let count = rows.iter().map(ExactSizeIterator::len).sum();
+            self.present.push_trues(count);
+        } else {
+            for row in rows.iter().flat_map(|r| r.clone()) {
+                let valid = array.is_valid(row);
+                self.present.push(valid);
+                if !valid {
+                    self.group.null();
+                }
             }
         }
         let mismatch = || OrcError::ArrowType {

@@ -99,6 +99,16 @@ impl BooleanRle {
         }
     }
 
+    /// Pushes `count` trues: whole bytes at a time once aligned.
+    pub fn push_trues(&mut self, mut count: usize) {
+        while count > 0 && self.bits > 0 {
+            self.push(true);
+            count -= 1;
+        }
+        (0..count / 8).for_each(|_| self.bytes.push(0xff));
+        (0..count % 8).for_each(|_| self.push(true));
+    }
+
     pub fn len(&self) -> usize {
         self.bytes.len() + 1
     }
@@ -157,5 +167,22 @@ mod tests {
         (0..7).for_each(|_| rle.push(false));
         rle.push(true);
         assert_eq!(rle.finish(), [0xfe, 0x80, 0x80]);
+    }
+
+    #[test]
+    fn trues_pushed_at_once_are_the_same_bits_as_one_by_one() {
+        for (before, count) in [(0, 0), (0, 8), (3, 5), (3, 4), (5, 100), (7, 1), (1, 23)] {
+            let (mut one_by_one, mut repeated) = (BooleanRle::default(), BooleanRle::default());
+            for rle in [&mut one_by_one, &mut repeated] {
+                (0..before).for_each(|i| rle.push(i % 2 == 0));
+            }
+            (0..count).for_each(|_| one_by_one.push(true));
+            repeated.push_trues(count);
+            assert_eq!(
+                repeated.finish(),
+                one_by_one.finish(),
+                "{before} then {count}"
+            );
+        }
     }
 }
