@@ -4,11 +4,11 @@
 //! whichever the stripe's distinct values call for.
 //!
 //! While a dictionary may pay, each distinct value is kept once with each
-//! value's entry number (found by hash while the value is in the cache;
-//! a repeated value is never copied); once it cannot, the values are kept
-//! end to end. Where each row group
-//! starts is kept too: the row index's positions in the DATA and LENGTH
-//! streams are found while the streams are written.
+//! value's entry number (found by hash while the value is in the cache; a
+//! repeated value is never copied); once it cannot, the values are kept end
+//! to end. Where each row group starts is kept too: the row index's
+//! positions in the DATA and LENGTH streams are found while the streams are
+//! written.
 
 use std::hash::BuildHasher;
 
