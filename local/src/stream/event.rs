@@ -65,9 +65,16 @@ pub fn record_id(sequence_number: &str, shard: Option<u32>, subsequence: u32) ->
 /// without the formatter, which pads a character at a time (the few of these
 /// a record made were 8% of a run's instructions).
 pub(super) fn push_zero_padded(out: &mut String, n: u64, width: usize) {
+    const ZEROS: &str = "0000000000000000000000000000000000000000";
     let mut digits = itoa::Buffer::new();
     let digits = digits.format(n);
-    out.extend(std::iter::repeat_n('0', width.saturating_sub(digits.len())));
+    // Whole runs of zeros: pushing them a char at a time was 1% of a run.
+    let mut padding = width.saturating_sub(digits.len());
+    while padding > 0 {
+        let run = padding.min(ZEROS.len());
+        out.push_str(&ZEROS[..run]);
+        padding -= run;
+    }
     out.push_str(digits);
 }
 
@@ -148,8 +155,14 @@ pub fn invocation_event(
 
 /// `text` as a JSON string, quotes and escapes included.
 fn push_json_string(out: &mut String, text: &str) {
-    // Serialising a str into a String cannot fail.
-    if let Ok(quoted) = serde_json::to_string(text) {
+    // Ids, sequence numbers and most keys need no escape: copied whole,
+    // without serde_json's byte-by-byte escaping into a String of its own.
+    if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    } else if let Ok(quoted) = serde_json::to_string(text) {
+        // Serialising a str into a String cannot fail.
         out.push_str(&quoted);
     }
 }
@@ -179,6 +192,28 @@ mod tests {
                 record_id(&sequence, Some(2), subsequence),
                 format!("shardId-000000000002{sequence}{subsequence:012}")
             );
+        }
+        // Padding wider than the run of zeros kept for it.
+        let mut wide = String::new();
+        push_zero_padded(&mut wide, 42, 100);
+        assert_eq!(wide, format!("{:0100}", 42));
+    }
+
+    #[test]
+    fn strings_are_quoted_as_serde_json_quotes_them() {
+        let texts = [
+            "",
+            "shardId-0001",
+            "key \"quoted\"",
+            "back\\slash",
+            "tab\tline\n",
+            "\u{1}\u{1f}\u{7f}",
+            "naïve ☃",
+        ];
+        for text in texts {
+            let mut out = String::new();
+            push_json_string(&mut out, text);
+            assert_eq!(Some(out), serde_json::to_string(text).ok(), "{text:?}");
         }
     }
 
