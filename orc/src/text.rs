@@ -271,24 +271,24 @@ impl Distinct {
         let hash = self.hasher.hash_one(value);
         let entries = &self.entries;
         let same = |&(number, _): &(u32, u64)| entries.get(number as usize) == value;
-        match self.table.find(hash, same) {
+        let (number, first_in_group) = match self.table.find(hash, same) {
             Some(&(number, _)) => {
-                self.numbers.push(number);
                 let last = &mut self.last_group[number as usize];
                 let first_in_group = *last != group;
                 *last = group;
-                first_in_group
+                (number, first_in_group)
             }
             None => {
                 let number = entries.count() as u32;
                 self.entries.push(value);
                 self.table
                     .insert_unique(hash, (number, hash), |&(_, hash)| hash);
-                self.numbers.push(number);
                 self.last_group.push(group);
-                true
+                (number, true)
             }
-        }
+        };
+        self.numbers.push(number);
+        first_in_group
     }
 }
 
