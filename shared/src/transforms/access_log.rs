@@ -397,16 +397,13 @@ impl Transform for AccessLog {
     }
 
     fn apply(&self, record: &mut Record<'_>) -> Result<Verdict, TransformError> {
-        let text = String::from_utf8_lossy(record.bytes()).into_owned();
-        let line = text.trim_end_matches(['\n', '\r']);
-        if line.contains('\n') {
-            return Err("the record holds several lines; expected one access-log line".into());
-        }
+        let line = line_output::one_line(record.bytes(), "access-log line")?;
         let mut first_error = None;
         for format in &self.formats {
-            match format.parse(line) {
+            match format.parse(&line) {
                 Ok(fields) => {
-                    self.output.write(fields, record);
+                    let payload = self.output.write(fields);
+                    payload.put(record);
                     return Ok(Verdict::Keep);
                 }
                 Err(e) => {

@@ -43,18 +43,60 @@ impl LineOutput {
         }
     }
 
-    /// Puts a parsed line on the record: as JSON text written straight from
-    /// the fields (no map is built, so later steps that only pass bytes on pay
-    /// for none), or, for CSV, as the JSON object the row is written from.
-    pub fn write(&self, fields: LineFields<'_>, record: &mut Record<'_>) {
+    /// A parsed line written out: as JSON text straight from the fields (no
+    /// map is built, so later steps that only pass bytes on pay for none), or,
+    /// for CSV, as the JSON object the row is written from. Owned, so that the
+    /// fields may borrow the record's own bytes until then.
+    pub fn write(&self, fields: LineFields<'_>) -> LinePayload {
         match self {
-            LineOutput::Json => record.set_json_text(fields.to_json_text()),
+            LineOutput::Json => LinePayload::Json(fields.to_json_text()),
             LineOutput::Csv(columns) => {
-                record.set_json(Value::Object(fields.into_map()));
-                record.set_csv_columns(columns.clone());
+                LinePayload::Csv(Value::Object(fields.into_map()), columns.clone())
             }
         }
     }
+}
+
+/// A parsed line as the record's new payload.
+#[derive(Debug)]
+pub enum LinePayload {
+    Json(Vec<u8>),
+    /// The object and the columns of its CSV row.
+    Csv(Value, Arc<[String]>),
+}
+
+impl LinePayload {
+    /// Replaces the record's payload with this one.
+    pub fn put(self, record: &mut Record<'_>) {
+        match self {
+            LinePayload::Json(text) => record.set_json_text(text),
+            LinePayload::Csv(object, columns) => {
+                record.set_json(object);
+                record.set_csv_columns(columns);
+            }
+        }
+    }
+}
+
+/// The record's one line, without its line ending; `what` names the kind of
+/// line in the error. Invalid UTF-8 becomes U+FFFD rather than failing the
+/// line; valid UTF-8, nearly every line, is borrowed as it is.
+pub fn one_line<'r>(bytes: &'r [u8], what: &str) -> Result<Cow<'r, str>, String> {
+    // std's validation, unlike `from_utf8_lossy`'s, runs over ASCII a word at a time.
+    let line = match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text.trim_end_matches(['\n', '\r'])),
+        Err(_) => Cow::Owned(
+            String::from_utf8_lossy(bytes)
+                .trim_end_matches(['\n', '\r'])
+                .to_owned(),
+        ),
+    };
+    if line.contains('\n') {
+        return Err(format!(
+            "the record holds several lines; expected one {what}"
+        ));
+    }
+    Ok(line)
 }
 
 /// A parsed line's fields, in output order. Setting a name again replaces its

@@ -336,14 +336,9 @@ impl Transform for Syslog {
             .arrival_millis()
             .and_then(|ms| Timestamp::from_millisecond(ms).ok())
             .unwrap_or_else(Timestamp::now);
-        // Invalid UTF-8 becomes U+FFFD rather than failing the line; valid UTF-8 is kept as it is.
-        let text = String::from_utf8_lossy(record.bytes()).into_owned();
-        let line = text.trim_end_matches(['\n', '\r']);
-        if line.contains('\n') {
-            return Err("the record holds several lines; expected one syslog line".into());
-        }
-        let fields = self.parse(line, arrival)?;
-        self.output.write(fields, record);
+        let line = line_output::one_line(record.bytes(), "syslog line")?;
+        let payload = self.output.write(self.parse(&line, arrival)?);
+        payload.put(record);
         Ok(Verdict::Keep)
     }
 }
