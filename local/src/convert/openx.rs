@@ -33,15 +33,26 @@ impl Default for OpenX {
 impl OpenX {
     /// The key a JSON key matches columns by (borrowed when matching leaves it as it is).
     pub(super) fn key<'k>(&self, key: &'k str) -> Cow<'k, str> {
-        let lower = self.case_insensitive && key.chars().any(char::is_uppercase);
+        // Keys are nearly always ASCII: their bytes are checked and lowered
+        // without decoding characters.
+        // One pass over all the bytes, with no early exit, so that the
+        // compiler checks many at a time.
+        let (ascii, upper) = key.bytes().fold((true, false), |(ascii, upper), b| {
+            (ascii & b.is_ascii(), upper | b.is_ascii_uppercase())
+        });
+        let lower = self.case_insensitive
+            && match ascii {
+                true => upper,
+                false => key.chars().any(char::is_uppercase),
+            };
         let dots = self.dots_to_underscores && key.contains('.');
         if !lower && !dots {
             return Cow::Borrowed(key);
         }
-        let key = if lower {
-            key.to_lowercase()
-        } else {
-            key.to_owned()
+        let key = match (lower, ascii) {
+            (true, true) => key.to_ascii_lowercase(),
+            (true, false) => key.to_lowercase(),
+            (false, _) => key.to_owned(),
         };
         Cow::Owned(if dots { key.replace('.', "_") } else { key })
     }
@@ -327,6 +338,15 @@ mod tests {
 
     fn line(rows: &Rows) -> &str {
         std::str::from_utf8(&rows.lines).unwrap().trim_end()
+    }
+
+    #[test]
+    fn keys_are_lowered_in_ascii_and_beyond_and_borrowed_when_already_lower() {
+        let openx = OpenX::default();
+        assert_eq!(openx.key("Ticker_SYMBOL"), "ticker_symbol");
+        assert_eq!(openx.key("ÜBER_Größe"), "über_größe");
+        assert!(matches!(openx.key("ticker_symbol"), Cow::Borrowed(_)));
+        assert!(matches!(openx.key("über_größe"), Cow::Borrowed(_)));
     }
 
     #[test]
