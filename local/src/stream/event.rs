@@ -2,7 +2,6 @@
 //! to the function: record ids, and for a Kinesis source the shard,
 //! partition key and sequence number of each record, as Firehose sends them.
 
-use base64::Engine;
 use std::fmt::Write as _;
 
 use super::shards::shard_id;
@@ -130,7 +129,7 @@ pub fn invocation_event(
             ",\"approximateArrivalTimestamp\":{},\"data\":\"",
             r.arrival_ms
         );
-        base64::engine::general_purpose::STANDARD.encode_string(&r.data, &mut event);
+        base64_simd::STANDARD.encode_append(&r.data, &mut event);
         event.push('"');
         if let Some(k) = &r.kinesis {
             let _ = write!(
