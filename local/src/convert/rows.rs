@@ -248,7 +248,8 @@ impl Deserializer {
 #[derive(Debug)]
 pub struct Fields {
     fields: Vec<Field>,
-    wanted: HashMap<String, usize>,
+    /// Keyed by foldhash: every key of every record is looked up here.
+    wanted: foldhash::HashMap<String, usize>,
 }
 
 #[derive(Debug)]
@@ -280,7 +281,7 @@ impl Fields {
         deserializer: &Deserializer,
         fields: impl Iterator<Item = (&'c str, &'c HiveType, &'c str)>,
     ) -> Fields {
-        let (mut list, mut wanted) = (Vec::new(), HashMap::new());
+        let (mut list, mut wanted) = (Vec::new(), foldhash::HashMap::default());
         for (i, (name, ty, key)) in fields.enumerate() {
             wanted.insert(deserializer.key(key).into_owned(), i);
             let mut label = Vec::new();
