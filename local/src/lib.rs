@@ -15,6 +15,7 @@ pub mod convert;
 pub mod function;
 pub mod generate;
 pub mod http_server;
+pub mod json_text;
 pub mod lines;
 pub mod nesting;
 pub mod runtime_api;

@@ -17,6 +17,7 @@ use super::json::{self, Json, Top};
 use super::openx::OpenX;
 use super::table::Column;
 use super::{Refused, codes};
+use crate::json_text;
 
 /// The deserialiser the template chooses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,7 +216,7 @@ impl Deserializer {
             if i > 0 {
                 rows.lines.push(b',');
             }
-            write_json(&mut rows.lines, key.as_str());
+            json_text::push_string(&mut rows.lines, key);
             rows.lines.push(b':');
             rows.lines.extend_from_slice(value);
         }
@@ -285,7 +286,7 @@ impl Fields {
         for (i, (name, ty, key)) in fields.enumerate() {
             wanted.insert(deserializer.key(key).into_owned(), i);
             let mut label = Vec::new();
-            write_json(&mut label, name);
+            json_text::push_string(&mut label, name);
             label.push(b':');
             list.push(Field {
                 label: String::from_utf8_lossy(&label).into_owned(),
@@ -339,7 +340,7 @@ impl Cell<'_> {
             Cell::Int(i) => write_json(out, i),
             Cell::Float(f) => write_json(out, f),
             Cell::Number(n) => out.extend_from_slice(n.as_bytes()),
-            Cell::Text(t) => write_json(out, t.as_ref()),
+            Cell::Text(t) => json_text::push_string(out, t),
         }
     }
 

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::shards::shard_id;
+use crate::json_text;
 
 /// A record inside the stream.
 #[derive(Debug, Clone)]
@@ -156,7 +157,7 @@ pub fn invocation_event(
 fn push_json_string(out: &mut String, text: &str) {
     // Ids, sequence numbers and most keys need no escape: copied whole,
     // without serde_json's byte-by-byte escaping into a String of its own.
-    if !text.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+    if json_text::needs_no_escape(text) {
         out.push('"');
         out.push_str(text);
         out.push('"');
