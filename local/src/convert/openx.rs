@@ -33,10 +33,9 @@ impl Default for OpenX {
 impl OpenX {
     /// The key a JSON key matches columns by (borrowed when matching leaves it as it is).
     pub(super) fn key<'k>(&self, key: &'k str) -> Cow<'k, str> {
-        // Keys are nearly always ASCII: their bytes are checked and lowered
-        // without decoding characters.
-        // One pass over all the bytes, with no early exit, so that the
-        // compiler checks many at a time.
+        // Keys are nearly always ASCII: checked in one pass over the bytes,
+        // with no early exit so that the compiler checks many at a time, and
+        // lowered without decoding characters.
         let (ascii, upper) = key.bytes().fold((true, false), |(ascii, upper), b| {
             (ascii & b.is_ascii(), upper | b.is_ascii_uppercase())
         });

@@ -208,6 +208,22 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn one_line_borrows_valid_text_replaces_bad_bytes_and_refuses_several_lines() {
+        let line = one_line(b"GET /a\r\n", "line").unwrap();
+        assert!(matches!(line, Cow::Borrowed("GET /a")));
+        let line = one_line(b"caf\xe9 \xff\n", "line").unwrap();
+        assert_eq!(line, "caf\u{fffd} \u{fffd}");
+        assert_eq!(
+            one_line(b"a\nb\n", "syslog line").unwrap_err(),
+            "the record holds several lines; expected one syslog line"
+        );
+        assert_eq!(
+            one_line(b"\xffa\nb", "line").unwrap_err(),
+            "the record holds several lines; expected one line"
+        );
+    }
+
+    #[test]
     fn a_name_set_again_keeps_its_place_and_takes_the_new_value() {
         let mut fields = LineFields::default();
         fields.set("host", FieldValue::Text("a".into()));
