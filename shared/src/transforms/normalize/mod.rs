@@ -28,7 +28,10 @@ use crate::settings::{
 };
 use crate::transforms::timestamp::{self, EpochUnit, TimestampFormat};
 
+mod key_names;
 mod one_pass;
+
+use key_names::KeyNames;
 
 /// serde_json refuses deeper documents, so deeper flattening cannot happen.
 const MAX_DEPTH: usize = 127;
@@ -161,11 +164,9 @@ impl Parse for Depth {
 /// The `normalize` step.
 #[derive(Debug, Clone)]
 pub struct Normalize {
-    keep_case: bool,
     separator: String,
     flatten_depth: usize,
-    replace_dots: bool,
-    safe_keys: bool,
+    key_names: KeyNames,
     renames: HashMap<String, String>,
     timestamp_fields: Vec<String>,
     timestamp_format: TimestampFormat,
@@ -178,11 +179,9 @@ impl Default for Normalize {
     /// The defaults of every `NORMALIZE_` setting.
     fn default() -> Self {
         Normalize {
-            keep_case: false,
             separator: "_".to_owned(),
             flatten_depth: MAX_DEPTH,
-            replace_dots: true,
-            safe_keys: true,
+            key_names: KeyNames::new(false, true, true),
             renames: HashMap::new(),
             timestamp_fields: Vec::new(),
             timestamp_format: TimestampFormat::Iso,
@@ -216,11 +215,13 @@ impl Normalize {
         }
         let words = |s: &Setting<Choice>| settings.get(s);
         Ok(Normalize {
-            keep_case,
             separator: settings.get(&SEPARATOR)?,
             flatten_depth: settings.get(&FLATTEN_DEPTH)?,
-            replace_dots: settings.get(&REPLACE_DOTS)?,
-            safe_keys: settings.get(&SAFE_KEYS)?,
+            key_names: KeyNames::new(
+                keep_case,
+                settings.get(&REPLACE_DOTS)?,
+                settings.get(&SAFE_KEYS)?,
+            ),
             renames: renames.into_iter().collect(),
             timestamp_fields,
             timestamp_format: TimestampFormat::from_word(words(&TIMESTAMP_FORMAT)?)
@@ -237,43 +238,8 @@ impl Normalize {
             key.push_str(prefix);
             key.push_str(&self.separator);
         }
-        self.push_key(&raw, &mut key);
+        self.key_names.push(&raw, &mut key);
         key
-    }
-
-    /// Appends `raw` normalised: lower-cased, dots and characters a column
-    /// cannot hold turned into `_`, as the settings say.
-    fn push_key(&self, raw: &str, key: &mut String) {
-        // Most keys are ASCII with nothing to replace: copied, then lower-cased in place.
-        if raw
-            .bytes()
-            .all(|b| b.is_ascii() && !self.replaced(char::from(b)))
-        {
-            let start = key.len();
-            key.push_str(raw);
-            if !self.keep_case {
-                key[start..].make_ascii_lowercase();
-            }
-            return;
-        }
-        let lower = !self.keep_case && raw.chars().any(char::is_uppercase);
-        // `str::to_lowercase` knows context (a final `Σ` is `ς`); ASCII needs none.
-        let lowered;
-        let chars = if lower && !raw.is_ascii() {
-            lowered = raw.to_lowercase();
-            lowered.as_str()
-        } else {
-            raw
-        };
-        for c in chars.chars() {
-            let c = if lower { c.to_ascii_lowercase() } else { c };
-            key.push(if self.replaced(c) { '_' } else { c });
-        }
-    }
-
-    /// Whether a key's character becomes `_`.
-    fn replaced(&self, c: char) -> bool {
-        (self.replace_dots && c == '.') || (self.safe_keys && is_unsafe(c))
     }
 
     fn flatten(
@@ -398,11 +364,6 @@ impl Transform for Normalize {
         record.set_json_newline(self.newline);
         Ok(Verdict::Keep)
     }
-}
-
-/// A character a Glue column name cannot hold (dots have their own setting).
-fn is_unsafe(c: char) -> bool {
-    !(c.is_alphanumeric() || c == '_' || c == '.')
 }
 
 /// Names with capitals can never match lower-cased keys: say so at start-up.

@@ -77,7 +77,7 @@ impl<'a> Pass<'_, 'a> {
         if depth > 0 {
             self.key.push_str(&self.rules.separator);
         }
-        self.rules.push_key(raw_key, &mut self.key);
+        self.rules.key_names.push(raw_key, &mut self.key);
         let text = value.get();
         if text.starts_with('{') && depth < self.rules.flatten_depth && !is_empty_object(text) {
             self.objects_flattened += 1;
@@ -127,7 +127,7 @@ impl<'a> Pass<'_, 'a> {
                 serde_json::Deserializer::from_str(text)
                     .deserialize_map(Entries(|key: &str, value: &RawValue| {
                         self.inner_key.clear();
-                        self.rules.push_key(key, &mut self.inner_key);
+                        self.rules.key_names.push(key, &mut self.inner_key);
                         self.out.key(&self.inner_key)?;
                         self.value(value, depth + 1)
                     }))
@@ -291,6 +291,7 @@ mod tests {
     use super::*;
     use crate::pipeline::record::Record;
     use crate::pipeline::transform::Transform;
+    use crate::transforms::normalize::KeyNames;
     use proptest::prelude::*;
     use serde_json::Value;
     use std::fmt::Write;
@@ -458,9 +459,7 @@ mod tests {
             quirky_text: bool,
         ) {
             let rules = Normalize {
-                keep_case,
-                replace_dots,
-                safe_keys,
+                key_names: KeyNames::new(keep_case, replace_dots, safe_keys),
                 flatten_depth,
                 separator: separator.to_owned(),
                 fail_on_collision: true,
