@@ -191,7 +191,7 @@ impl Objects {
             });
         }
         buffer.data.extend_from_slice(item.bytes);
-        buffer.newlines += item.bytes.iter().filter(|&&b| b == b'\n').count() as u64;
+        buffer.newlines += memchr::memchr_iter(b'\n', item.bytes).count() as u64;
         buffer.records += 1;
         buffer.oldest_ms = buffer.oldest_ms.min(item.arrival_ms);
         buffer.oldest_index = buffer.oldest_index.min(item.index);
