@@ -89,6 +89,10 @@ pub enum Top<'a> {
 /// The JSON values of `record` one after another (concatenated, or one a
 /// line), objects read straight into their entries.
 pub fn values(record: &[u8]) -> impl Iterator<Item = Result<Top<'_>, serde_json::Error>> {
+    // Checked as UTF-8 once and then read as text: read as bytes, serde_json
+    // checks every key and value again. Invalid UTF-8 is read as bytes, for
+    // serde_json's own error (and where it is).
+    let text = std::str::from_utf8(record).ok();
     let mut at = 0;
     std::iter::from_fn(move || {
         at += record[at..]
@@ -96,25 +100,35 @@ pub fn values(record: &[u8]) -> impl Iterator<Item = Result<Top<'_>, serde_json:
             .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
             .count();
         let rest = record.get(at..).filter(|rest| !rest.is_empty())?;
-        // An object is read in one pass; anything else only to say what it is.
-        let mut values = serde_json::Deserializer::from_slice(rest);
-        let value = if rest[0] == b'{' {
-            Object::deserialize(&mut values).map(|o| Top::Object(o.0))
-        } else {
-            <&RawValue>::deserialize(&mut values)
-                .and_then(|raw| Ok(Top::Other(Json::read(raw)?.kind())))
+        let (value, read) = match text.and_then(|text| text.get(at..)) {
+            Some(text) => top(serde_json::Deserializer::from_str(text), rest[0]),
+            None => top(serde_json::Deserializer::from_slice(rest), rest[0]),
         };
-        match value {
-            Ok(top) => {
-                at += values.into_iter::<de::IgnoredAny>().byte_offset();
-                Some(Ok(top))
-            }
-            Err(e) => {
-                at = record.len();
-                Some(Err(e))
-            }
-        }
+        at = if value.is_ok() {
+            at + read
+        } else {
+            record.len()
+        };
+        Some(value)
     })
+}
+
+/// The first JSON value `values` holds (starting with `first`), and how many bytes it took.
+fn top<'a, R: serde_json::de::Read<'a>>(
+    mut values: serde_json::Deserializer<R>,
+    first: u8,
+) -> (Result<Top<'a>, serde_json::Error>, usize) {
+    // An object is read in one pass; anything else only to say what it is.
+    let value = if first == b'{' {
+        Object::deserialize(&mut values).map(|o| Top::Object(o.0))
+    } else {
+        <&RawValue>::deserialize(&mut values)
+            .and_then(|raw| Ok(Top::Other(Json::read(raw)?.kind())))
+    };
+    match value {
+        Ok(top) => (Ok(top), values.into_iter::<de::IgnoredAny>().byte_offset()),
+        Err(e) => (Err(e), 0),
+    }
 }
 
 /// An object's entries, as serde reads them.
@@ -230,6 +244,20 @@ mod tests {
         );
         assert!(tops("").is_empty());
         assert!(tops(" \n").is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_is_serde_jsons_error_after_the_objects_before_it() {
+        let read: Vec<_> = values(b"{\"a\":1}\n{\"b\":\"\xff\"}")
+            .map(|top| top.map(|_| ()).map_err(|e| e.to_string()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                Ok(()),
+                Err("invalid unicode code point at line 1 column 7".to_owned())
+            ]
+        );
     }
 
     #[test]
