@@ -348,7 +348,14 @@ fn parse_json(bytes: &[u8]) -> Result<Value, TransformError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(TransformError::new("empty record, expected JSON"));
     }
-    serde_json::from_slice(bytes).map_err(TransformError::NotJson)
+    // Checked as UTF-8 once and read as text: read as bytes, serde_json checks
+    // each string again. Invalid UTF-8 is read as bytes, for serde_json's own
+    // error (and where it is).
+    match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(bytes),
+    }
+    .map_err(TransformError::NotJson)
 }
 
 fn to_json_bytes(value: &Value) -> Vec<u8> {
@@ -525,6 +532,16 @@ mod tests {
         let mut r = Record::detached("not json");
         assert!(matches!(r.json(), Err(TransformError::NotJson(_))));
         assert_eq!(r.text().unwrap(), "not json");
+    }
+
+    #[test]
+    fn invalid_utf8_is_serde_jsons_error_with_where_it_is() {
+        let mut r = Record::detached(b"{\"a\":\"\xff\"}".to_vec());
+        let error = r.json().unwrap_err().to_string();
+        assert!(
+            error.contains("invalid unicode code point at line 1 column 7"),
+            "{error}"
+        );
     }
 
     #[test]
