@@ -629,7 +629,13 @@ fn original_data<'a>(canonical: bool, text: &'a str, bytes: &'a [u8]) -> Data<'a
 /// Reads the event; on failure, reads it again tracking the path, so the
 /// error says where (`records[3].recordId`), at no cost to the happy path.
 fn parse_event(payload: &[u8]) -> Result<Event<'_>, InvalidEvent> {
-    serde_json::from_slice(payload).map_err(|_| {
+    // Checked as UTF-8 once and read as text: read as bytes, serde_json checks
+    // every record's id and data again.
+    match std::str::from_utf8(payload) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(payload),
+    }
+    .map_err(|_| {
         let mut deserializer = serde_json::Deserializer::from_slice(payload);
         let reason = match serde_path_to_error::deserialize::<_, Event<'_>>(&mut deserializer) {
             Err(e) if e.path().iter().next().is_some() => {
@@ -1006,8 +1012,12 @@ mod tests {
 
     #[test]
     fn invalid_events_say_what_is_missing() {
-        let cases: [(&[u8], &str); 5] = [
+        let cases: [(&[u8], &str); 6] = [
             (br#"{"foo":1}"#, "missing field `records`"),
+            (
+                b"{\"records\":[{\"recordId\":\"\xff\"}]}",
+                "invalid unicode code point at line 1 column 26 (at records[0].recordId)",
+            ),
             (b"[]", "expected a Firehose data-transformation event"),
             (br#""a string""#, "invalid type: string"),
             (br#"{"records":[{"data":""}]}"#, "(at records[0])"),
