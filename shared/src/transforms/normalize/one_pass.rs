@@ -28,6 +28,9 @@ use crate::transforms::timestamp;
 /// `None` where the tree must decide.
 pub(super) fn rewrite<'a>(rules: &Normalize, input: &'a [u8]) -> Option<Vec<u8>> {
     let input = input.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(input);
+    // Checked as UTF-8 once and read as text: read as bytes, serde_json checks
+    // each key and raw value again. Invalid UTF-8 is the tree's to report.
+    let input = std::str::from_utf8(input).ok()?;
     let mut pass = Pass {
         rules,
         out: Output {
@@ -40,7 +43,7 @@ pub(super) fn rewrite<'a>(rules: &Normalize, input: &'a [u8]) -> Option<Vec<u8>>
         raw_keys: Vec::with_capacity(32),
         objects_flattened: 0,
     };
-    let mut json = serde_json::Deserializer::from_slice(input);
+    let mut json = serde_json::Deserializer::from_str(input);
     let mark = pass.out.open(b'{');
     let (start, before) = (pass.raw_keys.len(), pass.objects_flattened);
     json.deserialize_map(Entries(|key: &'a str, value: &'a RawValue| {
@@ -345,6 +348,7 @@ mod tests {
         }
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(200), "]".repeat(200));
         assert_eq!(one_pass(&rules, &deep), None);
+        assert_eq!(rewrite(&rules, b"{\"a\":\"\xff\"}"), None);
     }
 
     #[test]
