@@ -63,6 +63,7 @@
 pub mod contract;
 mod csv_row;
 pub mod jq;
+mod json_read;
 mod json_str;
 pub mod pipeline;
 mod redact;

@@ -22,6 +22,7 @@ use tracing::{debug, error, warn};
 
 use crate::contract::codec;
 use crate::contract::{Event, EventRecord, Outcome};
+use crate::json_read;
 use crate::pipeline::progress::{AtCutoff, Open, Progress, Ran};
 use crate::pipeline::record::{Output, Record, Split};
 use crate::pipeline::response::{Data, Held, ResponseWriter};
@@ -629,13 +630,7 @@ fn original_data<'a>(canonical: bool, text: &'a str, bytes: &'a [u8]) -> Data<'a
 /// Reads the event; on failure, reads it again tracking the path, so the
 /// error says where (`records[3].recordId`), at no cost to the happy path.
 fn parse_event(payload: &[u8]) -> Result<Event<'_>, InvalidEvent> {
-    // Checked as UTF-8 once and read as text: read as bytes, serde_json checks
-    // every record's id and data again.
-    match std::str::from_utf8(payload) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(payload),
-    }
-    .map_err(|_| {
+    json_read::from_bytes(payload).map_err(|_| {
         let mut deserializer = serde_json::Deserializer::from_slice(payload);
         let reason = match serde_path_to_error::deserialize::<_, Event<'_>>(&mut deserializer) {
             Err(e) if e.path().iter().next().is_some() => {

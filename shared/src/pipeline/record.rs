@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::contract::{Event, EventRecord, KinesisRecordMetadata};
 use crate::csv_row::csv_row;
+use crate::json_read;
 use crate::json_str;
 use crate::pipeline::error::TransformError;
 
@@ -348,14 +349,7 @@ fn parse_json(bytes: &[u8]) -> Result<Value, TransformError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(TransformError::new("empty record, expected JSON"));
     }
-    // Checked as UTF-8 once and read as text: read as bytes, serde_json checks
-    // each string again. Invalid UTF-8 is read as bytes, for serde_json's own
-    // error (and where it is).
-    match std::str::from_utf8(bytes) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(bytes),
-    }
-    .map_err(TransformError::NotJson)
+    json_read::from_bytes(bytes).map_err(TransformError::NotJson)
 }
 
 fn to_json_bytes(value: &Value) -> Vec<u8> {

@@ -23,12 +23,13 @@ impl KeyNames {
             ascii: [0; 128],
             plain: [false; 256],
         };
-        for (byte, mapped) in (0..=127u8).zip(0..128) {
+        for byte in 0..=127u8 {
+            let at = usize::from(byte);
             let mut one = String::with_capacity(1);
             names.push_chars(char::from(byte).encode_utf8(&mut [0; 4]), &mut one);
             // Every rule maps ASCII to ASCII: lower-casing, or `_`.
-            names.ascii[mapped] = one.bytes().next().unwrap_or(b'_');
-            names.plain[mapped] = names.ascii[mapped] != b'_' || byte == b'_';
+            names.ascii[at] = one.bytes().next().unwrap_or(b'_');
+            names.plain[at] = names.ascii[at] != b'_' || byte == b'_';
         }
         names
     }
